@@ -1,0 +1,46 @@
+# The newcomer's entry points. Everything runs from the project's own virtual environment (.venv).
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+EXTRAS ?= gateway,ml,train,dev
+PYTEST_ARGS ?=
+
+.PHONY: setup analyze test test-fast lint bench up down client clean help
+
+help:
+	@echo "make setup            create $(VENV) and install everything (torch stack, OpenVINO, test tools)"
+	@echo "make analyze FILE=x   setup, then 'deepfake analyze x' in-process (no Redis, no services)"
+	@echo "make test             the whole test suite (what CI runs)"
+	@echo "make lint             ruff + mypy on the library"
+	@echo "make bench            speed benchmarks (ratios against a baseline measured in the same run)"
+	@echo "make up / make down   start / stop the whole service stack on this machine"
+	@echo "make client           generate the Python client from the gateway's OpenAPI"
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+analyze: setup
+	@test -n "$(FILE)" || (echo "usage: make analyze FILE=path/to/video.mp4" >&2; exit 2)
+	$(BIN)/deepfake analyze "$(FILE)"
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/pytest -m "not slow and not e2e and not browser" $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check shared gateway video_service audio_service preprocess_worker tests benchmarks
+	$(BIN)/mypy shared gateway video_service audio_service preprocess_worker
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache run/

@@ -1,0 +1,54 @@
+"""The ``deepfake`` command.
+
+Each command group lives in its own module with a ``register(subparsers)`` function, so the groups can
+grow independently. Errors from the library (``shared.errors.DeepfakeError``) become one line on stderr
+and exit status 2 for bad input, 1 otherwise; never a traceback for a user's mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from shared import __version__
+from shared.errors import DeepfakeError
+
+# Command-group modules, in help order. A module that fails to import (e.g. an optional dependency
+# missing) is reported when its command is used, not at start-up.
+GROUPS = ["analyze", "models", "audio", "train", "evaluate"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepfake", description="Deepfake detection for video, images and audio.")
+    parser.add_argument("--version", action="version", version=f"deepfake {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in GROUPS:
+        try:
+            module = importlib.import_module(f"shared.cli.{group}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"shared.cli.{group}":
+                continue  # group not written yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except DeepfakeError as exc:
+        print(f"deepfake: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("deepfake: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""``model.json``: what travels next to every OpenVINO IR (like timm's ``pretrained_cfg``).
+
+A model folder is ``model.xml`` + ``model.bin`` + ``model.json``. Everything needed to feed the model
+correctly and to say honestly what its score means lives here, never in the caller: input size,
+normalization, crop policy, sample rate, which output is which, the decision threshold, the data it
+was trained on, and the file it came from with its sha256.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+CARD_FILE = "model.json"
+CARD_SCHEMA_VERSION = 1
+
+
+class SourceInfo(BaseModel):
+    file: str = Field(description="file name of the checkpoint the IR was made from")
+    sha256: str
+    url: str | None = None
+
+
+class VideoPreprocessing(BaseModel):
+    kind: Literal["video"] = "video"
+    input_size: int = 224
+    color: Literal["RGB"] = "RGB"
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    crop_policy: Literal["scale"] = "scale"
+    #: face box enlargement of the reference (fraction of box height; twice this on top)
+    margin: float = 0.2
+    #: the IR's outputs: "logit" (N,) fake logit; "attention" (N,1,h,w) sigmoid map when present
+    outputs: list[str] = ["logit"]
+
+
+class AudioPreprocessing(BaseModel):
+    kind: Literal["audio"] = "audio"
+    sample_rate: int = 16000
+    window_samples: int = 64600
+    hop_samples: int = 32300
+    min_seconds: float = 1.5
+    #: "waveform" (raw samples, AASIST) or "mel" (the IR contains the mel front end)
+    input: Literal["waveform", "mel"] = "waveform"
+    #: output layout: "logits2" (N,2) with ``bonafide_index``; or "logit" (N,) fake logit
+    output: Literal["logits2", "logit"] = "logits2"
+    bonafide_index: int | None = 1
+    frontend: dict[str, float | int | str] | None = None
+
+
+class Calibration(BaseModel):
+    """Platt scaling fitted on validation data: p = sigmoid(a * logit + b)."""
+
+    method: Literal["platt"] = "platt"
+    a: float
+    b: float
+    fitted_on: str
+
+
+class ModelCard(BaseModel):
+    schema_version: int = CARD_SCHEMA_VERSION
+    name: str
+    architecture: str
+    kind: Literal["video", "audio"]
+    precision: Literal["FP32", "INT8"] = "FP32"
+    preprocessing: VideoPreprocessing | AudioPreprocessing = Field(discriminator="kind")
+    decision_threshold: float = 0.5
+    training_data: str | None = Field(None, description="what the weights were trained on, if known")
+    reported_metrics: dict[str, float | str] = Field(default_factory=dict)
+    source: SourceInfo | None = None
+    calibration: Calibration | None = None
+    notes: str | None = None
+
+    @property
+    def version(self) -> str:
+        """Short stable identifier for reports: name, precision and the first 12 hex of the source sha256."""
+        sha = self.source.sha256[:12] if self.source else "unknown"
+        return f"{self.name}:{self.precision}:{sha}"
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / CARD_FILE
+        path.write_text(self.model_dump_json(indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> ModelCard:
+        path = Path(folder) / CARD_FILE
+        return cls.model_validate(json.loads(path.read_text()))

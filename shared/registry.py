@@ -1,0 +1,123 @@
+"""The model registry: every published model this project knows, in one place.
+
+An entry says where the published file lives (file name and sha256 pinned), which architecture reads
+it, what it was trained on and what its authors reported. ``fetch`` downloads the file into the cache,
+verifies the sha256 and converts it to an OpenVINO IR folder with its ``model.json``.
+
+Architectures (the networks themselves) are registered separately in ``shared.models``
+(``create_model(name)``); this module is import-light (no torch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shared.errors import UnknownModel
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    name: str
+    kind: Literal["video", "audio"]
+    architecture: str
+    file: str
+    sha256: str
+    #: which setting holds the base address ("icpr_base_url" / "aasist_base_url"); a user can mirror it
+    base_url_setting: str
+    training_data: str
+    reported_metrics: dict[str, float | str] = field(default_factory=dict)
+    licence: str = ""
+
+
+_ICPR_SHA = {
+    "EfficientNetAutoAttB4_DFDC": "72ed969b2a395fffe11a0d5bf0a635e7260ba2588c28683630d97ff7153389fc",
+    "EfficientNetAutoAttB4_FFPP": "b0c9e9522a7143cf119843e910234be5e30f77dc527b1b427cdffa5ce3bdbc25",
+    "EfficientNetAutoAttB4ST_DFDC": "4df0ef7d2f380a5955affa78c35d0942ac1cd65229510353b252737775515a33",
+    "EfficientNetAutoAttB4ST_FFPP": "ddb357503b9b902e1b925c2550415604c4252b9b9ecafeb7369dc58cc16e9edd",
+    "EfficientNetB4_DFDC": "c9f3663e2116d3356d056a0ce6453e0fc412a8df68ebd0902f07104d9129a09a",
+    "EfficientNetB4_FFPP": "93aaad84946829e793d1a67ed7e0309b535e2f2395acb4f8d16b92c0616ba8d7",
+    "EfficientNetB4ST_DFDC": "86f0a0701b18694dfb5e7837bd09fa8e48a5146c193227edccf59f1b038181c6",
+    "EfficientNetB4ST_FFPP": "ccd016668071be5bf5fff68e446d055441739ec7113fb1a6eee998f08396ae92",
+    "Xception_DFDC": "e826cdb64d73ef491e6b8ff8fce0e1e1b7fc1d8e2715bc51a56280fff17596f9",
+    "Xception_FFPP": "bb119e4913cb8f816cd28a03f81f4c603d6351bf8e3f8e3eb99eebc923aecd22",
+}
+
+# Per-video AUC / log-loss on each dataset's own test split (ICPR2020 repository results notebook).
+_ICPR_REPORTED = {
+    ("EfficientNetB4", "FFPP"): (0.966, 0.246),
+    ("EfficientNetB4", "DFDC"): (0.947, 0.264),
+    ("EfficientNetB4ST", "FFPP"): (0.967, 0.240),
+    ("EfficientNetB4ST", "DFDC"): (0.941, 0.318),
+    ("EfficientNetAutoAttB4", "FFPP"): (0.965, 0.263),
+    ("EfficientNetAutoAttB4", "DFDC"): (0.943, 0.283),
+    ("EfficientNetAutoAttB4ST", "FFPP"): (0.963, 0.262),
+    ("EfficientNetAutoAttB4ST", "DFDC"): (0.923, 0.360),
+    ("Xception", "FFPP"): (0.958, 0.269),
+    ("Xception", "DFDC"): (0.950, 0.254),
+}
+
+_TRAINING_DATA = {
+    "DFDC": "DFDC (Facebook Deepfake Detection Challenge) training folders 0-34, validation 35-39",
+    "FFPP": "FaceForensics++ c23 (720 train / 140 validation videos)",
+}
+
+
+def _icpr_entries() -> dict[str, PublishedModel]:
+    out = {}
+    for name, sha in _ICPR_SHA.items():
+        arch, data = name.rsplit("_", 1)
+        auc, logloss = _ICPR_REPORTED[(arch, data)]
+        out[name] = PublishedModel(
+            name=name,
+            kind="video",
+            architecture=arch,
+            file=f"{name}_bestval-{sha}.pth",
+            sha256=sha,
+            base_url_setting="icpr_base_url",
+            training_data=_TRAINING_DATA[data],
+            reported_metrics={
+                f"{data}_test_video_auc": auc,
+                f"{data}_test_video_logloss": logloss,
+                "source": "ICPR2020 (Bonettini et al.), polimi-ispl/icpr2020dfdc results notebook",
+            },
+            licence="GPL-3.0 (weights published by polimi-ispl/icpr2020dfdc)",
+        )
+    return out
+
+
+_AASIST = {
+    "AASIST": PublishedModel(
+        name="AASIST",
+        kind="audio",
+        architecture="AASIST",
+        file="AASIST.pth",
+        sha256="51d2d9cf0738172f61e2a384ec50a54a55363240f67c971ed55a92435bc1a1c0",
+        base_url_setting="aasist_base_url",
+        training_data="ASVspoof 2019 LA train (bona fide + spoof attacks A01-A06)",
+        reported_metrics={"ASVspoof2019_LA_eval_EER_percent": 0.83, "ASVspoof2019_LA_eval_min_tDCF": 0.0275},
+        licence="MIT (clovaai/aasist)",
+    ),
+    "AASIST-L": PublishedModel(
+        name="AASIST-L",
+        kind="audio",
+        architecture="AASIST-L",
+        file="AASIST-L.pth",
+        sha256="814331d088032bb4c3fa61cc014789eadeed464209dd094ab3a2dd6ffbdce27a",
+        base_url_setting="aasist_base_url",
+        training_data="ASVspoof 2019 LA train (bona fide + spoof attacks A01-A06)",
+        reported_metrics={"ASVspoof2019_LA_eval_EER_percent": 0.99, "ASVspoof2019_LA_eval_min_tDCF": 0.0309},
+        licence="MIT (clovaai/aasist)",
+    ),
+}
+
+PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST}
+
+
+def get_published(name: str) -> PublishedModel:
+    """Look a published model up by name; an unknown name lists the known ones."""
+    try:
+        return PUBLISHED[name]
+    except KeyError:
+        known = ", ".join(sorted(PUBLISHED))
+        raise UnknownModel(f"unknown model {name!r}; known models: {known}") from None

@@ -1,0 +1,66 @@
+"""Fixtures every test folder can use.
+
+``shared_material`` is ``../shared`` (the product lead's read-only folder: real media, reference facts,
+published AASIST weights). Tests that need it skip with a clear reason when it is absent (a fresh
+machine), and run here and in CI, where it is present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MATERIAL = Path(os.environ.get("DEEPFAKE_SHARED_MATERIAL", REPO.parent / "shared")).resolve()
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"needs {path} (the read-only ../shared material); absent on this machine")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_material() -> Path:
+    return _need(SHARED_MATERIAL)
+
+
+@pytest.fixture(scope="session")
+def shared_media(shared_material: Path) -> Path:
+    return _need(shared_material / "media")
+
+
+@pytest.fixture(scope="session")
+def shared_reference(shared_material: Path) -> Path:
+    return _need(shared_material / "reference")
+
+
+@pytest.fixture(scope="session")
+def shared_weights(shared_material: Path) -> Path:
+    return _need(shared_material / "weights")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never let a test read or write the user's real model cache, nor reach the internet for weights."""
+    cache = tmp_path_factory.getbasetemp() / "deepfake-cache"
+    monkeypatch.setenv("DEEPFAKE_CACHE_DIR", str(cache))
+    monkeypatch.setenv("DEEPFAKE_ICPR_BASE_URL", "http://127.0.0.1:9/unreachable/")
+    monkeypatch.setenv("DEEPFAKE_AASIST_BASE_URL", "http://127.0.0.1:9/unreachable/")
+    from shared import settings
+
+    settings.get_model_settings.cache_clear()
+    settings.get_analyze_settings.cache_clear()
+
+
+# Cross-area fixtures live in tests/fixtures_<area>.py, each owned by one area:
+#   fixtures_models.py: test-made ICPR checkpoints and IR folders (video_model_dir, ...)
+#   fixtures_media.py:  generated media (a video with a face and an audio track, ...), bad-input corpus
+#   fixtures_audio.py:  audio model folders (AASIST from ../shared/weights), generated speech
+#   fixtures_stack.py:  the running service stack (make up / make down) for end-to-end tests
+# They are star-imported here so every test folder sees them.
+for _area in ("models", "media", "audio", "stack"):
+    if (Path(__file__).with_name(f"fixtures_{_area}.py")).exists():
+        exec(f"from fixtures_{_area} import *")  # noqa: S102 - registers the module's fixtures
