@@ -69,3 +69,103 @@ def get_model_settings() -> ModelSettings:
 @lru_cache
 def get_analyze_settings() -> AnalyzeSettings:
     return AnalyzeSettings()
+
+
+# --- the service stack (gateway → RQ workers → inference services) ---------------------------------
+# Each service has its own prefix; the fields that gateway and workers must agree on (Redis, queue,
+# shared folders) live in one base class so their names and defaults cannot drift apart.
+PLACEHOLDER_API_KEYS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "your-api-key"})
+
+
+class _JobQueueSettings(BaseSettings):
+    """What the gateway and the preprocess workers share: the queue and the folders both see."""
+
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding the queue and job records")
+    queue_name: str = Field("deepfake", description="RQ queue name")
+    upload_dir: Path = Field(Path("run/uploads"), description="uploads land here; workers read them from here")
+    artifacts_dir: Path = Field(Path("run/artifacts"), description="per-job report images (thumbnails, heatmaps)")
+    video_service_url: str = Field("http://127.0.0.1:8001", description="the video inference service")
+    audio_service_url: str = Field("http://127.0.0.1:8002", description="the audio inference service")
+
+
+class GatewaySettings(_JobQueueSettings):
+    """The HTTP front door (``DEEPFAKE_GATEWAY_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEEPFAKE_GATEWAY_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="bind address")
+    port: int = Field(8000, ge=1, le=65535, description="bind port")
+    max_upload_mb: float = Field(500.0, gt=0, description="larger uploads are refused with 413")
+    auth_enabled: bool = Field(False, description="require X-API-Key on /v1/*")
+    api_key: str = Field("change-me", description="the key clients send; refused at start-up if a placeholder")
+    job_timeout: int = Field(900, ge=10, description="seconds one attempt may run before RQ stops it")
+    result_ttl: int = Field(86400, ge=60, description="seconds a finished job and its report are kept")
+    failure_ttl: int = Field(7 * 86400, ge=60, description="seconds a failed job is kept")
+    retries: int = Field(1, ge=0, le=10, description="extra attempts after a worker loss or a transient error")
+    retry_interval: int = Field(2, ge=0, description="seconds between attempts")
+    max_wait: float = Field(30.0, ge=0, le=30, description="cap on the `wait` form field, seconds")
+    readiness_timeout: float = Field(2.0, gt=0, description="seconds /readyz waits for each dependency")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+class WorkerSettings(_JobQueueSettings):
+    """The RQ preprocess workers (``DEEPFAKE_WORKER_*``). Sampling and detection follow AnalyzeSettings."""
+
+    model_config = SettingsConfigDict(env_prefix="DEEPFAKE_WORKER_", extra="ignore")
+
+    retain_uploads: bool = Field(False, description="keep uploads after processing (default: delete them)")
+    make_artifacts: bool = Field(True, description="write face thumbnails/heatmaps/spectrograms for the page")
+    heartbeat_interval: int = Field(5, ge=1, description="seconds between job heartbeats while a job runs")
+    heartbeat_grace: int = Field(15, ge=5, description="a job whose worker is silent this long is abandoned")
+    maintenance_interval: int = Field(10, ge=1, description="seconds between sweeps for abandoned jobs")
+    service_timeout: float = Field(120.0, gt=0, description="seconds one inference call may take")
+    service_retries: int = Field(3, ge=0, description="retries of an inference call that could not connect")
+    webhook_timeout: float = Field(5.0, gt=0, description="seconds per webhook attempt")
+    webhook_attempts: int = Field(3, ge=1, description="webhook delivery attempts")
+    torch_threads: int = Field(1, ge=1, description="torch threads per worker (scale with more workers)")
+
+
+class _InferenceServiceSettings(BaseSettings):
+    host: str = Field("127.0.0.1", description="bind address")
+    max_batch: int = Field(256, ge=1, description="largest batch one /v1/infer call may send")
+    performance_hint: str = Field("THROUGHPUT", description="OpenVINO PERFORMANCE_HINT")
+    max_body_mb: float = Field(256.0, gt=0, description="largest /v1/infer body")
+
+
+class VideoServiceSettings(_InferenceServiceSettings):
+    """The face inference service (``DEEPFAKE_VIDEO_SERVICE_*``); the model is ``DEEPFAKE_VIDEO_MODEL``."""
+
+    model_config = SettingsConfigDict(env_prefix="DEEPFAKE_VIDEO_SERVICE_", extra="ignore")
+
+    port: int = Field(8001, ge=1, le=65535, description="bind port")
+
+
+class AudioServiceSettings(_InferenceServiceSettings):
+    """The speech inference service (``DEEPFAKE_AUDIO_SERVICE_*``); the model is ``DEEPFAKE_AUDIO_MODEL``."""
+
+    model_config = SettingsConfigDict(env_prefix="DEEPFAKE_AUDIO_SERVICE_", extra="ignore")
+
+    port: int = Field(8002, ge=1, le=65535, description="bind port")
+
+
+@lru_cache
+def get_gateway_settings() -> GatewaySettings:
+    return GatewaySettings()
+
+
+@lru_cache
+def get_worker_settings() -> WorkerSettings:
+    return WorkerSettings()
+
+
+@lru_cache
+def get_video_service_settings() -> VideoServiceSettings:
+    return VideoServiceSettings()
+
+
+@lru_cache
+def get_audio_service_settings() -> AudioServiceSettings:
+    return AudioServiceSettings()
