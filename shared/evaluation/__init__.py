@@ -1,0 +1,1 @@
+"""Evaluation: metrics (``metrics``), plots (``plots``) and the report folder (``report``)."""
