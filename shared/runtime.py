@@ -39,10 +39,13 @@ def export_ir(
     card: ModelCard,
     *,
     output_names: list[str] | None = None,
+    input_shapes: list[Any] | None = None,
 ) -> Path:
     """Convert a PyTorch module to an FP32 OpenVINO IR with its ``model.json`` next to it.
 
     Writes into a temporary sibling folder first and renames, so ``out_dir`` is never half-written.
+    ``input_shapes`` (e.g. ``[[-1, 64600]]``, -1 = dynamic) pins the IR's input shapes; by default
+    every dimension is dynamic.
     """
     import os
     import shutil
@@ -54,7 +57,8 @@ def export_ir(
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
-        ov_model = ov.convert_model(model.eval(), example_input=example_input)
+        extra: dict[str, Any] = {"input": [ov.PartialShape(s) for s in input_shapes]} if input_shapes else {}
+        ov_model = ov.convert_model(model.eval(), example_input=example_input, **extra)
     if output_names:
         for port, name in zip(ov_model.outputs, output_names, strict=True):
             port.get_tensor().set_names({name})
