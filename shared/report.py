@@ -1,0 +1,207 @@
+"""The analysis report: one pydantic model, versioned, exported as JSON Schema (``schemas/report.schema.json``).
+
+Everything that analyses media (``deepfake analyze``, the preprocess worker) returns a :class:`Report`;
+everything that shows one (the CLI summary, the web page, API clients) reads it. The schema is the
+contract: ``make schemas`` regenerates the committed file and a test checks they are equal.
+
+Versioning: ``schema_version`` is ``MAJOR.MINOR``. Adding an optional field bumps MINOR; removing or
+changing the meaning of a field bumps MAJOR.
+
+Scores are fake probabilities in [0, 1]. A verdict is ``fake`` above the upper bound of the uncertainty
+band, ``real`` below its lower bound, ``uncertain`` in between, and ``not_applicable`` when nothing in
+the file could be analysed (no face in any sampled frame and no usable speech). The band is reported
+(``thresholds``) so a reader knows how a score became a verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
+
+Verdict = Literal["fake", "real", "uncertain", "not_applicable"]
+MediaKind = Literal["video", "image", "audio"]
+SectionStatus = Literal["analyzed", "not_applicable", "not_available"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MediaFacts(_Model):
+    """What the file is, as read from its container (never from its name)."""
+
+    filename: str = Field(description="file name only, no folders")
+    kind: MediaKind
+    size_bytes: int
+    sha256: str = Field(description="hex sha256 of the file's bytes")
+    container: str = Field(description="demuxer name, e.g. 'mov,mp4,m4a,3gp,3g2,mj2' or 'png_pipe'")
+    duration_s: float | None = Field(None, description="seconds; null for images")
+    fps: float | None = Field(None, description="average frame rate (frames / duration) of the video stream")
+    variable_frame_rate: bool | None = Field(None, description="true when frame durations differ noticeably")
+    frame_count: int | None = Field(None, description="video frames in the file (counted from packets)")
+    width: int | None = Field(None, description="display width after applying rotation metadata")
+    height: int | None = Field(None, description="display height after applying rotation metadata")
+    rotation: int | None = Field(
+        None, description="degrees counter-clockwise applied for display (0/90/180/270)"
+    )
+    video_codec: str | None = Field(None, description="codec and profile, e.g. 'h264 High 4:4:4 Predictive'")
+    pixel_format: str | None = None
+    audio_codec: str | None = None
+    audio_sample_rate: int | None = None
+    audio_channels: int | None = None
+
+
+class ModelInfo(_Model):
+    """Which model produced a score and what that score can be trusted for."""
+
+    name: str
+    version: str = Field(description="name:precision:first 12 hex of the source checkpoint's sha256")
+    architecture: str
+    precision: str
+    training_data: str | None = Field(None, description="what the weights were trained on, if known")
+    reported_metrics: dict[str, float | str] = Field(default_factory=dict)
+    decision_threshold: float = 0.5
+
+
+class FaceObservation(_Model):
+    """One face in one analysed frame."""
+
+    track_id: int
+    box: tuple[float, float, float, float] = Field(
+        description="x1, y1, x2, y2 in display pixels (detector box)"
+    )
+    confidence: float = Field(description="face detector probability")
+    logit: float | None = Field(None, description="model output; fake probability = sigmoid(logit)")
+    score: float | None = Field(None, description="fake probability of this face")
+
+
+class FrameResult(_Model):
+    index: int = Field(description="0-based frame number in presentation order")
+    time_s: float = Field(description="presentation time in seconds (exact, also for variable frame rate)")
+    faces: list[FaceObservation] = Field(default_factory=list)
+
+
+class Track(_Model):
+    """One person: the same face followed across analysed frames, scored on its own."""
+
+    id: int
+    faces: int = Field(description="number of analysed frames in which this face was found")
+    first_time_s: float
+    last_time_s: float
+    mean_logit: float
+    score: float = Field(description="sigmoid(mean logit), calibrated when the model card says so")
+    verdict: Verdict
+    counted: bool = Field(
+        description="true when the track was long enough to count towards the video verdict "
+        "(very short tracks are usually detector mistakes)"
+    )
+
+
+class Sampling(_Model):
+    mode: Literal["every", "frames", "image"]
+    every: int | None = Field(None, description="every K-th frame (mode 'every')")
+    frames: int | None = Field(
+        None, description="N evenly spaced frames (mode 'frames', the reference recipe)"
+    )
+    max_frames: int | None = Field(None, description="cap; beyond it the sampled frames are spread evenly")
+    top_face: bool = Field(False, description="only the most confident face per frame (the reference)")
+
+
+class VideoSection(_Model):
+    status: SectionStatus
+    model: ModelInfo | None = None
+    score: float | None = Field(None, description="score of the most suspicious counted track")
+    verdict: Verdict
+    sampling: Sampling | None = None
+    frames_analyzed: int = 0
+    frames_with_faces: int = 0
+    tracks: list[Track] = Field(default_factory=list)
+    frames: list[FrameResult] = Field(default_factory=list)
+
+
+class AudioSegment(_Model):
+    start_s: float
+    end_s: float
+    score: float = Field(description="fake (spoof) probability of this window")
+
+
+class AudioSection(_Model):
+    status: SectionStatus
+    model: ModelInfo | None = None
+    score: float | None = None
+    verdict: Verdict
+    duration_s: float | None = Field(None, description="seconds of audio analysed")
+    segments: list[AudioSegment] = Field(default_factory=list)
+    reason: str | None = Field(None, description="why the audio was not analysed, when it was not")
+
+
+class Thresholds(_Model):
+    uncertain_low: float = Field(description="scores below are 'real'")
+    uncertain_high: float = Field(description="scores above are 'fake'; in between 'uncertain'")
+
+
+class Artifact(_Model):
+    """A file made next to the report on request (``artifacts_dir``): plain file name, no path."""
+
+    name: str
+    kind: Literal["face_thumbnail", "heatmap_overlay", "mel_spectrogram"]
+    track_id: int | None = None
+    media_type: Literal["image/png"] = "image/png"
+
+
+class Report(_Model):
+    """The result of analysing one file."""
+
+    schema_version: str = SCHEMA_VERSION
+    tool_version: str
+    created_at: str = Field(description="ISO-8601 UTC")
+    verdict: Verdict
+    score: float | None = Field(None, description="fake probability of the most suspicious modality, or null")
+    thresholds: Thresholds
+    media: MediaFacts
+    video: VideoSection
+    audio: AudioSection
+    reasons: list[str] = Field(default_factory=list, description="plain-language explanations and caveats")
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
+    models: dict[str, str] = Field(default_factory=dict, description="role -> model version used")
+    artifacts: list[Artifact] = Field(default_factory=list)
+
+
+def verdict_for(score: float | None, thresholds: Thresholds) -> Verdict:
+    """Map a fake probability to a verdict with the uncertainty band (inclusive bounds are uncertain)."""
+    if score is None:
+        return "not_applicable"
+    if score > thresholds.uncertain_high:
+        return "fake"
+    if score < thresholds.uncertain_low:
+        return "real"
+    return "uncertain"
+
+
+def report_json_schema() -> dict:
+    """The JSON Schema of :class:`Report` as committed in ``schemas/report.schema.json``."""
+    schema = Report.model_json_schema()
+    schema["$id"] = f"https://deepfake-detect.local/schemas/report-{SCHEMA_VERSION}.json"
+    schema["title"] = "Deepfake analysis report"
+    return schema
+
+
+def render_schema() -> str:
+    return json.dumps(report_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_schema(path: Path = SCHEMA_PATH) -> Path:
+    """Regenerate the committed schema file (``python -m shared.report``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_schema())
+    return path
+
+
+if __name__ == "__main__":
+    print(write_schema())
