@@ -102,9 +102,9 @@ class GatewaySettings(_JobQueueSettings):
     result_ttl: int = Field(86400, ge=60, description="seconds a finished job and its report are kept")
     failure_ttl: int = Field(7 * 86400, ge=60, description="seconds a failed job is kept")
     retries: int = Field(1, ge=0, le=10, description="extra attempts after a worker loss or a transient error")
-    retry_interval: int = Field(2, ge=0, description="seconds between attempts")
     max_wait: float = Field(30.0, ge=0, le=30, description="cap on the `wait` form field, seconds")
     readiness_timeout: float = Field(2.0, gt=0, description="seconds /readyz waits for each dependency")
+    retain_uploads: bool = Field(False, description="keep uploads after processing (default: delete them)")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -116,7 +116,6 @@ class WorkerSettings(_JobQueueSettings):
 
     model_config = SettingsConfigDict(env_prefix="DEEPFAKE_WORKER_", extra="ignore")
 
-    retain_uploads: bool = Field(False, description="keep uploads after processing (default: delete them)")
     make_artifacts: bool = Field(True, description="write face thumbnails/heatmaps/spectrograms for the page")
     heartbeat_interval: int = Field(5, ge=1, description="seconds between job heartbeats while a job runs")
     heartbeat_grace: int = Field(15, ge=5, description="a job whose worker is silent this long is abandoned")

@@ -1,0 +1,1 @@
+"""The gateway: HTTP in, jobs out. Torch-free (``gateway.app:app``)."""

@@ -1,0 +1,321 @@
+"""The job record: what ``GET /v1/jobs/{id}`` shows, written by the gateway and by the preprocess workers.
+
+RQ runs the work; this record is the API's view of it. It lives in one Redis hash per job
+(``deepfake:job:{id}``) so the worker can update ``stage``/``progress`` field by field while the gateway
+reads, and it carries its own TTL (``result_ttl`` once done, ``failure_ttl`` once failed).
+
+RQ and the record can disagree only when a worker dies mid-job: RQ then retries the job or moves it to
+its failed registry, while the record still says ``running``. Two paths repair that, so a job is never
+stuck ``running``: the RQ failure callback :func:`on_rq_failure` (run by whichever process notices the
+abandoned job: a worker's maintenance sweep or the gateway) and :meth:`JobStore.get`, which reconciles
+the record with RQ's status on every read.
+
+Torch-free on purpose: the gateway imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, Field
+from redis import Redis
+
+from shared.report import Report
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "deepfake:job:"
+#: The job function, enqueued by dotted path so the gateway never imports the worker's torch code.
+JOB_FUNCTION = "preprocess_worker.jobs.analyze_job"
+FAILURE_CALLBACK = "gateway.jobs.on_rq_failure"
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+TERMINAL = frozenset({"done", "failed"})
+
+
+class ErrorInfo(BaseModel):
+    """A machine-readable error: a stable ``code`` and a message safe to show a user."""
+
+    code: str = Field(examples=["unsupported_media"])
+    message: str = Field(examples=["the file is not a video, image or audio file this service can read"])
+
+
+class ErrorBody(BaseModel):
+    """Every error response of the gateway has this body."""
+
+    error: ErrorInfo
+
+
+class Job(BaseModel):
+    """One analysis job as the API shows it."""
+
+    id: str = Field(description="unguessable job id", examples=["0f3kq8Yb2nR1cVt9xW4sZg"])
+    status: JobStatus = Field(examples=["running"])
+    stage: str | None = Field(
+        None, description="current pipeline stage, e.g. decoding, detecting_faces, scoring_video",
+        examples=["detecting_faces"],
+    )
+    progress: float = Field(0.0, ge=0.0, le=1.0, examples=[0.4])
+    filename: str = Field(examples=["interview.mp4"])
+    created_at: datetime
+    updated_at: datetime
+    report: Report | None = Field(None, description="the report, once status is done")
+    error: ErrorInfo | None = Field(None, description="why the job failed, once status is failed")
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _key(job_id: str) -> str:
+    return KEY_PREFIX + job_id
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class JobStore:
+    """Reads and writes job records in Redis. Every method is one or two round trips."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    # --- writing -----------------------------------------------------------------------------------
+    def create(
+        self,
+        job_id: str,
+        *,
+        filename: str,
+        upload_path: Path,
+        callback_url: str | None,
+        delete_upload: bool,
+        artifacts_dir: Path | None,
+        result_ttl: int,
+        failure_ttl: int,
+        pending_ttl: int,
+    ) -> None:
+        now = utcnow()
+        fields = {
+            "id": job_id,
+            "status": "queued",
+            "stage": "",
+            "progress": "0",
+            "filename": filename,
+            "created_at": now,
+            "updated_at": now,
+            "upload_path": str(upload_path),
+            "delete_upload": "1" if delete_upload else "0",
+            "artifacts_dir": str(artifacts_dir) if artifacts_dir else "",
+            "callback_url": callback_url or "",
+            "result_ttl": str(result_ttl),
+            "failure_ttl": str(failure_ttl),
+        }
+        with self.redis.pipeline() as pipe:
+            pipe.hset(_key(job_id), mapping=fields)
+            pipe.expire(_key(job_id), pending_ttl)
+            pipe.execute()
+
+    def update(self, job_id: str, **fields: Any) -> bool:
+        """Set some fields (stage, progress, status) of a job that is not finished. False if it is gone."""
+        key = _key(job_id)
+        status = self.redis.hget(key, "status")
+        if status is None:
+            return False
+        if _text(status) in TERMINAL:
+            return True
+        mapping = {k: ("" if v is None else str(v)) for k, v in fields.items()}
+        mapping["updated_at"] = utcnow()
+        self.redis.hset(key, mapping=mapping)
+        return True
+
+    def exists(self, job_id: str) -> bool:
+        return bool(self.redis.exists(_key(job_id)))
+
+    def finish(self, job_id: str, report: Report | dict[str, Any]) -> bool:
+        """Mark a job done with its report; the record then lives ``result_ttl`` seconds."""
+        key = _key(job_id)
+        ttl = self.redis.hget(key, "result_ttl")
+        if ttl is None:
+            return False
+        body = report.model_dump_json() if isinstance(report, Report) else json.dumps(report)
+        with self.redis.pipeline() as pipe:
+            pipe.hset(
+                key,
+                mapping={"status": "done", "stage": "", "progress": "1", "report": body, "updated_at": utcnow()},
+            )
+            pipe.hdel(key, "error")
+            pipe.expire(key, int(_text(ttl)))
+            pipe.execute()
+        return True
+
+    def fail(self, job_id: str, code: str, message: str) -> bool:
+        """Mark a job failed with a machine-readable error; the record then lives ``failure_ttl`` seconds."""
+        key = _key(job_id)
+        ttl = self.redis.hget(key, "failure_ttl")
+        if ttl is None:
+            return False
+        error = json.dumps({"code": code, "message": message})
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping={"status": "failed", "error": error, "updated_at": utcnow()})
+            pipe.expire(key, int(_text(ttl)))
+            pipe.execute()
+        return True
+
+    def delete(self, job_id: str) -> dict[str, str] | None:
+        """Remove the record; returns what it held (for cleaning up files), or None if there was none."""
+        key = _key(job_id)
+        with self.redis.pipeline() as pipe:
+            pipe.hgetall(key)
+            pipe.delete(key)
+            raw, _ = pipe.execute()
+        return {_text(k): _text(v) for k, v in raw.items()} if raw else None
+
+    # --- reading -----------------------------------------------------------------------------------
+    def raw(self, job_id: str) -> dict[str, str] | None:
+        raw = self.redis.hgetall(_key(job_id))
+        return {_text(k): _text(v) for k, v in raw.items()} if raw else None
+
+    def get(self, job_id: str, *, reconcile: bool = True) -> Job | None:
+        """The job as the API shows it, after reconciling an unfinished record with RQ's status."""
+        record = self.raw(job_id)
+        if record is None:
+            return None
+        if reconcile and record.get("status") not in TERMINAL:
+            if reconcile_with_rq(self, job_id, record):
+                record = self.raw(job_id) or record
+        return to_job(record)
+
+
+def to_job(record: dict[str, str]) -> Job:
+    report = json.loads(record["report"]) if record.get("report") else None
+    error = json.loads(record["error"]) if record.get("error") else None
+    return Job(
+        id=record["id"],
+        status=record["status"],  # type: ignore[arg-type]
+        stage=record.get("stage") or None,
+        progress=float(record.get("progress") or 0.0),
+        filename=record.get("filename", ""),
+        created_at=record["created_at"],  # type: ignore[arg-type]
+        updated_at=record.get("updated_at") or record["created_at"],  # type: ignore[arg-type]
+        report=report,
+        error=error,
+    )
+
+
+# --- when RQ and the record disagree ---------------------------------------------------------------
+WORKER_LOST = "worker_lost"
+WORKER_LOST_MESSAGE = "the worker processing this job stopped before finishing; it was not retried further"
+
+
+def reconcile_with_rq(store: JobStore, job_id: str, record: dict[str, str]) -> bool:
+    """Bring an unfinished record in line with RQ. Returns True when the record was changed.
+
+    A ``running`` job whose worker died is found by RQ's started-registry cleanup (its heartbeat
+    expired); the cleanup retries it or fails it, and :func:`on_rq_failure` updates the record.
+    """
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as RQJob
+    from rq.job import JobStatus as RQStatus
+    from rq.registry import StartedJobRegistry
+    from rq.serializers import JSONSerializer
+    from rq.timeouts import TimerDeathPenalty
+
+    try:
+        rq_job = RQJob.fetch(job_id, connection=store.redis, serializer=JSONSerializer)
+    except NoSuchJobError:
+        rq_job = None
+    if rq_job is not None and rq_job.get_status(refresh=False) == RQStatus.STARTED:
+        # The registry runs failure callbacks under a death penalty; SIGALRM only works in the main
+        # thread, and the gateway calls this from a thread pool, hence the timer-based one.
+        registry = StartedJobRegistry(
+            rq_job.origin, connection=store.redis, serializer=JSONSerializer, death_penalty_class=TimerDeathPenalty
+        )
+        registry.cleanup()
+        changed = store.raw(job_id)
+        if changed is not None and changed != record:
+            return True
+        rq_job.refresh()
+    status = rq_job.get_status(refresh=False) if rq_job is not None else None
+    if status in (RQStatus.FAILED, RQStatus.STOPPED, RQStatus.CANCELED, None):
+        if status is None and record.get("status") == "queued":
+            return False  # enqueue still in flight, or the job was deleted
+        store.fail(job_id, WORKER_LOST, WORKER_LOST_MESSAGE)
+        finalize(store, job_id)
+        return True
+    if status in (RQStatus.QUEUED, RQStatus.SCHEDULED, RQStatus.DEFERRED) and record.get("status") == "running":
+        store.update(job_id, status="queued", stage="retrying", progress=0)
+        return True
+    return False
+
+
+def on_rq_failure(job: Any, connection: Redis, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+    """RQ failure callback (dotted path :data:`FAILURE_CALLBACK`).
+
+    Called when the job function raised (the worker already wrote the record) and when RQ finds an
+    abandoned job (its worker died: the record still says ``running``). If RQ will retry, the record
+    goes back to ``queued``; otherwise it ends ``failed`` with ``worker_lost`` unless it already ended.
+    """
+    store = JobStore(connection)
+    record = store.raw(job.id)
+    if record is None or record.get("status") in TERMINAL:
+        return
+    if job.retries_left and job.retries_left > 0:
+        store.update(job.id, status="queued", stage="retrying", progress=0)
+        return
+    store.fail(job.id, WORKER_LOST, WORKER_LOST_MESSAGE)
+    finalize(store, job.id)
+
+
+# --- after a job ends ------------------------------------------------------------------------------
+def finalize(store: JobStore, job_id: str, *, webhook_timeout: float = 5.0, webhook_attempts: int = 3) -> None:
+    """What happens once per finished job: delete the upload (unless retained) and send the webhook.
+
+    Safe to call from several processes: an ``HSETNX`` claim makes exactly one of them do it.
+    """
+    key = _key(job_id)
+    if not store.redis.hsetnx(key, "finalized", utcnow()):
+        return
+    record = store.raw(job_id)
+    if record is None:
+        return
+    if record.get("delete_upload") == "1" and record.get("upload_path"):
+        remove_upload(Path(record["upload_path"]), job_id)
+    url = record.get("callback_url")
+    if url:
+        job = to_job(record)
+        delivered = deliver_webhook(url, job, timeout=webhook_timeout, attempts=webhook_attempts)
+        store.redis.hset(key, "webhook", "delivered" if delivered else "failed")
+
+
+def remove_upload(path: Path, job_id: str) -> None:
+    """Delete an upload and its per-job folder (uploads are stored as ``upload_dir/<job id>/<name>``)."""
+    path = Path(path)
+    if path.parent.name == job_id:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def deliver_webhook(url: str, job: Job, *, timeout: float, attempts: int) -> bool:
+    """POST the job JSON to ``url``; retries with a short backoff. Returns whether a 2xx came back."""
+    body = job.model_dump_json()
+    headers = {"content-type": "application/json", "x-deepfake-job-id": job.id, "user-agent": "deepfake-detect"}
+    for attempt in range(attempts):
+        try:
+            response = httpx.post(url, content=body, headers=headers, timeout=timeout)
+            if response.is_success:
+                return True
+            log.warning("webhook %s for job %s answered %s", url, job.id, response.status_code)
+        except httpx.HTTPError as exc:
+            log.warning("webhook %s for job %s failed: %s", url, job.id, exc)
+        if attempt + 1 < attempts:
+            time.sleep(0.5 * 2**attempt)
+    return False

@@ -1,0 +1,287 @@
+"""The gateway in-process (FastAPI TestClient) against the real Redis on 127.0.0.1:6379, database 11.
+
+No worker runs here: these tests pin what the gateway itself decides (status codes, the error body,
+what it enqueues and how, auth, metrics, OpenAPI). The whole stack is exercised in test_stack.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.settings import GatewaySettings, get_gateway_settings
+
+REDIS_DB_URL = "redis://127.0.0.1:6379/11"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def minimal_report() -> dict:
+    """A valid report (schema-checked) for a PNG with no face: enough to exercise storage and serving."""
+    from shared.report import AudioSection, MediaFacts, Report, Thresholds, VideoSection
+
+    report = Report(
+        tool_version="test",
+        created_at="2026-11-26T03:00:00+00:00",
+        verdict="not_applicable",
+        thresholds=Thresholds(uncertain_low=0.35, uncertain_high=0.65),
+        media=MediaFacts(filename="a.png", kind="image", size_bytes=72, sha256="0" * 64, container="png_pipe"),
+        video=VideoSection(status="not_applicable", verdict="not_applicable"),
+        audio=AudioSection(status="not_applicable", verdict="not_applicable"),
+    )
+    return report.model_dump(mode="json")
+
+
+@pytest.fixture
+def redis_db():
+    redis = pytest.importorskip("redis")
+    connection = redis.Redis.from_url(REDIS_DB_URL)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("needs Redis on 127.0.0.1:6379 (CI starts it)")
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()
+
+
+def make_client(tmp_path: Path, **overrides) -> TestClient:
+    from gateway.app import create_app
+
+    settings = GatewaySettings(
+        redis_url=overrides.pop("redis_url", REDIS_DB_URL),
+        queue_name="test-gateway",
+        upload_dir=tmp_path / "uploads",
+        artifacts_dir=tmp_path / "artifacts",
+        video_service_url="http://127.0.0.1:9",
+        audio_service_url="http://127.0.0.1:9",
+        **overrides,
+    )
+    app = create_app()
+    app.dependency_overrides[get_gateway_settings] = lambda: settings
+    return TestClient(app)
+
+
+@pytest.fixture
+def client(redis_db, tmp_path: Path):
+    with make_client(tmp_path, max_upload_mb=1.0) as c:
+        yield c
+
+
+def test_importing_the_gateway_does_not_import_torch() -> None:
+    code = "import sys, gateway.app; bad = [m for m in ('torch', 'openvino', 'cv2', 'av') if m in sys.modules]; print(bad)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_upload_is_stored_and_enqueued_with_explicit_timeout_ttls_and_retry(client, redis_db, tmp_path) -> None:
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    r = client.post("/v1/analyze", files={"file": ("../../etc/face.png", PNG, "image/png")})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert set(job) == {"id", "status", "stage", "progress", "filename", "created_at", "updated_at", "report", "error"}
+    assert job["status"] == "queued" and job["progress"] == 0 and job["report"] is None and job["error"] is None
+    assert job["filename"] == "face.png"
+    assert len(job["id"]) >= 20 and r.headers["location"] == f"/v1/jobs/{job['id']}"
+
+    stored = list((tmp_path / "uploads" / job["id"]).iterdir())
+    assert [p.name for p in stored] == ["face.png"] and stored[0].read_bytes() == PNG
+
+    rq_job = Job.fetch(job["id"], connection=redis_db, serializer=JSONSerializer)
+    assert rq_job.func_name == "preprocess_worker.jobs.analyze_job"
+    assert rq_job.args == [job["id"]] or tuple(rq_job.args) == (job["id"],)
+    defaults = GatewaySettings()
+    assert rq_job.timeout == defaults.job_timeout
+    assert rq_job.result_ttl == defaults.result_ttl and rq_job.failure_ttl == defaults.failure_ttl
+    assert rq_job.retries_left == defaults.retries
+    assert rq_job._failure_callback_name == "gateway.jobs.on_rq_failure"
+
+    again = client.get(f"/v1/jobs/{job['id']}")
+    assert again.status_code == 200 and again.json()["id"] == job["id"]
+
+
+def test_job_ids_are_unguessable_and_distinct(client) -> None:
+    ids = {client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"] for _ in range(5)}
+    assert len(ids) == 5
+    assert all(len(i) >= 21 for i in ids)  # 16 random bytes, url-safe base64
+
+
+def test_wrong_type_is_415_with_the_error_body(client, tmp_path) -> None:
+    r = client.post("/v1/analyze", files={"file": ("report.pdf", b"%PDF-1.7\n" + b"x" * 100, "application/pdf")})
+    assert r.status_code == 415
+    body = r.json()
+    assert set(body) == {"error"} and body["error"]["code"] == "unsupported_media"
+    assert isinstance(body["error"]["message"], str) and "pdf" in body["error"]["message"]
+    # a PNG renamed .mp4 is judged by its bytes (accepted); text renamed .mp4 is not
+    assert client.post("/v1/analyze", files={"file": ("x.mp4", b"hello world" * 10)}).status_code == 415
+    assert not any((tmp_path / "uploads").iterdir())
+
+
+def test_empty_file_is_refused(client) -> None:
+    r = client.post("/v1/analyze", files={"file": ("a.mp4", b"")})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_argument"
+
+
+def test_over_the_size_limit_is_413_declared_or_streamed(client, tmp_path) -> None:
+    big = PNG + b"\0" * (2 * 1024 * 1024)
+    r = client.post("/v1/analyze", files={"file": ("big.png", big, "image/png")})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
+
+    # chunked upload (no Content-Length): counted while streaming
+    boundary = "xyzBOUNDARY"
+    payload = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\n"
+        "Content-Type: image/png\r\n\r\n"
+    ).encode() + big + f"\r\n--{boundary}--\r\n".encode()
+
+    def chunks():
+        for i in range(0, len(payload), 256 * 1024):
+            yield payload[i : i + 256 * 1024]
+
+    r = client.post(
+        "/v1/analyze", content=chunks(), headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
+    assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
+
+
+def test_invalid_form_fields_are_422_with_the_error_body(client) -> None:
+    r = client.post("/v1/analyze", files={"file": ("a.png", PNG)}, data={"wait": "31"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_argument"
+    r = client.post("/v1/analyze", files={"file": ("a.png", PNG)}, data={"callback_url": "file:///etc/passwd"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_argument"
+    r = client.post("/v1/analyze", data={"wait": "1"})
+    assert r.status_code == 422 and "file" in r.json()["error"]["message"]
+
+
+def test_unknown_job_is_404_job_not_found(client) -> None:
+    for method in ("get", "delete"):
+        r = getattr(client, method)("/v1/jobs/doesnotexist")
+        assert r.status_code == 404 and r.json() == {
+            "error": {"code": "job_not_found", "message": "no job with this id (it may have expired)"}
+        }
+
+
+def test_delete_takes_a_queued_job_off_the_queue_and_removes_its_upload(client, redis_db, tmp_path) -> None:
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
+    queue = Queue("test-gateway", connection=redis_db, serializer=JSONSerializer)
+    assert job_id in queue.job_ids
+    assert client.delete(f"/v1/jobs/{job_id}").status_code == 204
+    assert job_id not in queue.job_ids
+    assert not (tmp_path / "uploads" / job_id).exists()
+    assert client.get(f"/v1/jobs/{job_id}").status_code == 404
+
+
+def test_artifacts_are_served_only_when_listed_in_the_report(client, redis_db, tmp_path) -> None:
+    from gateway.jobs import JobStore
+
+    job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
+    folder = tmp_path / "artifacts" / job_id
+    folder.mkdir(parents=True)
+    (folder / "track0_face.png").write_bytes(PNG)
+    (folder / "secret.png").write_bytes(PNG)
+    report = minimal_report()
+    report["artifacts"] = [{"name": "track0_face.png", "kind": "face_thumbnail", "track_id": 0, "media_type": "image/png"}]
+    JobStore(redis_db).finish(job_id, report)
+    r = client.get(f"/v1/jobs/{job_id}/artifacts/track0_face.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content == PNG
+    for name in ("secret.png", "..%2Fsecret.png", "nothing.png"):
+        assert client.get(f"/v1/jobs/{job_id}/artifacts/{name}").status_code == 404
+    assert client.get(f"/v1/jobs/{job_id}").json()["report"]["artifacts"][0]["name"] == "track0_face.png"
+
+
+def test_redis_down_is_503_queue_unavailable(tmp_path) -> None:
+    with make_client(tmp_path, redis_url="redis://127.0.0.1:1/0") as c:
+        r = c.post("/v1/analyze", files={"file": ("a.png", PNG)})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "queue_unavailable"
+        assert not any((tmp_path / "uploads").iterdir())  # the upload was not left behind
+        r = c.get("/v1/jobs/whatever")
+        assert r.status_code == 503 and r.json()["error"]["code"] == "queue_unavailable"
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["redis"] != "ok"
+        assert c.get("/healthz").status_code == 200
+
+
+def test_api_key_auth(redis_db, tmp_path) -> None:
+    with make_client(tmp_path, auth_enabled=True, api_key="s3cr3t-key-for-tests") as c:
+        r = c.post("/v1/analyze", files={"file": ("a.png", PNG)})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+        assert c.get("/v1/jobs/x", headers={"X-API-Key": "wrong"}).status_code == 401
+        ok = c.post("/v1/analyze", files={"file": ("a.png", PNG)}, headers={"X-API-Key": "s3cr3t-key-for-tests"})
+        assert ok.status_code == 202
+        assert c.get("/healthz").status_code == 200 and c.get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize("key", ["change-me", "", "changeme"])
+def test_auth_with_a_placeholder_key_is_refused_at_start_up(tmp_path, key: str) -> None:
+    from shared.errors import ConfigurationError
+
+    client = make_client(tmp_path, auth_enabled=True, api_key=key)
+    with pytest.raises(ConfigurationError, match="placeholder"), client:
+        pass
+
+
+def test_auth_off_by_default() -> None:
+    assert GatewaySettings().auth_enabled is False
+
+
+def test_metrics_count_requests_by_route_template(client) -> None:
+    job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
+    client.get(f"/v1/jobs/{job_id}")
+    client.post("/v1/analyze", files={"file": ("a.pdf", b"%PDF-1.4 xxxxxxxx")})
+    text = client.get("/metrics").text
+    assert 'deepfake_gateway_requests_total{method="GET",route="/v1/jobs/{job_id}",status="200"} 1.0' in text
+    assert 'deepfake_jobs_submitted_total{kind="image"} 1.0' in text
+    assert 'deepfake_uploads_rejected_total{code="unsupported_media"} 1.0' in text
+    assert 'deepfake_queue_jobs{state="queued"} 1.0' in text
+    assert job_id not in text
+
+
+def test_openapi_documents_examples_and_the_error_schema(client) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "ErrorBody" in spec["components"]["schemas"] and "Job" in spec["components"]["schemas"]
+    analyze = spec["paths"]["/v1/analyze"]["post"]
+    for status in ("202", "413", "415", "503", "401"):
+        assert status in analyze["responses"], status
+    err = analyze["responses"]["415"]["content"]["application/json"]
+    assert err["schema"]["$ref"].endswith("/ErrorBody") and err["example"]["error"]["code"] == "unsupported_media"
+    assert spec["paths"]["/v1/jobs/{job_id}"]["get"]["responses"]["404"]["content"]["application/json"]["example"]
+    assert "Report" in spec["components"]["schemas"]
+
+
+def test_wait_returns_the_finished_job_with_200(client, redis_db) -> None:
+    """A job finished by someone else while the request waits comes back with 200 (no worker here)."""
+    import threading
+    import time
+
+    from gateway.jobs import JobStore
+
+    store = JobStore(redis_db)
+    report = minimal_report()
+    seen: list[str] = []
+
+    def finish_soon() -> None:
+        for _ in range(100):
+            ids = [k.decode().split(":")[-1] for k in redis_db.keys("deepfake:job:*")]
+            if ids:
+                time.sleep(0.3)
+                store.finish(ids[0], report)
+                seen.append(ids[0])
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=finish_soon, daemon=True).start()
+    r = client.post("/v1/analyze", files={"file": ("a.png", io.BytesIO(PNG))}, data={"wait": "5"})
+    assert r.status_code == 200 and r.json()["status"] == "done" and r.json()["id"] == seen[0]
+    assert r.json()["report"]["verdict"] == report["verdict"]
