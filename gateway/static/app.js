@@ -16,6 +16,7 @@
   const STAGES = [
     ["uploading", "Uploading"],
     ["queued", "Waiting in the queue"],
+    ["starting", "Starting"],
     ["decoding", "Reading the file"],
     ["detecting_faces", "Finding faces"],
     ["scoring_video", "Scoring faces"],
@@ -23,6 +24,9 @@
     ["merging", "Writing the report"],
     ["done", "Done"],
   ];
+
+  // Stages that are not steps forward: shown in the status line, placed at the matching step of the list.
+  const STAGE_ALIASES = { retrying: ["queued", "Retrying after a problem"] };
 
   const VERDICTS = {
     fake: { label: "Likely manipulated", icon: "!", cls: "fake" },
@@ -139,6 +143,7 @@
 
   function renderStages(current, status) {
     const list = $("stages");
+    if (STAGE_ALIASES[current]) current = STAGE_ALIASES[current][0];
     let known = STAGES.slice();
     if (current && stageIndex(current) < 0) known.splice(known.length - 2, 0, [current, current.replace(/_/g, " ")]);
     const curIdx = status === "done" ? known.length - 1 : known.findIndex(([k]) => k === current);
@@ -265,12 +270,14 @@
     $("progress-card").hidden = false;
     $("progress-file").textContent = job.filename || $("progress-file").textContent;
     setBar("upload-bar", 1);
-    const stage = job.status === "queued" ? "queued" : job.status === "done" ? "done" : job.stage || "queued";
+    const stage = job.status === "done" ? "done"
+      : job.status === "queued" ? (job.stage === "retrying" ? "retrying" : "queued") : job.stage || "queued";
     renderStages(stage, job.status);
     setBar("job-bar", job.status === "done" ? 1 : job.progress || 0);
     updateRecent(job);
     if (job.status === "queued" || job.status === "running") {
-      const label = (STAGES.find(([k]) => k === stage) || [stage, stage])[1];
+      const label = STAGE_ALIASES[stage] ? STAGE_ALIASES[stage][1]
+        : (STAGES.find(([k]) => k === stage) || [stage, stage.replace(/_/g, " ")])[1];
       setStatus(`${label}… ${pct(job.progress || 0)}`);
       $("cancel-btn").hidden = false;
       schedulePoll(job.id);

@@ -114,6 +114,7 @@ def gateway_without_queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     type (415) or size (413), and reporting a queue that is down (503).
     """
     pytest.importorskip("fastapi", reason="needs the gateway extras")
+    pytest.importorskip("gateway.app", reason="needs the gateway app (gateway/app.py)")
     tmp = tmp_path_factory.mktemp("web-gateway")
     proc, base = _start_gateway(
         {"DEEPFAKE_GATEWAY_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
@@ -128,3 +129,13 @@ def gateway_without_queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def stack_url(request: pytest.FixtureRequest) -> str:
+    """Base URL of the whole running stack (gateway, workers, inference services) from fixtures_stack.py."""
+    try:
+        stack = request.getfixturevalue("stack")
+    except pytest.FixtureLookupError:
+        pytest.skip("needs the running stack fixture `stack` (tests/fixtures_stack.py)")
+    return str(getattr(stack, "base_url", stack)).rstrip("/")
