@@ -1,0 +1,256 @@
+"""16 kHz waveform → windows → fake probabilities: the one place an audio model folder is run.
+
+Windowing (the numbers come from the model's ``model.json``; for AASIST: 64,600-sample windows, hop 32,300):
+
+* A clip no longer than one window is **tiled** to the window length (repeated end to end and cut), as
+  the official AASIST evaluation loader does; it gives one segment covering the clip.
+* A longer clip is cut into windows starting every ``hop`` samples (half a window for AASIST, so every
+  sample is heard by two windows); when the last regular window stops short of the end, one more
+  window is aligned to the end, so the tail is always scored.
+* Windows whose level is below ``SILENCE_DBFS`` are not scored (speech detectors say nothing about
+  silence); they appear in no segment and do not count towards the file's score.
+
+Scores:
+
+* Per window: fake probability. For a 2-logit model (``output="logits2"``), P(spoof) = softmax of the two
+  logits = sigmoid(logit_spoof − logit_bonafide); for a 1-logit model (``output="logit"``), sigmoid(logit).
+  When the card has a Platt calibration the log-odds are mapped through it first.
+* Per file: the **mean of the windows' fake probabilities** (``aggregation="mean"``); the most suspicious
+  window is reported as ``max_score``.
+
+Not applicable (no score, a reason instead): audio shorter than the card's ``min_seconds`` (1.5 s), or
+silent throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from shared.errors import InvalidArgument
+from shared.modelcard import AudioPreprocessing, ModelCard
+from shared.report import AudioSegment
+
+#: a window quieter than this (RMS, dB relative to full scale) counts as silence
+SILENCE_DBFS = -60.0
+DEFAULT_BATCH = 8
+
+
+class AudioScorerLike(Protocol):
+    """What ``score_audio`` needs: the local ``AudioScorer`` or a remote client with the same contract."""
+
+    card: ModelCard
+
+    def score_windows(self, windows: np.ndarray) -> np.ndarray: ...
+
+
+class AudioResult(BaseModel):
+    """The audio verdict material for one file (the pipeline turns it into the report's audio section)."""
+
+    status: Literal["analyzed", "not_applicable"]
+    reason: str | None = Field(None, description="why there is no score, when there is none")
+    score: float | None = Field(None, description="file fake probability: mean of the scored windows")
+    max_score: float | None = Field(None, description="fake probability of the most suspicious window")
+    aggregation: Literal["mean"] = "mean"
+    duration_s: float
+    window_s: float
+    hop_s: float
+    segments: list[AudioSegment] = Field(default_factory=list)
+    silent_windows: int = Field(0, description="windows skipped as silence")
+
+    @property
+    def not_applicable(self) -> str | None:
+        """The reason when the audio could not be judged, else ``None``."""
+        return self.reason if self.status == "not_applicable" else None
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
+
+
+def fake_log_odds(outputs: np.ndarray, prep: AudioPreprocessing) -> np.ndarray:
+    """Model outputs → log-odds of "fake" per window, float64 (N,).
+
+    ``logits2``: logit of the spoof class minus logit of the bona fide class (softmax over two classes is
+    the sigmoid of this difference). ``logit``: the fake logit itself.
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if prep.output == "logits2":
+        if outputs.ndim != 2 or outputs.shape[1] != 2 or prep.bonafide_index not in (0, 1):
+            raise InvalidArgument(
+                f"expected (N, 2) logits with bonafide_index 0/1, got shape {outputs.shape}"
+            )
+        bona = outputs[:, prep.bonafide_index]
+        return outputs[:, 1 - prep.bonafide_index] - bona
+    return outputs.reshape(-1)
+
+
+@dataclass
+class AudioScorer:
+    """A compiled audio model folder.
+
+    ``score_windows`` is the contract shared with the audio inference service: float32 ``(N, samples)`` at
+    the card's sample rate → fake probability ``(N,)``.
+    """
+
+    folder: Path
+    card: ModelCard
+    compiled: object
+    batch_size: int = DEFAULT_BATCH
+
+    @classmethod
+    def from_folder(
+        cls, folder: str | Path, *, hint: str = "LATENCY", threads: int | None = None
+    ) -> AudioScorer:
+        """Compile ``folder`` (model.xml + model.bin + model.json) once per process.
+
+        Raises:
+            ModelUnavailable: not a model folder.
+            InvalidArgument: the folder holds a video model.
+        """
+        from shared.runtime import compile_ir
+        from shared.settings import get_model_settings
+
+        if threads is None:
+            threads = get_model_settings().inference_threads
+        compiled = compile_ir(Path(folder), hint=hint, threads=threads)
+        if compiled.card.kind != "audio" or not isinstance(compiled.card.preprocessing, AudioPreprocessing):
+            raise InvalidArgument(f"{folder} holds a {compiled.card.kind} model, not an audio model")
+        return cls(folder=Path(folder), card=compiled.card, compiled=compiled)
+
+    @property
+    def prep(self) -> AudioPreprocessing:
+        assert isinstance(self.card.preprocessing, AudioPreprocessing)
+        return self.card.preprocessing
+
+    def _check(self, windows: np.ndarray) -> np.ndarray:
+        windows = np.asarray(windows)
+        if windows.ndim != 2 or windows.shape[1] != self.prep.window_samples:
+            raise InvalidArgument(
+                f"audio windows must have shape (N, {self.prep.window_samples}), got {tuple(windows.shape)}"
+            )
+        return np.ascontiguousarray(windows, dtype=np.float32)
+
+    def window_log_odds(self, windows: np.ndarray) -> np.ndarray:
+        """Uncalibrated log-odds of "fake" per window, float64 (N,) (for EER and calibration fitting)."""
+        windows = self._check(windows)
+        outputs = []
+        for start in range(0, len(windows), self.batch_size):
+            result = self.compiled.infer(windows[start : start + self.batch_size])  # type: ignore[attr-defined]
+            outputs.append(next(iter(result.values())))
+        if not outputs:
+            return np.zeros(0, dtype=np.float64)
+        return fake_log_odds(np.concatenate(outputs), self.prep)
+
+    def score_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Fake probability per window, float32 (N,), calibrated when the card says so."""
+        z = self.window_log_odds(windows)
+        calibration = self.card.calibration
+        if calibration is not None:
+            z = calibration.a * z + calibration.b
+        return _sigmoid(z)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Where the windows of one clip start (samples) and the span of the clip each one covers."""
+
+    starts: list[int]
+    ends: list[int]
+    tiled: bool
+
+
+def plan_windows(length: int, window: int, hop: int) -> Windows:
+    """Window start/end positions for a clip of ``length`` samples (see the module docstring)."""
+    if window <= 0 or hop <= 0:
+        raise InvalidArgument(f"window and hop must be positive, got {window} and {hop}")
+    if length <= window:
+        return Windows(starts=[0], ends=[length], tiled=length < window)
+    starts = list(range(0, length - window + 1, hop))
+    if starts[-1] + window < length:
+        starts.append(length - window)
+    return Windows(starts=starts, ends=[s + window for s in starts], tiled=False)
+
+
+def tile_to(clip: np.ndarray, length: int) -> np.ndarray:
+    """Repeat ``clip`` end to end and keep the first ``length`` samples (the official eval padding)."""
+    repeats = length // len(clip) + 1
+    return np.tile(clip, repeats)[:length]
+
+
+def _dbfs(x: np.ndarray) -> float:
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+    return 20.0 * np.log10(rms) if rms > 0 else -np.inf
+
+
+def make_windows(waveform: np.ndarray, prep: AudioPreprocessing) -> tuple[np.ndarray, Windows]:
+    """Cut (or tile) a waveform into the model's windows: float32 ``(N, window_samples)`` and their spans."""
+    plan = plan_windows(len(waveform), prep.window_samples, prep.hop_samples)
+    if plan.tiled:
+        return tile_to(waveform, prep.window_samples)[None, :].astype(np.float32), plan
+    rows = [waveform[s : s + prep.window_samples] for s in plan.starts]
+    return np.stack(rows).astype(np.float32, copy=False), plan
+
+
+def score_audio(scorer: AudioScorerLike, waveform: np.ndarray) -> AudioResult:
+    """Score a mono waveform at the scorer's sample rate: per-window segments and a file score.
+
+    Args:
+        scorer: an ``AudioScorer`` (or anything with ``card`` and ``score_windows``).
+        waveform: float32 mono samples at ``scorer.card.preprocessing.sample_rate``.
+
+    Returns:
+        An ``AudioResult``: ``status="analyzed"`` with segments and scores, or ``"not_applicable"`` with
+        a reason (too short, silent).
+    """
+    prep = scorer.card.preprocessing
+    if not isinstance(prep, AudioPreprocessing):
+        raise InvalidArgument(f"model {scorer.card.name} is not an audio model")
+    waveform = np.asarray(waveform, dtype=np.float32)
+    if waveform.ndim != 1:
+        raise InvalidArgument(f"expected a mono waveform (samples,), got shape {tuple(waveform.shape)}")
+    rate = prep.sample_rate
+    duration = len(waveform) / rate
+    common = {
+        "duration_s": round(duration, 3),
+        "window_s": round(prep.window_samples / rate, 4),
+        "hop_s": round(prep.hop_samples / rate, 4),
+    }
+    if duration < prep.min_seconds:
+        return AudioResult(
+            status="not_applicable",
+            reason=f"the audio is too short to judge ({duration:.2f} s; at least {prep.min_seconds:g} s needed)",
+            **common,
+        )
+    if _dbfs(waveform) < SILENCE_DBFS:
+        return AudioResult(status="not_applicable", reason="the audio is silent", **common)
+
+    windows, plan = make_windows(waveform, prep)
+    spans = list(zip(plan.starts, plan.ends, strict=True))
+    # A tiled window repeats the whole clip, which was already found not silent.
+    loud = [plan.tiled or _dbfs(waveform[s:e]) >= SILENCE_DBFS for s, e in spans]
+    keep = [i for i, ok in enumerate(loud) if ok]
+    if not keep:
+        return AudioResult(
+            status="not_applicable", reason="the audio is silent", silent_windows=len(spans), **common
+        )
+    scores = np.asarray(scorer.score_windows(windows[keep]), dtype=np.float64).reshape(-1)
+    if len(scores) != len(keep):
+        raise InvalidArgument(f"the audio model returned {len(scores)} scores for {len(keep)} windows")
+    segments = [
+        AudioSegment(start_s=spans[i][0] / rate, end_s=spans[i][1] / rate, score=float(p))
+        for i, p in zip(keep, scores, strict=True)
+    ]
+    return AudioResult(
+        status="analyzed",
+        score=float(np.mean(scores)),
+        max_score=float(np.max(scores)),
+        segments=segments,
+        silent_windows=len(spans) - len(keep),
+        **common,
+    )
