@@ -476,6 +476,12 @@
 
   const personName = (tid) => `Person ${Number(tid) + 1}`;
 
+  function scoreClass(score, r) {
+    if (typeof score !== "number") return "";
+    const { low, high } = band(r);
+    return score > high ? "high" : score < low ? "low" : "mid";
+  }
+
   function bandLegend(r) {
     const { low, high } = band(r);
     return low === high ? `Dashed line: above ${pct(high)} counts as fake.`
@@ -493,7 +499,9 @@
     $("video-title").textContent = isImage ? "Faces in the image" : "Faces in the video";
     const tracks = video.tracks || [];
     const series = trackSeries(video);
-    const order = [...new Set([...tracks.map((t) => t.id), ...series.keys()])];
+    // Tracks that count towards the verdict first (most suspicious first), then the short ones it ignored.
+    const ranked = tracks.slice().sort((a, b) => (b.counted - a.counted) || ((b.score ?? 0) - (a.score ?? 0)));
+    const order = [...new Set([...ranked.map((t) => t.id), ...series.keys()])];
     const bits = [];
     if (!isImage && video.frames_analyzed) {
       bits.push(`${video.frames_analyzed} frame${video.frames_analyzed === 1 ? "" : "s"} analysed, ${video.frames_with_faces} with a face.`);
@@ -509,7 +517,8 @@
     $("frames-details").hidden = !hasSeries;
     state.redrawTimeline = null;
     if (hasSeries) {
-      const draw = () => drawLineChart(chartWrap, series, order, band(r), media.duration_s);
+      const uncounted = new Set(tracks.filter((t) => t.counted === false).map((t) => t.id));
+      const draw = () => drawLineChart(chartWrap, series, order, band(r), media.duration_s, uncounted);
       draw();
       state.redrawTimeline = draw;
       $("timeline-band").textContent = bandLegend(r);
@@ -517,7 +526,8 @@
         const tr = tracks.find((t) => t.id === tid) || {};
         const sw = el("span", { className: "swatch", "aria-hidden": "true" });
         sw.style.background = colourOf(tid, order);
-        return el("li", {}, sw, `${personName(tid)}${typeof tr.score === "number" ? ` — ${pct(tr.score)} likely fake` : ""}`);
+        const note = tr.counted === false ? " (not counted)" : "";
+        return el("li", {}, sw, `${personName(tid)}${typeof tr.score === "number" ? ` — ${pct(tr.score)} likely fake` : ""}${note}`);
       }));
       // The same numbers as a table, for screen readers and for people who prefer numbers.
       const rows = [];
@@ -525,7 +535,6 @@
       $("frames-table").replaceChildren(table(["Person", "Frame", "Time", "Fake probability"], rows));
     }
 
-    const { high } = band(r);
     const cards = order.map((tid) => {
       const tr = tracks.find((t) => t.id === tid) || {};
       const thumbs = el("div", { className: "thumbs" });
@@ -541,12 +550,12 @@
       const facts = [];
       if (typeof tr.faces === "number") facts.push(`found in ${tr.faces} analysed frame${tr.faces === 1 ? "" : "s"}`);
       if (!isImage && typeof tr.first_time_s === "number") facts.push(`seen ${fmtClock(tr.first_time_s)} – ${fmtClock(tr.last_time_s)}`);
-      if (tr.counted === false) facts.push("too short to count towards the verdict");
+      if (tr.counted === false) facts.push("seen too briefly to count towards the verdict (often a detector mistake)");
       const swatch = el("span", { className: "swatch", "aria-hidden": "true" });
       swatch.style.background = colourOf(tid, order);
-      return el("article", { className: "track" },
+      return el("article", { className: tr.counted === false ? "track uncounted" : "track" },
         el("h5", {}, hasSeries ? swatch : null, personName(tid)),
-        el("p", { className: `track-score ${typeof tr.score === "number" && tr.score > high ? "high" : "low"}` },
+        el("p", { className: `track-score ${scoreClass(tr.score, r)}` },
           typeof tr.score === "number" ? `${pct(tr.score)} likely fake` : "not scored"),
         facts.length ? el("p", { className: "help", text: facts.join(" · ") }) : null,
         thumbs);
@@ -604,7 +613,7 @@
     if (m.rotation) add("Rotation", `${m.rotation}° (applied)`);
     if (typeof m.fps === "number") add("Frame rate", `${m.fps.toFixed(2)} frames/s${m.variable_frame_rate ? " (variable)" : ""}`);
     if (typeof m.frame_count === "number") add("Frames", m.frame_count);
-    add("Video codec", [m.video_codec, m.pixel_format].filter(Boolean).join(", "));
+    add(m.kind === "image" ? "Format" : "Video codec", [m.video_codec, m.pixel_format].filter(Boolean).join(", "));
     const audioBits = [m.audio_codec, m.audio_sample_rate ? `${m.audio_sample_rate} Hz` : null,
       m.audio_channels ? `${m.audio_channels} channel${m.audio_channels === 1 ? "" : "s"}` : null].filter(Boolean);
     add("Audio", audioBits.length ? audioBits.join(", ") : m.kind === "video" ? "no audio track" : null);
@@ -614,10 +623,13 @@
     $("media-facts").replaceChildren(...facts.flatMap(([k, v, cls]) => [el("dt", { text: k }), el("dd", { text: v, className: cls })]));
   }
 
-  const STAGE_WORDS = { decode: "reading the file", decoding: "reading the file", faces: "finding faces",
-    detect_faces: "finding faces", detecting_faces: "finding faces", video: "scoring faces", score_video: "scoring faces",
-    scoring_video: "scoring faces", audio: "scoring the voice", score_audio: "scoring the voice", scoring_audio: "scoring the voice",
-    probe: "reading the file's facts", load_models: "loading models", artifacts: "making the images", merging: "writing the report" };
+  // Report timing keys in words; an unknown key is shown as it is, with underscores as spaces.
+  const STAGE_WORDS = {
+    probe: "reading the file's facts", decode: "decoding frames", detect_faces: "finding faces",
+    crop_faces: "cropping faces", score_video: "scoring faces", load_audio: "reading the audio",
+    score_audio: "scoring the voice", report: "writing the report", artifacts: "making the images",
+    load_models: "loading models",
+  };
 
   function renderTimings(r) {
     const entries = Object.entries(r.timings || {}).filter(([, v]) => typeof v === "number");
@@ -710,7 +722,7 @@
     return { svg, W };
   }
 
-  function drawLineChart(wrap, series, order, bandRange, duration) {
+  function drawLineChart(wrap, series, order, bandRange, duration, uncounted) {
     const all = [...series.values()].flat();
     const n = all.length;
     const label = `Chart of fake probability over time for ${series.size} ${series.size === 1 ? "person" : "people"}; ${n} scored faces; the highest is ${pct(Math.max(...all.map((p) => p.score)))}.`;
@@ -725,7 +737,10 @@
       const colour = colourOf(tid, order);
       if (pts.length > 1) {
         const d = pts.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.score).toFixed(1)}`).join("");
-        svg.append(el("svg:path", { d, fill: "none", stroke: colour, "stroke-width": 2, "stroke-linejoin": "round", className: "series" }));
+        svg.append(el("svg:path", {
+          d, fill: "none", stroke: colour, "stroke-width": 2, "stroke-linejoin": "round", className: "series",
+          "stroke-dasharray": uncounted.has(tid) ? "5 4" : null,
+        }));
       }
       for (const p of pts) {
         const c = el("svg:circle", { cx: x(p.t), cy: y(p.score), r: pts.length > 60 ? 2 : 3.5, fill: colour });
@@ -743,14 +758,16 @@
     const xMax = Math.max(total || 0, ...segs.map((s) => s.end_s), 0.001);
     const { x, y } = axes(svg, W, H, pad, xMax, "time in the recording (seconds)", bandRange);
     // Windows overlap (hop < window), so each is a thick bar at its score rather than a filled column.
-    for (const s of segs) {
+    segs.forEach((s, i) => {
       const r = el("svg:line", {
-        x1: x(s.start_s) + 2, x2: Math.max(x(s.start_s) + 3, x(s.end_s) - 2), y1: y(s.score), y2: y(s.score),
-        className: s.score > bandRange.high ? "seg high" : s.score < bandRange.low ? "seg low" : "seg mid",
+        x1: x(s.start_s) + 2, x2: Math.max(x(s.start_s) + 3, x(s.end_s) - 2),
+        // Lift near-zero bars off the axis line so they stay visible.
+        y1: Math.min(y(s.score), y(0) - 4), y2: Math.min(y(s.score), y(0) - 4),
+        className: `seg ${s.score > bandRange.high ? "high" : s.score < bandRange.low ? "low" : "mid"}${i % 2 ? " alt" : ""}`,
       });
       r.append(el("svg:title", { text: `${fmtClock(s.start_s)} – ${fmtClock(s.end_s)}: ${pct(s.score)}` }));
       svg.append(r);
-    }
+    });
   }
 
   // ---------------------------------------------------------------- wiring

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
+from web_fixtures import *  # noqa: F403  (the folder's fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
