@@ -1,0 +1,439 @@
+"""The seed's audio model: a small CNN on log-mel spectrograms, trainable on ASVspoof 2019 LA.
+
+Architecture (as the seed lists it): torchaudio ``MelSpectrogram`` + ``AmplitudeToDB`` front end, then
+three blocks of convolution → batch normalization → ReLU → max-pooling, flatten, a dense layer and a
+single output whose sigmoid is the fake (spoof) probability. The network returns the **logit**; training
+uses ``BCEWithLogitsLoss`` (the numerically stable form of sigmoid + binary cross-entropy) and scoring
+applies the sigmoid (``shared.audio_scoring``).
+
+The front end is part of the module, so the exported OpenVINO IR takes the raw 16 kHz waveform
+(``waveform`` float32 ``(N, 64600)``) and returns ``logit`` ``(N,)``; its parameters are written into
+``model.json`` (``preprocessing.frontend``) so the card says exactly what the network hears. Each
+spectrogram is standardised per example (zero mean, unit variance over all its bins), which makes the
+model indifferent to recording gain.
+
+No published weights exist for this model: out of the box (``init_melcnn_folder``) it is untrained and
+its scores mean nothing. ``train_melcnn`` trains it on the ASVspoof 2019 LA layout (flac folders and
+protocol files, ``../shared/reference/asvspoof2019``) with the project's training loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from shared.datasets.asvspoof import ProtocolEntry, parse_protocol  # re-exported: one parser for LA
+from shared.models._registry import register_model
+
+__all__ = [
+    "MelFrontendConfig",
+    "MelCNN",
+    "AsvspoofWindows",
+    "ProtocolEntry",
+    "parse_protocol",
+    "train_melcnn",
+    "import_checkpoint",
+    "init_melcnn_folder",
+    "save_melcnn_checkpoint",
+]
+
+SAMPLE_RATE = 16000
+WINDOW_SAMPLES = 64600
+HOP_SAMPLES = 32300
+BEST_FILE = "melcnn_best.pth"
+MODEL_DIR = "model"
+
+
+@dataclass(frozen=True)
+class MelFrontendConfig:
+    """Front-end parameters; they travel in ``model.json`` (``preprocessing.frontend``)."""
+
+    sample_rate: int = SAMPLE_RATE
+    n_fft: int = 512
+    win_length: int = 400  # 25 ms
+    hop_length: int = 160  # 10 ms
+    n_mels: int = 64
+    f_min: float = 20.0
+    f_max: float = 8000.0
+    top_db: float = 80.0
+
+    def as_card(self) -> dict[str, float | int | str]:
+        return {"type": "log_mel", "window": "hann", "power": 2, "db": "10*log10", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class MelCNNConfig:
+    frontend: MelFrontendConfig = field(default_factory=MelFrontendConfig)
+    channels: tuple[int, int, int] = (16, 32, 64)
+    pooled: tuple[int, int] = (4, 4)  # (mel, time) size after the adaptive pool, before flatten
+    hidden: int = 64
+    dropout: float = 0.3
+
+
+class MelCNN(nn.Module):
+    """Log-mel CNN: waveform ``(B, samples)`` → fake logit ``(B,)``."""
+
+    def __init__(self, config: MelCNNConfig | None = None) -> None:
+        super().__init__()
+        import torchaudio
+
+        self.config = config or MelCNNConfig()
+        fe = self.config.frontend
+        self.melspec = torchaudio.transforms.MelSpectrogram(
+            sample_rate=fe.sample_rate,
+            n_fft=fe.n_fft,
+            win_length=fe.win_length,
+            hop_length=fe.hop_length,
+            f_min=fe.f_min,
+            f_max=fe.f_max,
+            n_mels=fe.n_mels,
+            power=2.0,
+        )
+        self.to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=fe.top_db)
+        layers: list[nn.Module] = []
+        c_in = 1
+        for c_out in self.config.channels:
+            layers += [
+                nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
+            c_in = c_out
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(self.config.pooled))
+        flat = c_in * self.config.pooled[0] * self.config.pooled[1]
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(flat, self.config.hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(self.config.dropout),
+            nn.Linear(self.config.hidden, 1),
+        )
+
+    def spectrogram(self, waveform: Tensor) -> Tensor:
+        """(B, samples) → standardised log-mel (B, 1, n_mels, frames)."""
+        # (B, 1, samples) keeps AmplitudeToDB's top_db clamp per example, not across the batch.
+        db = self.to_db(self.melspec(waveform.unsqueeze(1)))
+        mean = db.mean(dim=(1, 2, 3), keepdim=True)
+        std = db.std(dim=(1, 2, 3), keepdim=True)
+        return (db - mean) / (std + 1e-5)
+
+    def forward(self, waveform: Tensor) -> Tensor:
+        return self.classifier(self.features(self.spectrogram(waveform))).squeeze(-1)
+
+
+@register_model("MelCNN")
+def melcnn() -> MelCNN:
+    """The seed's mel-spectrogram CNN (untrained)."""
+    return MelCNN()
+
+
+# --- data --------------------------------------------------------------------------------------------
+def crop_or_tile(wave: np.ndarray, length: int, rng: np.random.Generator | None) -> np.ndarray:
+    """A ``length``-sample excerpt: a random crop when ``rng`` is given (training), else the start (eval,
+    as AASIST's loader); clips shorter than ``length`` are tiled end to end."""
+    if len(wave) >= length:
+        start = int(rng.integers(0, len(wave) - length + 1)) if rng is not None else 0
+        return wave[start : start + length]
+    return np.tile(wave, length // len(wave) + 1)[:length]
+
+
+class AsvspoofWindows(torch.utils.data.Dataset):
+    """(waveform window, label) pairs from audio files; label 1 = spoof (fake), 0 = bona fide.
+
+    Args:
+        items: ``(path, label)`` pairs, e.g. from ``shared.datasets.asvspoof.read_asvspoof2019_la``.
+        window: samples per example.
+        train: random crops instead of the first window.
+    """
+
+    def __init__(self, items: list[tuple[Path, int]], *, window: int = WINDOW_SAMPLES, train: bool) -> None:
+        self.items = list(items)
+        self.window = window
+        self.train = train
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        from shared.media.audio import load_audio
+
+        path, label = self.items[index]
+        wave = load_audio(path, SAMPLE_RATE)
+        # Crops draw from torch's RNG: seeded by seed_everything, and re-seeded per DataLoader worker
+        # and epoch, so every epoch sees new crops and a run is repeatable.
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item())) if self.train else None
+        x = crop_or_tile(wave, self.window, rng).astype(np.float32)
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(label, dtype=torch.long)
+
+
+# --- checkpoints and model folders -------------------------------------------------------------------
+def save_melcnn_checkpoint(model: MelCNN, path: Path, **info: Any) -> Path:
+    """Write ``{"state_dict", "frontend", "info"}`` (plain tensors and numbers; loads with weights_only)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "architecture": "MelCNN",
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "frontend": asdict(model.config.frontend),
+        "info": {k: v for k, v in info.items() if isinstance(v, int | float | str) or v is None},
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+class _Export(nn.Module):
+    def __init__(self, model: MelCNN) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, waveform: Tensor) -> Tensor:
+        return self.model(waveform)
+
+
+def export_melcnn(model: MelCNN, out_dir: Path, card: Any) -> Path:
+    """Export with the front end inside the IR: ``waveform`` (N, 64600) → ``logit`` (N,)."""
+    from shared.runtime import export_ir
+
+    return export_ir(
+        _Export(model.eval()),
+        torch.zeros(1, WINDOW_SAMPLES),
+        Path(out_dir),
+        card,
+        output_names=["logit"],
+        input_shapes=[[-1, WINDOW_SAMPLES]],
+    )
+
+
+def _card(name: str, *, training_data: str | None, source: Any, metrics: dict[str, Any], notes: str) -> Any:
+    from shared.modelcard import AudioPreprocessing, ModelCard
+
+    return ModelCard(
+        name=name,
+        architecture="MelCNN",
+        kind="audio",
+        preprocessing=AudioPreprocessing(
+            sample_rate=SAMPLE_RATE,
+            window_samples=WINDOW_SAMPLES,
+            hop_samples=HOP_SAMPLES,
+            min_seconds=1.5,
+            input="waveform",  # the IR holds the mel front end; the card's frontend says which
+            output="logit",
+            bonafide_index=None,
+            frontend=MelFrontendConfig().as_card(),
+        ),
+        training_data=training_data,
+        reported_metrics=metrics,
+        source=source,
+        notes=notes,
+    )
+
+
+def import_checkpoint(architecture: str, checkpoint: Path, out_dir: Path, *, published: Any = None) -> Any:
+    """A MelCNN checkpoint (``save_melcnn_checkpoint``) → model folder; returns its ``ModelCard``.
+
+    Raises:
+        CheckpointMismatch: not a MelCNN checkpoint, or keys/shapes that do not match.
+    """
+    from shared.errors import CheckpointMismatch
+    from shared.modelcard import SourceInfo
+    from shared.models.checkpoint import load_state_dict_strict, read_checkpoint
+
+    checkpoint = Path(checkpoint)
+    state = read_checkpoint(checkpoint, entry="state_dict")
+    payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    if payload.get("frontend", asdict(MelFrontendConfig())) != asdict(MelFrontendConfig()):
+        raise CheckpointMismatch(
+            f"{checkpoint} was trained with another mel front end: {payload.get('frontend')}"
+        )
+    model = MelCNN()
+    load_state_dict_strict(model, state, source=str(checkpoint))
+    info = payload.get("info", {})
+    metrics = {k: v for k, v in info.items() if k.startswith("validation_") and isinstance(v, int | float)}
+    card = _card(
+        published.name if published is not None else checkpoint.stem,
+        training_data=(published.training_data if published is not None else info.get("training_data")),
+        source=SourceInfo(file=checkpoint.name, sha256=_sha256(checkpoint)),
+        metrics=metrics,
+        notes=f"Mel-spectrogram CNN trained with train_melcnn (best epoch {info.get('epoch')}).",
+    )
+    export_melcnn(model, out_dir, card)
+    return card
+
+
+def init_melcnn_folder(out_dir: Path, *, seed: int = 0) -> Path:
+    """A freshly initialised (untrained) MelCNN model folder: it runs, but its scores mean nothing."""
+    from shared.modelcard import SourceInfo
+
+    torch.manual_seed(seed)
+    model = MelCNN().eval()
+    digest = hashlib.sha256()
+    for value in model.state_dict().values():
+        digest.update(value.detach().cpu().numpy().tobytes())
+    card = _card(
+        "MelCNN-untrained",
+        training_data=None,
+        source=SourceInfo(file=f"random-init-seed{seed}", sha256=digest.hexdigest()),
+        metrics={},
+        notes=f"UNTRAINED: random weights (seed {seed}); for tests and plumbing only.",
+    )
+    return export_melcnn(model, out_dir, card)
+
+
+# --- training ----------------------------------------------------------------------------------------
+def train_melcnn(
+    data_root: Path,
+    out_dir: Path,
+    *,
+    epochs: int = 20,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    patience: int = 5,
+    max_files: int | None = None,
+    max_steps_per_epoch: int | None = None,
+    workers: int = 0,
+    device: str = "auto",
+    seed: int = 0,
+    resume: bool = False,
+    progress: bool = True,
+    export: bool = True,
+) -> dict[str, Any]:
+    """Train the MelCNN on ASVspoof 2019 LA (train split) with early stopping on the dev split.
+
+    Args:
+        data_root: the folder holding ``LA/`` (or ``LA`` itself): flac folders + cm protocol files.
+        out_dir: where ``last.pth`` (resumable), ``history.json``, the best checkpoint (``melcnn_best.pth``)
+            and, with ``export``, the model folder (``model/``) go.
+        max_files: use at most this many files per split (class balance kept), for quick runs.
+        max_steps_per_epoch: cap on training batches per epoch.
+        The rest are the usual optimiser and loop settings (Adam, ReduceLROnPlateau).
+
+    Bona fide is ~10 % of LA, so the loss weights spoof examples by the class ratio (``pos_weight``)
+    instead of resampling: every file is seen once per epoch.
+
+    Returns:
+        A summary: checkpoint, best epoch and validation metrics, sizes, device, model folder.
+    """
+    from shared.datasets.asvspoof import read_asvspoof2019_la
+    from shared.errors import InvalidArgument
+    from shared.training.loop import TrainConfig, pick_device, seed_everything, train
+
+    seed_everything(seed)
+    data = read_asvspoof2019_la(Path(data_root), parts=("train", "val"))
+    splits = {
+        split: _limit([(s.path, int(s.label)) for s in data.samples if s.split == split], max_files, seed)
+        for split in ("train", "val")
+    }
+    for split, items in splits.items():
+        if {label for _, label in items} != {0, 1}:
+            raise InvalidArgument(f"the ASVspoof {split} split needs both bona fide and spoof files")
+    train_set = AsvspoofWindows(splits["train"], train=True)
+    val_set = AsvspoofWindows(splits["val"], train=False)
+    generator = torch.Generator().manual_seed(seed)
+    train_loader = torch.utils.data.DataLoader(
+        train_set,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        generator=generator,
+        drop_last=False,
+    )
+    val_loader = torch.utils.data.DataLoader(
+        val_set, batch_size=batch_size, shuffle=False, num_workers=workers
+    )
+    torch_device = pick_device(device)
+    model = MelCNN()
+    labels = np.array([label for _, label in splits["train"]])
+    pos_weight = torch.tensor([(labels == 0).sum() / max((labels == 1).sum(), 1)], dtype=torch.float32)
+    bce = nn.BCEWithLogitsLoss(pos_weight=pos_weight.to(torch_device))
+
+    def loss_fn(out: Tensor, y: Tensor) -> Tensor:
+        return bce(out.reshape(-1), y.float())
+
+    def save_best(m: nn.Module, path: Path, info: dict[str, Any]) -> Path:
+        return save_melcnn_checkpoint(
+            m,  # type: ignore[arg-type]
+            path,
+            epoch=info.get("epoch"),
+            validation_loss=info.get("val_loss"),
+            validation_auc=info.get("val_auc"),
+            validation_eer=info.get("val_eer"),
+            training_data=f"ASVspoof 2019 LA train ({len(splits['train'])} files), dev for early stopping",
+        )
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=0.5, patience=max(1, patience // 2)
+    )
+    describe = {
+        "kind": "audio",
+        "arch": "MelCNN",
+        "lr": lr,
+        "batch_size": batch_size,
+        "train_files": len(splits["train"]),
+        "val_files": len(splits["val"]),
+    }
+    result = train(
+        model,
+        train_loader=train_loader,
+        val_loader=val_loader,
+        loss_fn=loss_fn,
+        to_scores=lambda out: torch.sigmoid(out.reshape(-1)),
+        optimizer=optimizer,
+        scheduler=scheduler,
+        save_best=save_best,
+        best_name=BEST_FILE,
+        config=TrainConfig(
+            epochs=epochs,
+            patience=patience,
+            out_dir=Path(out_dir),
+            resume=resume,
+            progress=progress,
+            max_steps_per_epoch=max_steps_per_epoch,
+        ),
+        device=torch_device,
+        describe=describe,
+    )
+    summary: dict[str, Any] = {
+        "checkpoint": str(result.best_checkpoint),
+        "best_epoch": result.best_epoch,
+        "best_val_loss": result.best_val_loss,
+        "epochs_run": result.epochs_run,
+        "stopped_early": result.stopped_early,
+        "train_files": len(splits["train"]),
+        "val_files": len(splits["val"]),
+        "device": str(torch_device),
+        "history": result.history,
+    }
+    if export:
+        model_dir = Path(out_dir) / MODEL_DIR
+        import_checkpoint("MelCNN", result.best_checkpoint, model_dir)
+        summary["model_dir"] = str(model_dir)
+    return summary
+
+
+def _limit(items: list[tuple[Path, int]], limit: int | None, seed: int) -> list[tuple[Path, int]]:
+    """At most ``limit`` items with the class ratio kept (deterministic)."""
+    if limit is None or len(items) <= limit:
+        return items
+    rng = np.random.default_rng(seed)
+    out: list[tuple[Path, int]] = []
+    for label in (0, 1):
+        group = [it for it in items if it[1] == label]
+        take = max(1, round(limit * len(group) / len(items)))
+        out += [group[i] for i in sorted(rng.choice(len(group), size=min(take, len(group)), replace=False))]
+    return out
