@@ -203,3 +203,25 @@ def fit_platt(logits: Sequence[float] | np.ndarray, labels: Sequence[int] | np.n
         raise InvalidArgument("Platt calibration needs both real and fake samples")
     model = LogisticRegression(C=1e6, max_iter=1000).fit(x, y)
     return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def per_attack_metrics(
+    labels: Sequence[int] | np.ndarray,
+    scores: Sequence[float] | np.ndarray,
+    attacks: Sequence[str | None],
+    threshold: Threshold,
+) -> dict[str, dict[str, Any]]:
+    """Metrics of each attack against *all* real samples (the ASVspoof per-attack EER convention).
+
+    Args:
+        attacks: the attack id of each fake sample; ignored for real samples. Fakes without an id are
+            pooled as ``"unknown"``.
+    """
+    y, s = _check(labels, scores)
+    names = np.asarray(["" if y[i] == 0 else (attacks[i] or "unknown") for i in range(y.size)], dtype=object)
+    real = y == 0
+    out = {}
+    for name in sorted(set(names[~real].tolist())):
+        keep = real | (names == name)
+        out[name] = binary_metrics(y[keep], s[keep], threshold)
+    return out

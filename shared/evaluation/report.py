@@ -93,6 +93,9 @@ def render_html(result: Mapping[str, Any], images: Mapping[str, Path], *, title:
         if len(per_group) > 1:
             parts.append(f"<h3>Per group ({html.escape(level)} level)</h3>")
             parts.append(_metrics_table(per_group))
+    for level, per_attack in (result.get("per_attack") or {}).items():
+        parts.append(f"<h3>Per attack ({html.escape(level)} level; each attack against all real samples)</h3>")
+        parts.append(_metrics_table(per_attack))
     if result.get("calibration"):
         parts.append("<h3>Calibration</h3><pre>" + html.escape(json.dumps(result["calibration"], indent=2)) + "</pre>")
     parts.append("<h2>Plots</h2>")
@@ -126,6 +129,7 @@ def write_evaluation(
     model_info: Mapping[str, Any],
     data_info: Mapping[str, Any],
     calibrated: Mapping[str, np.ndarray] | None = None,
+    calibrated_name: str = "calibrated",
     calibration: Mapping[str, Any] | None = None,
     mel_examples: Sequence[tuple[str, np.ndarray]] | None = None,
     sample_rate: int = 16000,
@@ -137,7 +141,8 @@ def write_evaluation(
         out_dir: created if needed; files in it with the same names are replaced.
         levels: scored sets by level name, the headline level first.
         threshold: the decision threshold used for every threshold-dependent number.
-        calibrated: optional calibrated probabilities per level, overlaid on the calibration plot.
+        calibrated: optional other probabilities of the same samples per level (e.g. after Platt
+            calibration), reported as ``"<level> (<calibrated_name>)"`` and overlaid on the calibration plot.
         calibration: what was fitted (``shared.modelcard.Calibration`` as a dict), reported as is.
         mel_examples: ``(caption, 16 kHz waveform)`` pairs for the mel-spectrogram figure (audio).
     """
@@ -161,7 +166,7 @@ def write_evaluation(
         groups = sorted(set(scored.groups))
         result["per_group"][level] = grouped_metrics(scored.labels, scored.scores, scored.groups, threshold)
         if calibrated and level in calibrated:
-            result["levels"][f"{level} (calibrated)"] = binary_metrics(scored.labels, calibrated[level], threshold)
+            result["levels"][f"{level} ({calibrated_name})"] = binary_metrics(scored.labels, calibrated[level], threshold)
         y, s = scored.labels, scored.scores
         images[f"Confusion matrix ({level})"] = plots.plot_confusion_matrix(
             m["confusion_matrix"], plot_dir / f"confusion_{level}.png", title=f"Confusion matrix, per {level}",
@@ -177,7 +182,7 @@ def write_evaluation(
             )
         images[f"Calibration ({level})"] = plots.plot_calibration(
             y, s, plot_dir / f"calibration_{level}.png", title=f"Calibration, per {level}",
-            extra={"calibrated": calibrated[level]} if calibrated and level in calibrated else None,
+            extra={calibrated_name: calibrated[level]} if calibrated and level in calibrated else None,
         )
         images[f"Score histogram ({level})"] = plots.plot_score_histograms(
             y, s, plot_dir / f"histogram_{level}.png", title=f"Scores by class, per {level}",

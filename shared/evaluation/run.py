@@ -1,0 +1,285 @@
+"""Scoring a labelled dataset with a model folder, then writing the evaluation (``deepfake evaluate``).
+
+Video: faces come from the face cache (extracted once, the pipeline's detector and crops); the model
+scores every face; a video's score is sigmoid(mean of its face logits), the reference's rule and the
+pipeline's (``shared.pipeline``). Metrics are reported per video and per frame (each face carries its
+video's label). Videos where no face was found are counted and listed, not scored.
+
+Audio: every file is decoded to 16 kHz mono (``shared.media.audio.load_audio``) and scored exactly as
+the service scores it (``shared.audio_scoring.score_audio``: windows, silence skipped, mean of the
+windows' probabilities). Files too short or silent are counted and listed, not scored. Metrics per
+file, per source and per attack (each attack against all real files).
+
+Threshold: ``card`` (the model's own decision threshold), a number, or a method (``eer``, ``youden``,
+``f1``) applied to the validation split when the data has one with both classes, else to the evaluated
+data itself (then marked as optimistic). Calibration (``calibrate=True``): Platt scaling fitted on the
+validation split's uncalibrated logits (per video / per audio window, as the services apply it);
+``save_calibration=True`` writes it, and a threshold chosen on validation data, into ``model.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shared.datasets.base import Sample
+from shared.errors import DeepfakeError, InvalidArgument
+from shared.evaluation.metrics import (
+    THRESHOLD_METHODS,
+    Threshold,
+    both_classes,
+    choose_threshold,
+    fit_platt,
+    per_attack_metrics,
+    sigmoid,
+)
+from shared.evaluation.report import ScoredSet, write_evaluation
+from shared.modelcard import Calibration, ModelCard
+
+MEL_EXAMPLES_PER_CLASS = 2
+
+
+@dataclass
+class EvalOptions:
+    out_dir: Path
+    threshold: str = "card"
+    calibrate: bool = False
+    save_calibration: bool = False
+    progress: bool = True
+    data_info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Scored:
+    """Per unit (video / audio file): uncalibrated logits of its parts (faces / windows)."""
+
+    sample: Sample
+    logits: np.ndarray
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _card_info(folder: Path, card: ModelCard) -> dict[str, Any]:
+    return {"folder": str(folder), "name": card.name, "architecture": card.architecture, "version": card.version,
+            "training_data": card.training_data, "decision_threshold": card.decision_threshold,
+            "calibration": card.calibration.model_dump() if card.calibration else None}
+
+
+def _apply(cal: Calibration | None, z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    return z if cal is None else cal.a * z + cal.b
+
+
+def _pick_threshold(spec: str, card: ModelCard, val: tuple[np.ndarray, np.ndarray] | None,
+                    test: tuple[np.ndarray, np.ndarray]) -> Threshold:
+    if spec == "card":
+        return Threshold(card.decision_threshold, "card", "the model card (fixed before this evaluation)")
+    try:
+        value = float(spec)
+    except ValueError:
+        value = None
+    if value is not None:
+        if not 0 <= value <= 1:
+            raise InvalidArgument(f"--threshold {spec}: a fixed threshold must be a probability in [0, 1]")
+        return Threshold(value, "fixed", "the command line")
+    if spec not in THRESHOLD_METHODS:
+        raise InvalidArgument(f"--threshold {spec!r}: expected card, eer, youden, f1 or a number in [0, 1]")
+    if val is not None and both_classes(val[0]):
+        return choose_threshold(val[0], val[1], spec, chosen_on="the validation split")
+    return choose_threshold(test[0], test[1], spec,
+                            chosen_on="the evaluated data itself (no validation split: optimistic)")
+
+
+def _save_card(folder: Path, card: ModelCard, cal: Calibration | None, threshold: Threshold) -> None:
+    update: dict[str, Any] = {}
+    if cal is not None:
+        update["calibration"] = cal
+    if threshold.chosen_on == "the validation split":
+        update["decision_threshold"] = threshold.value
+    if update:
+        card.model_copy(update=update).save(folder)
+
+
+# --- video -------------------------------------------------------------------------------------------
+def _score_videos(samples: list[Sample], scorer: Any, cache: Any, progress: bool) -> tuple[list[_Scored], list[dict]]:
+    from tqdm import tqdm
+
+    scored, skipped = [], []
+    entries = cache.extract_all([s.path for s in samples], progress=progress)
+    for s in tqdm(samples, desc="scoring", unit="file", disable=not progress):
+        entry = entries[Path(s.path)]
+        if entry.error or len(entry) == 0:
+            skipped.append({"id": s.id, "path": str(s.path), "reason": entry.error or "no face found"})
+            continue
+        logits = np.asarray(scorer.score(np.ascontiguousarray(entry.faces)).logits, dtype=np.float64)
+        scored.append(_Scored(s, logits, {"frames": entry.frame_indices.tolist()}))
+    return scored, skipped
+
+
+def evaluate_video(model_dir: Path, test: list[Sample], val: list[Sample], cache: Any,
+                   options: EvalOptions) -> dict[str, Any]:
+    """Evaluate a video model folder on ``test`` (``val`` for threshold/calibration; may be empty)."""
+    from shared.video_scoring import FaceScorer
+
+    scorer = FaceScorer.from_folder(model_dir)
+    card = scorer.card
+    test = [s for s in test if s.kind in ("video", "image")]
+    val = [s for s in val if s.kind in ("video", "image")]
+    if not test:
+        raise InvalidArgument("no video or image files to evaluate in the chosen split")
+    scored, skipped = _score_videos(test, scorer, cache, options.progress)
+    if not scored:
+        raise InvalidArgument(f"no face was found in any of the {len(test)} files; nothing to evaluate")
+    val_scored = _score_videos(val, scorer, cache, options.progress)[0] if (val and (
+        options.calibrate or options.threshold not in ("card",))) else []
+
+    def video_logit(u: _Scored) -> float:
+        return float(np.mean(u.logits))
+
+    cal = card.calibration
+    new_cal = None
+    if options.calibrate:
+        vy = np.array([u.sample.label for u in val_scored])
+        if not val_scored or not both_classes(vy):
+            raise InvalidArgument("--calibrate needs a validation split with real and fake videos that have faces")
+        a, b = fit_platt([video_logit(u) for u in val_scored], vy)
+        new_cal = Calibration(a=a, b=b, fitted_on=f"{options.data_info.get('name', 'data')} validation split, "
+                                                  f"{len(val_scored)} videos (mean face logit per video)")
+    use = new_cal or cal
+    y = np.array([u.sample.label for u in scored])
+    p_video = sigmoid(_apply(use, np.array([video_logit(u) for u in scored])))
+    val_pair = None
+    if val_scored:
+        val_pair = (np.array([u.sample.label for u in val_scored]),
+                    sigmoid(_apply(use, np.array([video_logit(u) for u in val_scored]))))
+    threshold = _pick_threshold(options.threshold, card, val_pair, (y, p_video))
+    # per frame: each face's own probability (the same calibration map as the video score)
+    frame_ids, frame_y, frame_p, frame_g = [], [], [], []
+    for u in scored:
+        for k, (f, z) in enumerate(zip(u.detail["frames"], u.logits, strict=True)):
+            frame_ids.append(f"{u.sample.id}#{f}:{k}")
+            frame_y.append(u.sample.label)
+            frame_p.append(float(sigmoid(_apply(use, np.array([z])))[0]))
+            frame_g.append(u.sample.source)
+    levels = {
+        "video": ScoredSet([u.sample.id for u in scored], y, p_video, [u.sample.source for u in scored]),
+        "frame": ScoredSet(frame_ids, np.array(frame_y), np.array(frame_p), frame_g),
+    }
+    compare = None
+    if new_cal is not None:
+        compare = {"video": sigmoid(_apply(cal, np.array([video_logit(u) for u in scored])))}
+    result = write_evaluation(
+        options.out_dir, levels, threshold, title=f"Evaluation of {card.name} (video)",
+        model_info=_card_info(model_dir, card), data_info=options.data_info,
+        calibrated=compare, calibrated_name="before calibration",
+        calibration=new_cal.model_dump() if new_cal else None,
+        extra={"skipped": skipped, "per_attack": {"video": per_attack_metrics(
+            y, p_video, [u.sample.attack for u in scored], threshold)}},
+    )
+    if options.save_calibration:
+        _save_card(Path(model_dir), card, new_cal, threshold)
+    return result
+
+
+# --- audio -------------------------------------------------------------------------------------------
+class _RecordingScorer:
+    """Runs an ``AudioScorer`` uncalibrated and keeps each window's log-odds (for calibration)."""
+
+    def __init__(self, scorer: Any) -> None:
+        self.scorer = scorer
+        self.card = scorer.card.model_copy(update={"calibration": None})
+        self.last = np.zeros(0)
+
+    def score_windows(self, windows: np.ndarray) -> np.ndarray:
+        self.last = np.asarray(self.scorer.window_log_odds(windows), dtype=np.float64)
+        return sigmoid(self.last)
+
+
+def _score_audio_files(samples: list[Sample], scorer: Any, progress: bool) -> tuple[list[_Scored], list[dict]]:
+    from tqdm import tqdm
+
+    from shared.audio_scoring import score_audio
+    from shared.media.audio import load_audio
+
+    recorder = _RecordingScorer(scorer)
+    rate = scorer.card.preprocessing.sample_rate
+    scored, skipped = [], []
+    for s in tqdm(samples, desc="scoring", unit="file", disable=not progress):
+        try:
+            wave = load_audio(s.path, rate)
+        except DeepfakeError as exc:
+            skipped.append({"id": s.id, "path": str(s.path), "reason": exc.message})
+            continue
+        recorder.last = np.zeros(0)
+        result = score_audio(recorder, wave)
+        if result.status != "analyzed":
+            skipped.append({"id": s.id, "path": str(s.path), "reason": result.reason})
+            continue
+        scored.append(_Scored(s, recorder.last.copy(), {"duration_s": result.duration_s}))
+    return scored, skipped
+
+
+def _file_probability(cal: Calibration | None, logits: np.ndarray) -> float:
+    """The service's file score: mean of the windows' (calibrated) probabilities."""
+    return float(np.mean(sigmoid(_apply(cal, logits))))
+
+
+def evaluate_audio(model_dir: Path, test: list[Sample], val: list[Sample], options: EvalOptions) -> dict[str, Any]:
+    """Evaluate an audio model folder on ``test`` (``val`` for threshold/calibration; may be empty)."""
+    from shared.audio_scoring import AudioScorer
+    from shared.media.audio import load_audio
+
+    scorer = AudioScorer.from_folder(model_dir)
+    card = scorer.card
+    if not test:
+        raise InvalidArgument("no audio files to evaluate in the chosen split")
+    scored, skipped = _score_audio_files(test, scorer, options.progress)
+    if not scored:
+        raise InvalidArgument(f"none of the {len(test)} files could be scored (too short, silent or unreadable)")
+    val_scored = _score_audio_files(val, scorer, options.progress)[0] if (val and (
+        options.calibrate or options.threshold != "card")) else []
+    cal = card.calibration
+    new_cal = None
+    if options.calibrate:
+        vy = np.array([u.sample.label for u in val_scored])
+        if not val_scored or not both_classes(vy):
+            raise InvalidArgument("--calibrate needs a validation split with real and fake files")
+        z = np.concatenate([u.logits for u in val_scored])
+        zy = np.concatenate([np.full(len(u.logits), u.sample.label) for u in val_scored])
+        a, b = fit_platt(z, zy)
+        new_cal = Calibration(a=a, b=b, fitted_on=f"{options.data_info.get('name', 'data')} validation split, "
+                                                  f"{len(val_scored)} files ({len(z)} windows)")
+    use = new_cal or cal
+    y = np.array([u.sample.label for u in scored])
+    p = np.array([_file_probability(use, u.logits) for u in scored])
+    val_pair = None
+    if val_scored:
+        val_pair = (np.array([u.sample.label for u in val_scored]),
+                    np.array([_file_probability(use, u.logits) for u in val_scored]))
+    threshold = _pick_threshold(options.threshold, card, val_pair, (y, p))
+    levels = {"file": ScoredSet([u.sample.id for u in scored], y, p, [u.sample.source for u in scored])}
+    compare = {"file": np.array([_file_probability(cal, u.logits) for u in scored])} if new_cal else None
+    # mel examples: the most and least convincing file of each class
+    order = np.argsort(p)
+    examples = []
+    rate = card.preprocessing.sample_rate  # type: ignore[union-attr]
+    for label, name in ((0, "real"), (1, "fake")):
+        idx = [i for i in order if y[i] == label]
+        picks = ([idx[0], idx[-1]] if len(idx) > 1 else idx)[:MEL_EXAMPLES_PER_CLASS]
+        for i in picks:
+            u = scored[i]
+            wave = load_audio(u.sample.path, rate, max_seconds=6.0)
+            examples.append((f"{name}: {u.sample.path.name[:48]} ({u.sample.source}), score {p[i]:.2f}", wave))
+    result = write_evaluation(
+        options.out_dir, levels, threshold, title=f"Evaluation of {card.name} (audio)",
+        model_info=_card_info(model_dir, card), data_info=options.data_info,
+        calibrated=compare, calibrated_name="before calibration",
+        calibration=new_cal.model_dump() if new_cal else None, mel_examples=examples, sample_rate=rate,
+        extra={"skipped": skipped,
+               "per_attack": {"file": per_attack_metrics(y, p, [u.sample.attack for u in scored], threshold)}},
+    )
+    if options.save_calibration:
+        _save_card(Path(model_dir), card, new_cal, threshold)
+    return result
