@@ -1,0 +1,206 @@
+"""Faces: detection (facenet-pytorch MTCNN), the reference crop policy, and tracks across frames.
+
+Detection runs in batches on a downscaled copy of each frame (``max_side``) and maps the boxes back to
+full resolution, because MTCNN's cost grows with the pixel count while faces that matter stay large
+enough at 640 pixels. Crops are cut from the full-resolution frame with the ICPR2020 reference's
+``scale`` policy. Every face is kept; faces in successive analysed frames are linked into tracks (one
+track per person) by box overlap, falling back to centre distance when a face moved fast.
+
+The detector's weights ship inside the facenet-pytorch package (no download). One detector is built per
+process and per setting (``get_detector``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+
+@dataclass
+class Detection:
+    """A face box in full-resolution display pixels ``(x1, y1, x2, y2)`` and the detector's probability."""
+
+    box: np.ndarray
+    confidence: float
+
+
+class FaceDetector:
+    """MTCNN on downscaled frames, batched.
+
+    Args:
+        max_side: frames are shrunk so their longer side is at most this before detection.
+        min_face_size: smallest face MTCNN looks for, in detector (downscaled) pixels.
+        min_confidence: faces below this probability are dropped (MTCNN's last stage output).
+        batch_size: frames per MTCNN call.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_side: int = 640,
+        min_face_size: int = 40,
+        min_confidence: float = 0.9,
+        batch_size: int = 16,
+    ) -> None:
+        from facenet_pytorch import MTCNN
+
+        self.max_side = max_side
+        self.min_face_size = min_face_size
+        self.min_confidence = min_confidence
+        self.batch_size = batch_size
+        self._mtcnn = MTCNN(keep_all=True, select_largest=False, min_face_size=min_face_size, device="cpu")
+        self._lock = threading.Lock()  # one MTCNN call at a time: its torch ops already use every core
+
+    def scale_for(self, height: int, width: int) -> float:
+        return min(1.0, self.max_side / float(max(height, width)))
+
+    def detect(self, frames: list[np.ndarray]) -> list[list[Detection]]:
+        """Detect faces in RGB ``uint8`` frames; boxes are returned in each frame's own pixels."""
+        import cv2
+        import torch
+
+        out: list[list[Detection]] = [[] for _ in frames]
+        # Batch frames of equal size (one video) together; MTCNN needs a uniform batch.
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, frame in enumerate(frames):
+            groups.setdefault(frame.shape[:2], []).append(i)
+        for (height, width), members in groups.items():
+            scale = self.scale_for(height, width)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            for start in range(0, len(members), self.batch_size):
+                chunk = members[start : start + self.batch_size]
+                small = np.stack(
+                    [
+                        cv2.resize(frames[i], size, interpolation=cv2.INTER_AREA) if scale < 1 else frames[i]
+                        for i in chunk
+                    ]
+                )
+                with self._lock, torch.inference_mode():
+                    boxes, probs = self._mtcnn.detect(small)
+                for i, fboxes, fprobs in zip(chunk, boxes, probs, strict=True):
+                    if fboxes is None:
+                        continue
+                    sx, sy = width / size[0], height / size[1]
+                    for box, prob in zip(np.asarray(fboxes, dtype=np.float64), fprobs, strict=True):
+                        if prob is None or prob < self.min_confidence:
+                            continue
+                        full = np.array([box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy])
+                        full[[0, 2]] = full[[0, 2]].clip(0, width)
+                        full[[1, 3]] = full[[1, 3]].clip(0, height)
+                        if full[2] - full[0] < 2 or full[3] - full[1] < 2:
+                            continue
+                        out[i].append(Detection(full, float(prob)))
+        return out
+
+
+@lru_cache(maxsize=4)
+def get_detector(max_side: int = 640, min_face_size: int = 40, min_confidence: float = 0.9) -> FaceDetector:
+    """One detector per process and setting (building MTCNN loads its three networks)."""
+    return FaceDetector(max_side=max_side, min_face_size=min_face_size, min_confidence=min_confidence)
+
+
+def enlarge_box(box: np.ndarray, margin: float) -> np.ndarray:
+    """The reference's margin: ``margin`` x box height added left, right and below, twice that on top."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    pad = margin * (y2 - y1)
+    return np.array([x1 - pad, y1 - 2 * pad, x2 + pad, y2 + pad])
+
+
+def crop_face_scale_policy(
+    frame: np.ndarray, box: np.ndarray, *, margin: float = 0.2, size: int = 224
+) -> np.ndarray:
+    """Cut one face as the ICPR2020 models expect it (policy ``scale``).
+
+    The box is enlarged by ``margin`` (see :func:`enlarge_box`); a square of side max(height, width)
+    centred on it is clamped to the frame and resized to ``size`` x ``size`` with bilinear interpolation.
+
+    Returns:
+        ``(size, size, 3)`` RGB ``uint8``.
+    """
+    import cv2
+
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = enlarge_box(box, margin)
+    side = max(x2 - x1, y2 - y1)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    left = int(round(max(0.0, cx - side / 2)))
+    top = int(round(max(0.0, cy - side / 2)))
+    right = int(round(min(float(width), cx + side / 2)))
+    bottom = int(round(min(float(height), cy + side / 2)))
+    if right - left < 1 or bottom - top < 1:
+        right, bottom = min(width, left + 1), min(height, top + 1)
+    patch = frame[top:bottom, left:right]
+    return cv2.resize(patch, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between boxes ``a`` (N, 4) and ``b`` (M, 4) -> (N, M)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod((rb - lt).clip(0), axis=-1)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=-1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=-1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def link_tracks(
+    boxes_per_frame: list[list[np.ndarray]],
+    times: list[float],
+    *,
+    min_iou: float = 0.3,
+    max_centre_shift: float = 0.6,
+    shift_per_second: float = 1.5,
+    max_gap_s: float = 2.0,
+) -> list[list[int]]:
+    """Give every face a track id, linking faces in successive analysed frames.
+
+    Greedy matching, best pairs first: a face continues the track whose last box overlaps it most
+    (IoU >= ``min_iou``) or, failing that, whose last box centre is within ``max_centre_shift`` box
+    sizes of its own plus ``shift_per_second`` box sizes per second since the track was last seen
+    (sparse sampling: frames a second apart let a walking person move more than a face width). A track
+    unseen for ``max_gap_s`` seconds ends. Two faces of one frame never share a track.
+
+    Returns:
+        For each frame, the track id of each of its boxes (same order).
+    """
+    ids: list[list[int]] = []
+    tracks: list[tuple[np.ndarray, float]] = []  # last box and last time per track id
+    for boxes, t in zip(boxes_per_frame, times, strict=True):
+        frame_ids = [-1] * len(boxes)
+        live = [k for k, (_, last_t) in enumerate(tracks) if t - last_t <= max_gap_s]
+        allowed = np.array([max_centre_shift + shift_per_second * (t - tracks[k][1]) for k in live])
+        if boxes and live:
+            cur = np.stack([np.asarray(b, dtype=np.float64) for b in boxes])
+            prev = np.stack([tracks[k][0] for k in live])
+            iou = box_iou(cur, prev)
+            cur_c = (cur[:, :2] + cur[:, 2:]) / 2
+            prev_c = (prev[:, :2] + prev[:, 2:]) / 2
+            prev_size = np.maximum(prev[:, 2] - prev[:, 0], prev[:, 3] - prev[:, 1])
+            shift = np.linalg.norm(cur_c[:, None] - prev_c[None], axis=-1) / np.maximum(prev_size[None], 1e-9)
+            # One affinity: overlap first; centre closeness (in (0, 1), below any passing IoU tier) second.
+            near = shift <= allowed[None, :]
+            affinity = np.where(iou >= min_iou, 1.0 + iou, np.where(near, 1.0 / (1.0 + shift), -1.0))
+            taken_cur: set[int] = set()
+            taken_prev: set[int] = set()
+            for flat in np.argsort(-affinity, axis=None):
+                ci, pj = np.unravel_index(flat, affinity.shape)
+                if affinity[ci, pj] <= 0:
+                    break
+                if ci in taken_cur or pj in taken_prev:
+                    continue
+                taken_cur.add(int(ci))
+                taken_prev.add(int(pj))
+                frame_ids[int(ci)] = live[int(pj)]
+        for ci, box in enumerate(boxes):
+            if frame_ids[ci] < 0:
+                frame_ids[ci] = len(tracks)
+                tracks.append((np.asarray(box, dtype=np.float64), t))
+            else:
+                tracks[frame_ids[ci]] = (np.asarray(box, dtype=np.float64), t)
+        ids.append(frame_ids)
+    return ids

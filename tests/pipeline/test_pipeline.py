@@ -1,0 +1,154 @@
+"""The in-process pipeline (prepare -> score -> build_report) on generated media with a real compiled model.
+
+The video model is the test-made EfficientNetAutoAttB4 IR of ``tests/fixtures_models.py`` (the published
+weights cannot be downloaded here): these tests check the pipeline's plumbing and the report, not accuracy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shared.faces import box_iou, crop_face_scale_policy, enlarge_box, link_tracks
+from shared.pipeline import AnalyzeOptions, analyze, build_report, prepare, score
+from shared.report import Report
+
+
+@pytest.fixture(scope="session")
+def face_scorer(video_model_dir: Path):  # -> FaceScorer, compiled once per session
+    from shared.video_scoring import FaceScorer
+
+    return FaceScorer.from_folder(video_model_dir)
+
+
+def _opts(**kw) -> AnalyzeOptions:  # type: ignore[no-untyped-def]
+    return AnalyzeOptions.from_settings(**kw)
+
+
+def test_scale_crop_policy_follows_the_reference_readme() -> None:
+    frame = np.zeros((400, 600, 3), np.uint8)
+    frame[100:200, 250:330] = 255  # the "face" box below, white
+    box = np.array([250.0, 100.0, 330.0, 200.0])  # 80 wide, 100 high
+    # 20% of the height on left/right/bottom, 40% on top -> 120 x 160 box; square side 160.
+    assert enlarge_box(box, 0.2).tolist() == [230.0, 60.0, 350.0, 220.0]
+    crop = crop_face_scale_policy(frame, box, margin=0.2, size=224)
+    assert crop.shape == (224, 224, 3)
+    # The square is 160 px centred on (290, 140): the white box spans x 250..330 of 210..370 -> 1/4..3/4.
+    row = crop[112, :, 0] > 127
+    assert abs(np.argmax(row) - 56) <= 2 and abs(223 - np.argmax(row[::-1]) - 168) <= 2
+    # Near the border the square is clamped to the frame, not padded: still 224x224, no black band.
+    corner = crop_face_scale_policy(np.full((400, 600, 3), 9, np.uint8), np.array([0.0, 0.0, 50.0, 60.0]))
+    assert corner.shape == (224, 224, 3) and (corner == 9).all()
+
+
+def test_tracks_link_by_overlap_and_keep_people_apart() -> None:
+    a = [np.array([10, 10, 60, 60.0]), np.array([300, 20, 350, 80.0])]
+    b = [np.array([305, 22, 355, 82.0]), np.array([14, 12, 64, 62.0])]  # same people, other order
+    c = [np.array([40, 10, 90, 60.0])]  # person A moved fast: no overlap, centre within 0.6 box sizes
+    ids = link_tracks([a, b, c], [0.0, 0.1, 0.2])
+    assert ids == [[0, 1], [1, 0], [0]]
+    assert link_tracks([a, a], [0.0, 10.0]) == [[0, 1], [2, 3]]  # a long gap ends tracks
+    assert box_iou(a[0], a[0]).item() == pytest.approx(1.0)
+
+
+def test_video_with_one_face_and_audio(face_video: Path, face_scorer) -> None:  # type: ignore[no-untyped-def]
+    report = analyze(face_video, face_scorer=face_scorer, options=_opts(frames=4))
+    Report.model_validate(report.model_dump())  # round-trips through the schema
+    assert report.media.kind == "video" and report.media.frame_count == 75
+    v = report.video
+    assert v.status == "analyzed" and v.sampling.mode == "frames" and v.sampling.frames == 4
+    assert [f.index for f in v.frames] == [0, 24, 49, 74]
+    assert [f.time_s for f in v.frames] == pytest.approx([0.0, 0.96, 1.96, 2.96])
+    assert v.frames_analyzed == 4 and v.frames_with_faces == 4
+    assert len(v.tracks) == 1 and v.tracks[0].faces == 4 and v.tracks[0].counted
+    # The track's score is sigmoid(mean logit) of its faces (the reference's video score).
+    logits = [face.logit for f in v.frames for face in f.faces]
+    assert v.tracks[0].mean_logit == pytest.approx(np.mean(logits), abs=1e-3)
+    assert v.tracks[0].score == pytest.approx(1 / (1 + np.exp(-np.mean(logits))), abs=1e-3)
+    assert v.score == v.tracks[0].score and report.score == v.score
+    assert report.verdict == v.verdict != "not_applicable"
+    assert (
+        report.video.model.name == face_scorer.card.name
+        and report.models["video"] == face_scorer.card.version
+    )
+    # No audio model was given: the audio part says so instead of inventing a score.
+    assert report.audio.status == "not_available" and report.audio.score is None
+    assert {"probe", "decode", "detect_faces", "crop_faces", "score_video", "report", "total"} <= set(
+        report.timings
+    )
+
+
+def test_two_faces_make_two_tracks_scored_separately(two_face_video: Path, face_scorer) -> None:  # type: ignore[no-untyped-def]
+    report = analyze(two_face_video, face_scorer=face_scorer, options=_opts(frames=5))
+    tracks = report.video.tracks
+    assert len(tracks) == 2 and all(t.faces == 5 and t.counted for t in tracks)
+    assert report.video.score == max(t.score for t in tracks)
+    for frame in report.video.frames:
+        assert sorted(f.track_id for f in frame.faces) == [0, 1]
+    # Faces of one track stay on one side of the picture (they were linked, not shuffled).
+    for tid in (0, 1):
+        xs = [f.box[0] for fr in report.video.frames for f in fr.faces if f.track_id == tid]
+        assert max(xs) - min(xs) < 100
+    top = analyze(two_face_video, face_scorer=face_scorer, options=_opts(frames=5, top_face=True))
+    assert top.video.sampling.top_face and len(top.video.tracks) == 1
+    assert all(len(f.faces) == 1 for f in top.video.frames)
+
+
+def test_no_face_video_is_not_applicable_with_a_reason(no_face_video: Path, face_scorer) -> None:  # type: ignore[no-untyped-def]
+    report = analyze(no_face_video, face_scorer=face_scorer, options=_opts(frames=3))
+    assert report.verdict == "not_applicable" and report.score is None
+    assert report.video.status == "not_applicable" and report.video.frames_analyzed == 3
+    assert any("no face found in any of the 3 sampled frames" in r for r in report.reasons)
+
+
+def test_image_faces_are_scored(face_image: Path, face_scorer) -> None:  # type: ignore[no-untyped-def]
+    report = analyze(face_image, face_scorer=face_scorer, options=_opts())
+    assert report.media.kind == "image" and report.video.sampling.mode == "image"
+    assert report.video.frames_with_faces == 1 and len(report.video.tracks) == 1
+    assert report.audio.status == "not_applicable"
+
+
+def test_rotated_444_and_vfr_videos_find_their_faces(
+    portrait_video: Path, yuv444_video: Path, vfr_video: Path, face_scorer
+) -> None:  # type: ignore[no-untyped-def]
+    # The portrait's face is only detectable upright: finding it proves the rotation tag was applied.
+    for path in (portrait_video, yuv444_video, vfr_video):
+        prepared = prepare(path, _opts(frames=3))
+        assert len(prepared.frame_indices) == 3 and len({f.frame_index for f in prepared.faces}) == 3, (
+            path.name
+        )
+    vfr = prepare(vfr_video, _opts(frames=3))
+    # Frame 19 is at 10 x 80 ms + 9 x 20 ms = 0.98 s (a constant 20 fps would say 0.95 s).
+    assert vfr.frame_times == pytest.approx([0.0, 0.98, 1.98])
+
+
+def test_prepare_score_report_split_matches_analyze(face_video: Path, face_scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    stages: list[tuple[str, float]] = []
+    options = _opts(every=25)
+    prepared = prepare(face_video, options, video_preprocessing=face_scorer.card.preprocessing)
+    assert prepared.crops.dtype == np.uint8 and prepared.crops.shape[1:] == (224, 224, 3)
+    scores = score(prepared, face_scorer, None, progress=lambda s, f: stages.append((s, f)))
+    report = build_report(
+        prepared,
+        scores,
+        video_card=face_scorer.card,
+        audio_card=None,
+        options=options,
+        artifacts_dir=tmp_path / "art",
+        heatmaps_dir=tmp_path / "heat",
+        progress=lambda s, f: stages.append((s, f)),
+    )
+    assert [f.index for f in report.video.frames] == [0, 25, 50]
+    assert ("scoring_video", 1.0) in stages and stages[-1] == ("merging", 1.0)
+    names = {a.name: a for a in report.artifacts}
+    assert names["track0_face.png"].kind == "face_thumbnail" and names["track0_face.png"].track_id == 0
+    assert names["track0_heatmap.png"].kind == "heatmap_overlay"
+    for name in names:
+        assert (tmp_path / "art" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in (tmp_path / "heat").iterdir()) == [
+        "frame000000_track0.png",
+        "frame000025_track0.png",
+        "frame000050_track0.png",
+    ]
