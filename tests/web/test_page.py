@@ -33,7 +33,7 @@ def test_page_loads_cleanly_and_is_keyboard_operable(gateway_without_queue, new_
     response = page.goto(gateway_without_queue + "/")
     assert response.status == 200
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    page.wait_for_function("document.readyState === 'complete'")
+    page.wait_for_load_state("load")
     assert page.title() == "Deepfake check"
     # The file picker has an accessible name and is reachable by keyboard, with a visible focus ring.
     file_input = page.get_by_label("Choose a file…")

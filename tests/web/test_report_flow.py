@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -50,20 +51,23 @@ def _job_id(page) -> str:
 
 
 def _wait_for_report(page) -> None:
-    page.wait_for_function(
-        "!document.getElementById('report').hidden || !document.getElementById('message').hidden",
-        timeout=REPORT_TIMEOUT_MS,
+    # Locator waits, not wait_for_function: the page's CSP forbids the eval that the latter relies on.
+    page.locator("#report:not([hidden]), #message:not([hidden])").first.wait_for(
+        state="visible", timeout=REPORT_TIMEOUT_MS
     )
     if page.locator("#report").is_hidden():
         pytest.fail("the page showed an error instead of a report: " + page.locator("#message").inner_text())
 
 
 def _images_decoded(page, selector: str) -> list[int]:
-    """naturalWidth of every image matching ``selector`` once loaded (0 = broken)."""
-    page.wait_for_function(
-        f"[...document.querySelectorAll({selector!r})].every(i => i.complete && i.src)", timeout=15_000
-    )
-    return page.eval_on_selector_all(selector, "imgs => imgs.map(i => i.naturalWidth)")
+    """naturalWidth of every image matching ``selector`` once all have loaded (0 = broken)."""
+    script = f"[...document.querySelectorAll({selector!r})].map(i => i.complete && i.src ? i.naturalWidth : -1)"
+    deadline = time.monotonic() + 15
+    while True:
+        widths = page.evaluate(script)
+        if all(w >= 0 for w in widths) or time.monotonic() > deadline:
+            return widths
+        page.wait_for_timeout(100)
 
 
 def _check_common(page, job: dict) -> None:

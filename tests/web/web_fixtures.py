@@ -138,9 +138,9 @@ def gateway_without_queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 @pytest.fixture(scope="session")
 def stack_url(request: pytest.FixtureRequest) -> str:
-    """Base URL of the whole running stack (gateway, workers, inference services) from fixtures_stack.py."""
+    """Base URL of the whole running stack (``service_stack`` from tests/fixtures_stack.py)."""
     try:
-        stack = request.getfixturevalue("stack")
+        stack = request.getfixturevalue("service_stack")
     except pytest.FixtureLookupError:
-        pytest.skip("needs the running stack fixture `stack` (tests/fixtures_stack.py)")
-    return str(getattr(stack, "base_url", stack)).rstrip("/")
+        pytest.skip("needs the running stack fixture `service_stack` (tests/fixtures_stack.py)")
+    return str(stack.url).rstrip("/")
