@@ -101,7 +101,11 @@ def reencode(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def augment(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One random chain of the augmentations listed in the module docstring (each applied or not)."""
+    """One random chain of the augmentations listed in the module docstring (each applied or not).
+
+    The output has the input's length (resampling round trips can gain or lose a sample).
+    """
+    length = len(wave)
     if rng.random() < 0.5:
         mid = int(rng.choice([8000, 11025, 12000, 22050, 24000, 44100]))
         wave = _resample(_resample(wave, SAMPLE_RATE, mid), mid, SAMPLE_RATE)
@@ -114,6 +118,7 @@ def augment(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.3:
         rms = float(np.sqrt(np.mean(wave**2))) or 1e-4
         wave = wave + rng.normal(0, rms * 10 ** (-rng.uniform(30, 50) / 20), wave.shape)
+    wave = wave[:length] if len(wave) >= length else np.pad(wave, (0, length - len(wave)))
     return np.clip(wave, -1, 1).astype(np.float32)
 
 
