@@ -42,5 +42,21 @@ lint: setup
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# The service stack on this machine (deploy/local.py): Redis if none answers, both inference services,
+# the gateway on $(PORT), $(WORKERS) preprocess workers; logs in run/logs/, PIDs in run/stack.json.
+WORKERS ?= 2
+PORT ?= 8000
+up: setup
+	$(PY) deploy/local.py up --workers $(WORKERS) --port $(PORT)
+
+down:
+	@test -x $(PY) && $(PY) deploy/local.py down || echo "no stack running"
+
+client: setup
+	$(PY) -m gateway.openapi clients/openapi.json
+	$(BIN)/openapi-python-client generate --path clients/openapi.json --output-path clients/deepfake-client \
+	  --config deploy/openapi-client.yaml --overwrite
+	@echo "generated clients/deepfake-client (pip install -e clients/deepfake-client); see docs/service.md"
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache run/
