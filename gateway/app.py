@@ -224,7 +224,8 @@ def create_app() -> FastAPI:
             "stable `code`."
         ),
         lifespan=lifespan,
-        responses={},
+        # operation ids are the handler names, so generated clients read api.jobs.analyze, get_job, ...
+        generate_unique_id_function=lambda route: route.name,
     )
     # Defaults until lifespan runs (tests may build the app without starting it).
     app.state.settings = get_gateway_settings()
@@ -232,6 +233,7 @@ def create_app() -> FastAPI:
     app.state.metrics = GatewayMetrics(lambda: app.state.queue)
     _install_error_handlers(app)
     _install_routes(app)
+    _mark_binary_uploads(app)
     app.add_middleware(GuardAndMeasure, fastapi_app=app)
     try:
         from gateway.web import router as web_router  # the page (owned by the page's engineer)
@@ -240,6 +242,24 @@ def create_app() -> FastAPI:
     else:
         app.include_router(web_router)
     return app
+
+
+def _mark_binary_uploads(app: FastAPI) -> None:
+    """Also spell file fields ``format: binary``: OpenAPI 3.1's ``contentMediaType`` alone is not yet
+    understood by every client generator (openapi-python-client then types the upload as ``str``)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for component in schema.get("components", {}).get("schemas", {}).values():
+                for prop in component.get("properties", {}).values():
+                    if prop.get("contentMediaType") == "application/octet-stream":
+                        prop["format"] = "binary"
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -402,7 +422,8 @@ def _install_routes(app: FastAPI) -> None:
         tags=["jobs"],
         summary="A picture listed in the report (face thumbnail, heatmap overlay, spectrogram)",
         response_class=FileResponse,
-        responses={200: {"content": {"image/png": {}}, "description": "the PNG"},
+        responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+                         "description": "the PNG"},
                    404: {"description": "no such job or artifact",
                          **_error_example("not_found", "no artifact with this name")}, **ERROR_RESPONSES},
     )

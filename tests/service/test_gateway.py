@@ -7,7 +7,6 @@ what it enqueues and how, auth, metrics, OpenAPI). The whole stack is exercised 
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 from pathlib import Path

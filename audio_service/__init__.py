@@ -1,0 +1,1 @@
+"""The audio inference service: 16 kHz waveform windows in, fake probabilities out."""

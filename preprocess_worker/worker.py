@@ -1,0 +1,125 @@
+"""The RQ worker process: load once, then run jobs in-process (``python -m preprocess_worker``).
+
+RQ's default worker forks a child per job, which would pay model loading per job (or rely on torch and
+OpenMP surviving ``fork``). :class:`PreloadedWorker` is a non-forking ``SimpleWorker``: the face detector
+and the inference-service clients are built once per process (:func:`preprocess_worker.jobs.load_context`)
+and every job reuses them.
+
+A non-forking worker cannot heartbeat from a parent while its job runs, and RQ's ``SimpleWorker`` then
+promises a heartbeat for the whole job timeout, so a worker killed mid-job would look alive for up to
+``job_timeout`` + 60 s. Here a thread renews the job's heartbeat every ``heartbeat_interval`` seconds
+with a short TTL instead: a killed worker's job expires within ``heartbeat_interval + heartbeat_grace``
+seconds and the next registry sweep (any worker's maintenance, or the gateway reading the job) retries
+it or fails it with ``worker_lost``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import os
+import socket
+import threading
+import time
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, SimpleWorker
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from rq.worker import WorkerStatus
+
+from shared.settings import WorkerSettings, get_worker_settings
+
+log = logging.getLogger("preprocess_worker")
+
+
+class PreloadedWorker(SimpleWorker):
+    """``SimpleWorker`` with short, thread-driven job heartbeats (see the module docstring)."""
+
+    heartbeat_interval = 5
+    heartbeat_grace = 15
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return self.heartbeat_interval + self.heartbeat_grace
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.heartbeat_interval):
+                try:
+                    self.maintain_heartbeats(job, execution)
+                except Exception as exc:  # Redis blip: the next beat tries again
+                    log.warning("heartbeat for job %s failed: %s", job.id, exc)
+
+        beater = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)
+        beater.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            stop.set()
+            beater.join()
+        self.set_state(WorkerStatus.IDLE)
+
+
+def build_worker(settings: WorkerSettings, *, name: str | None = None) -> PreloadedWorker:
+    connection = Redis.from_url(settings.redis_url, health_check_interval=10)
+    queue = Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
+    worker = PreloadedWorker(
+        [queue],
+        connection=connection,
+        name=name or f"{socket.gethostname()}.{os.getpid()}",
+        serializer=JSONSerializer,
+        maintenance_interval=settings.maintenance_interval,
+        job_monitoring_interval=settings.heartbeat_interval,
+    )
+    worker.heartbeat_interval = settings.heartbeat_interval
+    worker.heartbeat_grace = settings.heartbeat_grace
+    return worker
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m preprocess_worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--name", help="worker name (default: host.pid)")
+    parser.add_argument("--burst", action="store_true", help="quit when the queue is empty")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    settings = get_worker_settings()
+    import torch
+
+    torch.set_num_threads(settings.torch_threads)
+    from preprocess_worker.jobs import load_context
+
+    load_context()  # the pipeline's models, once per process, before the first job
+    base_name = args.name or f"{socket.gethostname()}.{os.getpid()}"
+    # RQ's work loop quits on some Redis errors (e.g. Redis restarting between two jobs). The models
+    # stay loaded: wait for Redis and go on with a fresh RQ worker (a new name, since the old one may
+    # still be registered) instead of letting the process die.
+    for generation in itertools.count():
+        worker = build_worker(settings, name=base_name if generation == 0 else f"{base_name}.r{generation}")
+        log.info("worker %s listening on %s (%s)", worker.name, settings.queue_name, settings.redis_url)
+        try:
+            worker.work(burst=args.burst, logging_level=args.log_level)
+        except RedisError as exc:
+            log.warning("worker %s: Redis error: %s", worker.name, exc)
+        if worker._shutdown_requested_date is not None or args.burst:  # SIGTERM/SIGINT: a real stop
+            return 0
+        _wait_for_redis(worker.connection)
+    return 0
+
+
+def _wait_for_redis(connection: Redis) -> None:
+    delay = 0.5
+    while True:
+        try:
+            if connection.ping():
+                return
+        except RedisError:
+            pass
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)

@@ -1,0 +1,137 @@
+"""The running service stack for end-to-end tests (owned by the service area).
+
+``service_stack`` starts the real thing with the same runner as ``make up`` (``deploy/local.py``): a
+private redis-server on a free port (append-only file, so the Redis-outage test can stop and restart it
+without touching the machine's Redis on 6379), both inference services with the test model folders,
+the gateway and two preprocess workers, each on a free port, logs in the stack's own ``run/logs``. It is
+torn down after the session; on a failed start the log tail is in the error.
+
+Models: ``video_model_dir`` (test-made ICPR checkpoint → IR); for audio the untrained ``melcnn_model_dir``
+when that fixture exists, else the published AASIST-L from ``../shared`` (skips without either).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["service_stack", "load_local_runner", "free_port", "RunningStack"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_local_runner() -> Any:
+    """``deploy/local.py`` as a module (deploy/ is not a package: it is what ``make up`` runs)."""
+    name = "deploy_local"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, REPO / "deploy" / "local.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningStack:
+    stack: Any  # deploy_local.Stack
+    url: str
+    run_dir: Path
+    video_model_dir: Path
+    audio_model_dir: Path
+    max_upload_mb: float
+
+    @property
+    def redis_url(self) -> str:
+        return self.stack.config.redis_url
+
+    def redis(self) -> Any:
+        from redis import Redis
+
+        return Redis.from_url(self.redis_url)
+
+    def wait_for(self, job_id: str, *, until: tuple[str, ...] = ("done", "failed"), timeout: float = 180.0) -> dict:
+        """Poll ``GET /v1/jobs/{id}`` until its status is in ``until``; returns the job JSON."""
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        last: dict = {}
+        while time.monotonic() < deadline:
+            r = httpx.get(f"{self.url}/v1/jobs/{job_id}", timeout=10)
+            if r.status_code == 200:
+                last = r.json()
+                if last["status"] in until:
+                    return last
+            time.sleep(0.2)
+        raise AssertionError(f"job {job_id} did not reach {until} in {timeout} s; last seen: {last}"
+                             + self.stack._tail(self.stack.workers()[-1] if self.stack.workers() else "gateway"))
+
+
+def _audio_model_dir(request: pytest.FixtureRequest) -> Path:
+    try:
+        return request.getfixturevalue("melcnn_model_dir")
+    except pytest.FixtureLookupError:
+        return request.getfixturevalue("aasist_l_model_dir")
+
+
+@pytest.fixture(scope="session")
+def service_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RunningStack:
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server (apt-get install redis-server)")
+    video_dir: Path = request.getfixturevalue("video_model_dir")
+    audio_dir = _audio_model_dir(request)
+    runner = load_local_runner()
+    run_dir = tmp_path_factory.mktemp("stack-run")
+    max_upload_mb = 5.0
+    env = {
+        "DEEPFAKE_VIDEO_MODEL": str(video_dir),
+        "DEEPFAKE_AUDIO_MODEL": str(audio_dir),
+        "DEEPFAKE_CACHE_DIR": str(run_dir / "cache"),
+        "DEEPFAKE_OFFLINE": "1",
+        "DEEPFAKE_INFERENCE_THREADS": "1",
+        "DEEPFAKE_WORKER_TORCH_THREADS": "1",
+        "DEEPFAKE_WORKER_HEARTBEAT_INTERVAL": "1",
+        "DEEPFAKE_WORKER_HEARTBEAT_GRACE": "5",
+        "DEEPFAKE_WORKER_MAINTENANCE_INTERVAL": "2",
+        "DEEPFAKE_GATEWAY_MAX_UPLOAD_MB": str(max_upload_mb),
+        "DEEPFAKE_GATEWAY_JOB_TIMEOUT": "300",
+        "OMP_NUM_THREADS": "1",
+    }
+    config = runner.StackConfig(
+        run_dir=run_dir,
+        redis_url=f"redis://127.0.0.1:{free_port()}/3",
+        gateway_port=free_port(),
+        video_port=free_port(),
+        audio_port=free_port(),
+        workers=2,
+        queue_name="e2e",
+        env=env,
+        start_timeout=300,
+    )
+    stack = runner.Stack(config).up()
+    try:
+        yield RunningStack(
+            stack=stack,
+            url=config.gateway_url,
+            run_dir=run_dir,
+            video_model_dir=video_dir,
+            audio_model_dir=audio_dir,
+            max_upload_mb=max_upload_mb,
+        )
+    finally:
+        stack.down()

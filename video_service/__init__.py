@@ -1,0 +1,1 @@
+"""The video inference service: uint8 face crops in, fake logits (+ attention maps) out."""

@@ -1,0 +1,49 @@
+"""The video inference service (``uvicorn video_service.app:app``, port 8001 by default).
+
+Serves the model folder named by ``DEEPFAKE_VIDEO_MODEL`` (a registry name or a folder, resolved by
+``shared.weights.resolve_model``) through ``shared.video_scoring.FaceScorer``: the same scorer
+``deepfake analyze`` runs in-process. ``POST /v1/infer`` takes ``{"faces": uint8 (N, S, S, 3)}`` and
+answers ``{"logits": float32 (N,)}`` plus ``{"attention": float32 (N, h, w)}`` for AutoAtt models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shared.inference_app import LoadedModel, create_inference_app, resolve_model_folder
+from shared.settings import get_model_settings, get_video_service_settings
+
+INPUT = "faces"
+
+
+def load_face_model() -> LoadedModel:
+    """Resolve and compile the face model once per process (called from lifespan)."""
+    from shared.video_scoring import FaceScorer
+
+    settings = get_video_service_settings()
+    models = get_model_settings()
+    folder = resolve_model_folder(models.video_model)
+    scorer = FaceScorer.from_folder(folder, hint=settings.performance_hint, threads=models.inference_threads)
+
+    def infer(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        scores = scorer.score(tensors[INPUT])
+        out = {"logits": scores.logits}
+        if scores.attention is not None:
+            out["attention"] = scores.attention
+        return out
+
+    return LoadedModel(
+        folder=scorer.folder,
+        card=scorer.card,
+        infer=infer,
+        input_name=INPUT,
+        extra={"input_size": scorer.input_size, "attention": scorer.has_attention},
+    )
+
+
+app = create_inference_app(
+    title="Deepfake video inference service",
+    load=load_face_model,
+    max_batch=lambda: get_video_service_settings().max_batch,
+    max_body_bytes=lambda: int(get_video_service_settings().max_body_mb * 1024 * 1024),
+)
