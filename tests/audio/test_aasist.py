@@ -131,6 +131,8 @@ def test_openvino_ir_reproduces_official_logits(
 
     folder: Path = request.getfixturevalue(fixture)
     compiled = compile_ir(folder)
+    assert [port.get_any_name() for port in compiled.compiled.inputs] == ["waveform"]
+    assert list(compiled.compiled.inputs[0].get_partial_shape())[1] == 64600
     name = compiled.card.name
     expected = np.load(golden / f"outputs_{name}.npy")
     batch = compiled.infer(golden_inputs)["logits"]
