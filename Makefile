@@ -6,13 +6,14 @@ PY     := $(BIN)/python
 EXTRAS ?= gateway,ml,train,dev
 PYTEST_ARGS ?=
 
-.PHONY: setup analyze test test-fast lint bench up down client clean help
+.PHONY: setup analyze test test-fast lint bench up down client clean help schemas
 
 help:
 	@echo "make setup            create $(VENV) and install everything (torch stack, OpenVINO, test tools)"
 	@echo "make analyze FILE=x   setup, then 'deepfake analyze x' in-process (no Redis, no services)"
 	@echo "make test             the whole test suite (what CI runs)"
 	@echo "make lint             ruff + mypy on the library"
+	@echo "make schemas          regenerate schemas/report.schema.json from shared/report.py"
 	@echo "make bench            speed benchmarks (ratios against a baseline measured in the same run)"
 	@echo "make up / make down   start / stop the whole service stack on this machine"
 	@echo "make client           generate the Python client from the gateway's OpenAPI"
@@ -34,6 +35,9 @@ test: setup
 
 test-fast: setup
 	$(BIN)/pytest -m "not slow and not e2e and not browser" $(PYTEST_ARGS)
+
+schemas: setup
+	$(PY) -m shared.report
 
 lint: setup
 	$(BIN)/ruff check shared gateway video_service audio_service preprocess_worker tests benchmarks

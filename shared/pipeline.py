@@ -180,6 +180,7 @@ def prepare(
     audio_sample_rate: int | None = 16000,
     progress: ProgressFn | None = None,
     source: MediaSource | None = None,
+    audio_unavailable: str | None = None,
 ) -> Prepared:
     """Media -> face crops, tracks and a waveform. Raises ``shared.errors.BadInput`` for unusable input.
 
@@ -191,6 +192,7 @@ def prepare(
         audio_sample_rate: the audio model's rate; ``None`` skips the audio (no audio model).
         progress: ``(stage, fraction)`` callback.
         source: an already probed file (skips probing again).
+        audio_unavailable: why there is no audio model (shown in the report when the file has audio).
     """
     options = options or AnalyzeOptions()
     options.validate()
@@ -211,7 +213,7 @@ def prepare(
     if audio_sample_rate is not None and kind in ("video", "audio"):
         _prepare_audio(prepared, options, audio_sample_rate, clock)
     elif kind in ("video", "audio") and source.facts.audio_codec:
-        prepared.audio_reason = "no audio model is configured"
+        prepared.audio_reason = audio_unavailable or "no audio model is configured"
     return prepared
 
 
@@ -514,9 +516,7 @@ def _audio_section(
     model = model_info(card) if card is not None else None
     if prepared.audio is None:
         reason = prepared.audio_reason or "the file has no audio track"
-        status = (
-            "not_available" if "not available" in reason or "no audio model" in reason else "not_applicable"
-        )
+        status = "not_applicable" if reason == "the file has no audio track" else "not_available"
         reasons.append(f"audio: {reason}")
         return AudioSection(status=status, model=model, verdict="not_applicable", reason=reason)
     duration = len(prepared.audio) / float(prepared.audio_sample_rate or 16000)
@@ -634,6 +634,7 @@ def analyze(
     artifacts_dir: str | Path | None = None,
     heatmaps_dir: str | Path | None = None,
     source: MediaSource | None = None,
+    audio_unavailable: str | None = None,
 ) -> Report:
     """The whole pipeline: :func:`prepare`, :func:`score`, :func:`build_report`."""
     started = time.perf_counter()
@@ -649,6 +650,7 @@ def analyze(
         audio_sample_rate=audio_rate,
         progress=progress,
         source=source,
+        audio_unavailable=audio_unavailable,
     )
     scores = score(prepared, face_scorer, audio_scorer, progress=progress)
     report = build_report(

@@ -59,6 +59,8 @@ class AnalyzeSettings(ModelSettings):
     min_face_size: int = Field(40, ge=10, description="MTCNN min face size, in detector pixels")
     uncertain_low: float = Field(0.35, ge=0.0, le=1.0, description="below: real")
     uncertain_high: float = Field(0.65, ge=0.0, le=1.0, description="above: fake; in between: uncertain")
+    min_face_confidence: float = Field(0.8, ge=0.0, le=1.0, description="MTCNN probability below which a face is dropped")
+    max_audio_seconds: float = Field(600.0, gt=0, description="analyse at most this much audio per file")
 
 
 @lru_cache

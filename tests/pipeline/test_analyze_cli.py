@@ -1,0 +1,147 @@
+"""``deepfake analyze`` as a newcomer runs it: the real command in a subprocess, and in-process on every
+file of ../shared/media (models compiled once for the session)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.report import Report
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def deepfake(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", "analyze", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "2", **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["missing", "empty", "directory", "not_media", "random_bytes", "truncated", "no_usable_stream"]
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(bad_inputs: dict[str, Path], name: str) -> None:
+    result = deepfake(str(bad_inputs[name]), "--json")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deepfake: error: "), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert bad_inputs[name].name in lines[0]
+
+
+def test_conflicting_sampling_flags_are_refused() -> None:
+    result = deepfake("whatever.mp4", "--every", "2", "--frames", "3")
+    assert result.returncode == 2 and "not allowed with argument" in result.stderr
+
+
+def test_json_report_of_a_video(face_video: Path, video_model_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    heat = tmp_path / "heat"
+    result = deepfake(
+        str(face_video), "--json", "--frames", "3", "--video-model", str(video_model_dir),
+        "--out", str(out), "--heatmaps", str(heat),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = Report.model_validate_json(result.stdout)  # stdout is the report and nothing else
+    assert json.loads(out.read_text()) == json.loads(result.stdout)
+    assert report.video.frames_analyzed == 3 and report.video.frames_with_faces == 3
+    assert report.video.model.version == report.models["video"]
+    assert len(list(heat.glob("frame*_track0.png"))) == 3
+    assert "Traceback" not in result.stderr
+
+
+def test_human_summary_and_not_applicable_exit_0(no_face_video: Path, video_model_dir: Path) -> None:
+    result = deepfake(str(no_face_video), "--frames", "2", "--video-model", str(video_model_dir))
+    assert result.returncode == 0, result.stderr
+    assert "verdict: NOT APPLICABLE" in result.stdout
+    assert "no face found in any of the 2 sampled frames" in result.stdout
+    assert "time:" in result.stdout
+
+
+def test_unavailable_video_model_is_one_clear_line(face_image: Path) -> None:
+    # The cache is empty and the download address unreachable (tests/conftest.py).
+    result = deepfake(str(face_image), "--video-model", "EfficientNetAutoAttB4_DFDC")
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "EfficientNetAutoAttB4_DFDC" in lines[0]
+    assert "fetch" in lines[0]  # says how to get it
+
+
+def _analyze_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> Report:
+    from shared.cli import main
+
+    code = main(["analyze", *args, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return Report.model_validate_json(captured.out)
+
+
+def test_every_shared_video_and_image(
+    shared_media: Path, video_model_dir: Path, aasist_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = list(csv.DictReader((shared_media / "manifest-visual.csv").open()))
+    for row in rows:
+        path = shared_media / row["path"]
+        report = _analyze_in_process(
+            capsys, str(path), "--frames", "6", "--video-model", str(video_model_dir),
+            "--audio-model", str(aasist_model_dir),
+        )  # fmt: skip
+        assert report.media.sha256 and report.media.kind in ("video", "image"), row["path"]
+        assert report.verdict in ("fake", "real", "uncertain", "not_applicable")
+        if report.media.kind == "video":
+            assert report.video.frames_analyzed == 6, row["path"]
+            # Every shared clip shows a person: a face must be found in most sampled frames.
+            assert report.video.frames_with_faces >= 3, (row["path"], report.video.frames_with_faces)
+            if row["has_audio"] == "yes":
+                assert report.audio.status == "analyzed" and report.audio.segments, row["path"]
+                assert report.models["audio"].startswith("AASIST")
+            else:
+                assert report.audio.status == "not_applicable" and "no audio track" in report.audio.reason
+        else:
+            assert report.video.frames_analyzed == 1
+
+
+def test_shared_audio_files_one_per_source_and_format(
+    shared_media: Path, aasist_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = list(csv.DictReader((shared_media / "manifest-audio.csv").open()))
+    picked: dict[tuple[str, str], dict[str, str]] = {}
+    for row in rows:  # one file per (source repository, extension): every decoder path, bounded time
+        picked.setdefault((row["source_repo"], Path(row["path"]).suffix), row)
+    assert len(picked) >= 3
+    for row in picked.values():
+        report = _analyze_in_process(
+            capsys, str(shared_media / row["path"]), "--audio-model", str(aasist_model_dir)
+        )
+        assert report.media.kind == "audio" and report.video.status == "not_applicable", row["path"]
+        assert report.audio.status in ("analyzed", "not_applicable"), row["path"]
+        if report.audio.status == "analyzed":
+            assert report.verdict == report.audio.verdict and report.score == report.audio.score
+            assert report.audio.segments[0].start_s == 0.0
+        else:
+            assert report.verdict == "not_applicable" and report.audio.reason
+
+
+def test_generated_video_with_audio_track(
+    face_video: Path, video_model_dir: Path, melcnn_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # melcnn needs nothing outside the repository: the audio part runs on a fresh machine too.
+    report = _analyze_in_process(
+        capsys, str(face_video), "--frames", "2", "--video-model", str(video_model_dir),
+        "--audio-model", str(melcnn_model_dir),
+    )  # fmt: skip
+    assert report.audio.status == "analyzed" and report.audio.duration_s == pytest.approx(3.0, abs=0.05)
+    assert report.audio.segments and report.audio.model.name
+    assert {"video", "audio"} <= set(report.models)
+    assert {"load_audio", "score_audio"} <= set(report.timings)
