@@ -119,7 +119,9 @@ class Stack:
             {
                 "DEEPFAKE_GATEWAY_HOST": c.host,
                 "DEEPFAKE_GATEWAY_PORT": str(c.gateway_port),
+                "DEEPFAKE_VIDEO_SERVICE_HOST": "127.0.0.1",
                 "DEEPFAKE_VIDEO_SERVICE_PORT": str(c.video_port),
+                "DEEPFAKE_AUDIO_SERVICE_HOST": "127.0.0.1",
                 "DEEPFAKE_AUDIO_SERVICE_PORT": str(c.audio_port),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -140,15 +142,13 @@ class Stack:
         try:
             self._ensure_redis()
             self.timings["redis"] = round(time.monotonic() - t0, 2)
-            self._spawn("video_service", ["-m", "uvicorn", "video_service.app:app", "--host", "127.0.0.1",
-                                          "--port", str(c.video_port)])
-            self._spawn("audio_service", ["-m", "uvicorn", "audio_service.app:app", "--host", "127.0.0.1",
-                                          "--port", str(c.audio_port)])
+            # each service reads its host and port from its settings (env set in self.env())
+            self._spawn("video_service", ["-m", "video_service"])
+            self._spawn("audio_service", ["-m", "audio_service"])
             self._wait_http("video_service", c.video_url + "/healthz")
             self._wait_http("audio_service", c.audio_url + "/healthz")
             self.timings["inference_services"] = round(time.monotonic() - t0, 2)
-            self._spawn("gateway", ["-m", "uvicorn", "gateway.app:app", "--host", c.host,
-                                    "--port", str(c.gateway_port)])
+            self._spawn("gateway", ["-m", "gateway"])
             self._wait_http("gateway", c.gateway_url + "/readyz")
             self.timings["gateway"] = round(time.monotonic() - t0, 2)
             for _ in range(c.workers):

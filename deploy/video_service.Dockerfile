@@ -1,0 +1,20 @@
+# The video inference service: compiles the face model's OpenVINO IR once, serves POST /v1/infer.
+# The `ml` extra: torch (CPU wheels), OpenVINO, PyAV, facenet-pytorch.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY gateway ./gateway
+COPY preprocess_worker ./preprocess_worker
+COPY video_service ./video_service
+COPY audio_service ./audio_service
+RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu ".[gateway,ml]"
+RUN useradd --create-home --uid 10001 app && mkdir -p /data /models && chown app /data /models
+USER app
+# models: a registry name (fetched and converted on first use into the cache) or a mounted model folder
+ENV DEEPFAKE_CACHE_DIR=/models
+ENV DEEPFAKE_VIDEO_SERVICE_HOST=0.0.0.0 DEEPFAKE_VIDEO_SERVICE_PORT=8001
+EXPOSE 8001
+HEALTHCHECK --interval=10s --timeout=3s --start-period=600s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8001/healthz', timeout=2)"
+CMD ["python", "-m", "video_service"]

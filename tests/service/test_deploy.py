@@ -1,0 +1,99 @@
+"""docker-compose.yml and deploy/*.Dockerfile, checked without a Docker engine (none runs here).
+
+The YAML is parsed; every build context and Dockerfile must exist; every ``DEEPFAKE_*`` variable a
+service sets must be a field of the settings class that service reads (a typo would be silently
+ignored by pydantic-settings); the gateway image must not install the model stack. When the
+``docker compose`` CLI is present its own ``config`` validation runs too.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shared import settings as s
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = REPO / "docker-compose.yml"
+
+#: env prefix → the settings classes that read it (plain DEEPFAKE_ is the model/analysis settings)
+PREFIXES = {
+    "DEEPFAKE_GATEWAY_": [s.GatewaySettings],
+    "DEEPFAKE_WORKER_": [s.WorkerSettings],
+    "DEEPFAKE_VIDEO_SERVICE_": [s.VideoServiceSettings],
+    "DEEPFAKE_AUDIO_SERVICE_": [s.AudioServiceSettings],
+    "DEEPFAKE_": [s.AnalyzeSettings],
+}
+
+
+def _field_for(name: str) -> bool:
+    for prefix, classes in PREFIXES.items():  # longest prefixes first (dict order above)
+        if name.startswith(prefix):
+            field = name[len(prefix):].lower()
+            return any(field in cls.model_fields for cls in classes)
+    return False
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_services_build_contexts_and_dockerfiles_exist(compose: dict) -> None:
+    services = compose["services"]
+    assert {"redis", "gateway", "worker", "video_service", "audio_service"} <= set(services)
+    for name, service in services.items():
+        if "build" not in service:
+            continue
+        context = (REPO / service["build"]["context"]).resolve()
+        dockerfile = context / service["build"]["dockerfile"]
+        assert context.is_dir(), name
+        assert dockerfile.is_file() and dockerfile.parent == REPO / "deploy", name
+        text = dockerfile.read_text()
+        for copied in re.findall(r"^COPY (\S+) ", text, flags=re.M):
+            assert (context / copied).exists(), f"{dockerfile.name} copies missing {copied}"
+        module = re.search(r'^CMD \["python", "-m", "([\w.]+)"\]', text, flags=re.M)
+        assert module, f"{dockerfile.name} has no CMD python -m"
+        assert (REPO / module.group(1).replace(".", "/") / "__main__.py").is_file(), module.group(1)
+
+
+def test_every_deepfake_variable_is_a_settings_field(compose: dict) -> None:
+    names: list[str] = []
+    for service in compose["services"].values():
+        env = service.get("environment") or {}
+        names += list(env) if isinstance(env, dict) else [e.split("=")[0] for e in env]
+    for dockerfile in (REPO / "deploy").glob("*.Dockerfile"):
+        names += re.findall(r"\b(DEEPFAKE_[A-Z_]+)=", dockerfile.read_text())
+    deepfake = sorted({n for n in names if n.startswith("DEEPFAKE_")})
+    assert deepfake, "the compose file configures the services"
+    unknown = [n for n in deepfake if not _field_for(n)]
+    assert unknown == []
+
+
+def test_gateway_and_worker_agree_on_redis_folders_and_services(compose: dict) -> None:
+    gw, wk = compose["services"]["gateway"]["environment"], compose["services"]["worker"]["environment"]
+    for key in ("REDIS_URL", "UPLOAD_DIR", "ARTIFACTS_DIR", "VIDEO_SERVICE_URL", "AUDIO_SERVICE_URL"):
+        assert gw[f"DEEPFAKE_GATEWAY_{key}"] == wk[f"DEEPFAKE_WORKER_{key}"], key
+    shared_volume = {v.split(":")[0] for v in compose["services"]["gateway"]["volumes"]}
+    assert shared_volume & {v.split(":")[0] for v in compose["services"]["worker"]["volumes"]}
+
+
+def test_gateway_image_installs_no_model_stack() -> None:
+    text = (REPO / "deploy" / "gateway.Dockerfile").read_text()
+    installs = " ".join(re.findall(r"pip install ([^\n]+)", text))
+    assert '".[gateway]"' in installs and "ml" not in installs and "torch" not in installs
+
+
+@pytest.mark.skipif(
+    not shutil.which("docker")
+    or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0,
+    reason="the docker compose CLI is not installed here",
+)
+def test_docker_compose_config_validates() -> None:
+    out = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
