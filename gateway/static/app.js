@@ -130,7 +130,8 @@
 
   function showError(err, context) {
     const title = context === "upload" ? "The file was not accepted" : context === "job" ? "The analysis failed" : "Something went wrong";
-    const said = err.message ? err.message[0].toUpperCase() + err.message.slice(1).replace(/\.?$/, ".") : null;
+    // The server's message as it is (it may start with a file name, so no re-capitalising).
+    const said = err.message ? err.message.replace(/\.?$/, ".") : null;
     const advice = (err.code && ERROR_ADVICE[err.code]) || null;
     const text = [said, advice].filter(Boolean).join(" ") || `The server answered with status ${err.status}.`;
     showMessage("error", title, text, err.code);
@@ -141,7 +142,7 @@
     return STAGES.findIndex(([k]) => k === name);
   }
 
-  function renderStages(current, status) {
+  function renderStages(current, status, skipped = new Set()) {
     const list = $("stages");
     if (STAGE_ALIASES[current]) current = STAGE_ALIASES[current][0];
     let known = STAGES.slice();
@@ -149,10 +150,11 @@
     const curIdx = status === "done" ? known.length - 1 : known.findIndex(([k]) => k === current);
     list.replaceChildren(...known.map(([key, label], i) => {
       let st = "pending";
-      if (status === "failed" && i === curIdx) st = "failed";
+      if (skipped.has(key)) st = "skipped";
+      else if (status === "failed" && i === curIdx) st = "failed";
       else if (i < curIdx || (status === "done")) st = "done";
       else if (i === curIdx) st = "current";
-      const word = { done: "done", current: "in progress", pending: "", failed: "failed" }[st];
+      const word = { done: "done", current: "in progress", pending: "", failed: "failed", skipped: "not needed" }[st];
       return el("li", { className: `stage ${st}`, "data-stage": key, "aria-current": st === "current" ? "step" : null },
         el("span", { className: "stage-dot", "aria-hidden": "true" }),
         el("span", { text: label }),
@@ -272,7 +274,10 @@
     setBar("upload-bar", 1);
     const stage = job.status === "done" ? "done"
       : job.status === "queued" ? (job.stage === "retrying" ? "retrying" : "queued") : job.stage || "queued";
-    renderStages(stage, job.status);
+    // Once the report says what the file was, the steps that did not apply to it are shown as not needed.
+    const kind = job.report && job.report.media ? job.report.media.kind : null;
+    const skipped = new Set(kind === "audio" ? ["detecting_faces", "scoring_video"] : kind === "image" ? ["scoring_audio"] : []);
+    renderStages(stage, job.status, skipped);
     setBar("job-bar", job.status === "done" ? 1 : job.progress || 0);
     updateRecent(job);
     if (job.status === "queued" || job.status === "running") {
@@ -352,9 +357,10 @@
     $("recent-empty").hidden = list.length > 0;
     $("clear-recent").hidden = list.length === 0;
     $("recent").replaceChildren(...list.map((j) => {
-      const v = j.verdict ? VERDICTS[j.verdict] : null;
+      const v = j.verdict ? VERDICTS[j.verdict] : j.status === "failed" ? { label: "Failed", icon: "×", cls: "failed" } : null;
       const when = j.created_at ? new Date(j.created_at).toLocaleString() : "";
-      const what = v ? `${v.label}${j.score !== null && j.score !== undefined ? ` (${pct(j.score)})` : ""}` : j.status || "";
+      const what = v ? `${v.label}${typeof j.score === "number" ? ` (${pct(j.score)})` : ""}`
+        : { queued: "Waiting", running: "In progress" }[j.status] || "";
       return el("li", {},
         el("button", { type: "button", className: "recent-item", onclick: () => { setHashJob(j.id); openJob(j.id); } },
           el("span", { className: `badge ${v ? v.cls : "pending"}`, text: v ? v.icon : "…", "aria-hidden": "true" }),
@@ -412,11 +418,12 @@
     return { low, high };
   }
 
-  const SECTION_WORDS = { analyzed: "analysed", not_applicable: "not applicable", not_available: "not available" };
+  const SECTION_WORDS = { analyzed: "analysed", not_applicable: "nothing to assess", not_available: "not available on this server" };
 
   function sectionLine(name, sec) {
     if (!sec) return null;
-    let text = `${name}: ${SECTION_WORDS[sec.status] || sec.status}`;
+    const word = name === "Faces" && sec.status === "not_applicable" ? "none found" : SECTION_WORDS[sec.status] || sec.status;
+    let text = `${name}: ${word}`;
     if (sec.status === "analyzed" && typeof sec.score === "number") text += ` — ${pct(sec.score)} likely fake`;
     if (sec.status !== "analyzed" && sec.reason) text += ` — ${sec.reason}`;
     return text;
@@ -573,7 +580,7 @@
     section.hidden = false;
     const segs = (audio.segments || []).filter((s) => typeof s.score === "number");
     const bits = [];
-    if (audio.status !== "analyzed") bits.push(`Not analysed (${SECTION_WORDS[audio.status] || audio.status})${audio.reason ? `: ${audio.reason}` : ""}.`);
+    if (audio.status !== "analyzed") bits.push(`Not analysed${audio.reason ? `: ${audio.reason}` : ` (${SECTION_WORDS[audio.status] || audio.status})`}.`);
     if (typeof audio.score === "number") bits.push(`Overall ${pct(audio.score)} likely synthetic.`);
     if (typeof audio.duration_s === "number") bits.push(`${fmtClock(audio.duration_s)} of audio in ${segs.length} window${segs.length === 1 ? "" : "s"}.`);
     $("audio-summary").textContent = bits.join(" ");

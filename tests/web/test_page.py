@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from web_fixtures import *  # noqa: F403  (the folder's fixtures)
 
 pytestmark = pytest.mark.browser
 

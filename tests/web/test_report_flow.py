@@ -17,7 +17,6 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from web_fixtures import *  # noqa: F403  (the folder's fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -172,3 +171,38 @@ def test_audio_upload_shows_the_segment_timeline_and_spectrogram(request, stack_
         assert all(w > 0 for w in _images_decoded(page, "#mel-img"))
     page.screenshot(path=str(screenshot_dir / "report-audio-desktop.png"), full_page=True)
     assert problems.errors == []
+
+
+def test_failed_and_not_applicable_jobs_are_explained(stack_url, new_page, screenshot_dir, bad_inputs, tmp_path):
+    import cv2
+    import numpy as np
+
+    page, _ = new_page(DESKTOP)
+    page.goto(stack_url + "/")
+    # An mp4 cut short: it passes the gateway's type check, then the worker cannot decode it.
+    page.set_input_files("#file-input", str(bad_inputs["truncated"]))
+    page.locator("#message").wait_for(state="visible", timeout=REPORT_TIMEOUT_MS)
+    job = httpx.get(f"{stack_url}/v1/jobs/{_job_id(page)}", timeout=10).json()
+    assert job["status"] == "failed"
+    text = page.locator("#message").inner_text()
+    assert "The analysis failed" in text
+    assert job["error"]["code"] in text
+    assert page.locator("#report").is_hidden()
+    assert page.locator("#stages .stage.failed").count() == 1
+    page.screenshot(path=str(screenshot_dir / "failed-desktop.png"), full_page=True)
+
+    # A picture with no face and no sound: nothing to assess, and the page says so (not a verdict).
+    yy, xx = np.mgrid[0:240, 0:320]
+    landscape = np.dstack([xx * 255 // 320, yy * 255 // 240, np.full_like(xx, 90)]).astype(np.uint8)
+    picture = tmp_path / "landscape.png"
+    cv2.imwrite(str(picture), landscape)
+    page.set_input_files("#file-input", str(picture))
+    page.locator("#message").wait_for(state="hidden")
+    _wait_for_report(page)
+    job = httpx.get(f"{stack_url}/v1/jobs/{_job_id(page)}", timeout=10).json()
+    assert job["report"]["verdict"] == "not_applicable"
+    _check_common(page, job)
+    assert page.locator("#meter-wrap").is_hidden()  # no score, so no probability bar
+    assert page.locator("#tracks .track").count() == 0
+    assert page.locator("#reasons li").count() == len(job["report"]["reasons"]) > 0
+    page.screenshot(path=str(screenshot_dir / "not-applicable-desktop.png"), full_page=True)

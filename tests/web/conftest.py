@@ -1,8 +1,5 @@
 """Fixtures for the web page tests: a real headless Chromium and a real gateway process.
 
-Imported by the test modules of this folder (not a ``conftest.py``: a second module named ``conftest``
-would shadow ``tests/conftest.py`` for code that imports it by that name).
-
 Chromium is Debian's (``/usr/bin/chromium``, or ``DEEPFAKE_CHROMIUM``) driven by Playwright's Python
 package; Playwright's own browser download is never used. Tests skip with a clear reason when either
 is missing. Screenshots go to ``artifacts/web/`` (git-ignored; ``DEEPFAKE_WEB_ARTIFACTS`` moves it).
@@ -20,8 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-__all__ = ["browser", "new_page", "screenshot_dir", "gateway_without_queue", "stack_url"]
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("DEEPFAKE_CHROMIUM", "/usr/bin/chromium"))
