@@ -106,6 +106,18 @@ def _start_gateway(env_overrides: dict[str, str], tmp: Path) -> tuple[subprocess
     raise RuntimeError("the gateway did not answer /healthz within 60 s")
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+#: The API key of the ``gateway_with_api_key`` fixture (a test value, never a real secret).
+TEST_API_KEY = "web-test-key-4b1f0c9e"
+
+
 @pytest.fixture(scope="session")
 def gateway_without_queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real gateway process whose Redis is unreachable and whose upload limit is 64 KB.
@@ -124,11 +136,23 @@ def gateway_without_queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     try:
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def gateway_with_api_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Like ``gateway_without_queue`` but with API-key auth on: yields (base URL, the key)."""
+    pytest.importorskip("gateway.app", reason="needs the gateway app (gateway/app.py)")
+    tmp = tmp_path_factory.mktemp("web-gateway-auth")
+    proc, base = _start_gateway(
+        {"DEEPFAKE_GATEWAY_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+         "DEEPFAKE_GATEWAY_AUTH_ENABLED": "true", "DEEPFAKE_GATEWAY_API_KEY": TEST_API_KEY},
+        tmp,
+    )
+    try:
+        yield base, TEST_API_KEY
+    finally:
+        _stop(proc)
 
 
 @pytest.fixture(scope="session")

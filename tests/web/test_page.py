@@ -113,3 +113,38 @@ def test_queue_down_is_explained(gateway_without_queue, new_page, tmp_path):
     assert "queue_unavailable" in text
     assert "try again" in text.lower()
     assert all("503" in e for e in problems.errors), problems.errors
+
+
+def test_a_file_dropped_on_the_drop_zone_is_uploaded(gateway_without_queue, new_page):
+    page, _ = new_page(DESKTOP)
+    page.goto(gateway_without_queue + "/")
+    # A real drag-and-drop payload: a DataTransfer holding a File, as the browser builds it for a drop.
+    transfer = page.evaluate_handle(
+        "(() => { const t = new DataTransfer();"
+        " t.items.add(new File(['plain text, not media'], 'dropped.txt', {type: 'text/plain'})); return t; })()"
+    )
+    page.dispatch_event("#dropzone", "dragenter", {"dataTransfer": transfer})
+    assert "over" in page.get_attribute("#dropzone", "class")  # the zone shows it will take the file
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+    assert "unsupported_media" in _alert_text(page)
+    assert "dropped.txt" in page.locator("#progress-file").inner_text()
+    assert "over" not in page.get_attribute("#dropzone", "class")
+
+
+def test_api_key_from_settings_is_sent(gateway_with_api_key, new_page, tmp_path):
+    base, key = gateway_with_api_key
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not media\n")
+    page, _ = new_page(DESKTOP)
+    page.goto(base + "/")
+    _upload(page, notes)
+    text = _alert_text(page)
+    assert "unauthorized" in text and "Settings" in text  # tells the reader where the key goes
+    page.locator("summary", has_text="Settings").click()
+    page.get_by_label("API key").fill(key)
+    page.get_by_label("API key").press("Tab")  # commit the field (change event)
+    _upload(page, notes)
+    # With the key the gateway gets past auth and judges the file itself.
+    page.locator("#message", has_text="unsupported_media").wait_for()
+    page.reload()
+    assert page.get_by_label("API key").input_value() == key  # kept in this browser
