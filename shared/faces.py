@@ -148,33 +148,39 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
-def link_tracks(
-    boxes_per_frame: list[list[np.ndarray]],
-    times: list[float],
-    *,
-    min_iou: float = 0.3,
-    max_centre_shift: float = 0.6,
-    shift_per_second: float = 1.5,
-    max_gap_s: float = 2.0,
-) -> list[list[int]]:
-    """Give every face a track id, linking faces in successive analysed frames.
+class FaceTracker:
+    """Links faces in successive analysed frames into tracks (one track per person), incrementally.
 
     Greedy matching, best pairs first: a face continues the track whose last box overlaps it most
     (IoU >= ``min_iou``) or, failing that, whose last box centre is within ``max_centre_shift`` box
     sizes of its own plus ``shift_per_second`` box sizes per second since the track was last seen
     (sparse sampling: frames a second apart let a walking person move more than a face width). A track
     unseen for ``max_gap_s`` seconds ends. Two faces of one frame never share a track.
-
-    Returns:
-        For each frame, the track id of each of its boxes (same order).
     """
-    ids: list[list[int]] = []
-    tracks: list[tuple[np.ndarray, float]] = []  # last box and last time per track id
-    for boxes, t in zip(boxes_per_frame, times, strict=True):
+
+    def __init__(
+        self,
+        *,
+        min_iou: float = 0.3,
+        max_centre_shift: float = 0.6,
+        shift_per_second: float = 1.5,
+        max_gap_s: float = 2.0,
+    ) -> None:
+        self.min_iou = min_iou
+        self.max_centre_shift = max_centre_shift
+        self.shift_per_second = shift_per_second
+        self.max_gap_s = max_gap_s
+        self._tracks: list[tuple[np.ndarray, float]] = []  # last box and last time per track id
+
+    def update(self, boxes: list[np.ndarray], t: float) -> list[int]:
+        """Track ids for the boxes of the frame at time ``t`` (same order); new faces get new ids."""
+        tracks = self._tracks
         frame_ids = [-1] * len(boxes)
-        live = [k for k, (_, last_t) in enumerate(tracks) if t - last_t <= max_gap_s]
-        allowed = np.array([max_centre_shift + shift_per_second * (t - tracks[k][1]) for k in live])
+        live = [k for k, (_, last_t) in enumerate(tracks) if t - last_t <= self.max_gap_s]
         if boxes and live:
+            allowed = np.array(
+                [self.max_centre_shift + self.shift_per_second * (t - tracks[k][1]) for k in live]
+            )
             cur = np.stack([np.asarray(b, dtype=np.float64) for b in boxes])
             prev = np.stack([tracks[k][0] for k in live])
             iou = box_iou(cur, prev)
@@ -182,9 +188,9 @@ def link_tracks(
             prev_c = (prev[:, :2] + prev[:, 2:]) / 2
             prev_size = np.maximum(prev[:, 2] - prev[:, 0], prev[:, 3] - prev[:, 1])
             shift = np.linalg.norm(cur_c[:, None] - prev_c[None], axis=-1) / np.maximum(prev_size[None], 1e-9)
-            # One affinity: overlap first; centre closeness (in (0, 1), below any passing IoU tier) second.
+            # One affinity: overlap first (>= 1); centre closeness (in (0, 1]) second; -1 = no link.
             near = shift <= allowed[None, :]
-            affinity = np.where(iou >= min_iou, 1.0 + iou, np.where(near, 1.0 / (1.0 + shift), -1.0))
+            affinity = np.where(iou >= self.min_iou, 1.0 + iou, np.where(near, 1.0 / (1.0 + shift), -1.0))
             taken_cur: set[int] = set()
             taken_prev: set[int] = set()
             for flat in np.argsort(-affinity, axis=None):
@@ -202,5 +208,18 @@ def link_tracks(
                 tracks.append((np.asarray(box, dtype=np.float64), t))
             else:
                 tracks[frame_ids[ci]] = (np.asarray(box, dtype=np.float64), t)
-        ids.append(frame_ids)
-    return ids
+        return frame_ids
+
+
+def link_tracks(
+    boxes_per_frame: list[list[np.ndarray]], times: list[float], **tracker_options: float
+) -> list[list[int]]:
+    """Track ids for every face of every frame (see :class:`FaceTracker` for the rules)."""
+    tracker = FaceTracker(**tracker_options)
+    return [tracker.update(boxes, t) for boxes, t in zip(boxes_per_frame, times, strict=True)]
+
+
+def interpolate_box(before: np.ndarray, after: np.ndarray, t0: float, t1: float, t: float) -> np.ndarray:
+    """The box of a face at time ``t`` between two detections of it (linear in time)."""
+    w = 0.0 if t1 <= t0 else (t - t0) / (t1 - t0)
+    return (1.0 - w) * np.asarray(before, dtype=np.float64) + w * np.asarray(after, dtype=np.float64)

@@ -45,8 +45,9 @@ from shared.report import (
 
 ProgressFn = Callable[[str, float], None]
 
-#: frames decoded and searched for faces per step (bounds memory on long videos)
+#: frames searched for faces per MTCNN batch, and the most decoded pixels held at once (bounds memory)
 CHUNK_FRAMES = 16
+CHUNK_BYTES = 200_000_000
 #: the order in which a verdict is "more suspicious" when modalities disagree
 _SEVERITY = {"not_applicable": 0, "real": 1, "uncertain": 2, "fake": 3}
 
@@ -73,6 +74,7 @@ class AnalyzeOptions:
     uncertain_low: float = 0.35
     uncertain_high: float = 0.65
     max_audio_seconds: float = 600.0
+    detect_interval_s: float = 0.25
     decode_threads: int = 0
 
     @classmethod
@@ -90,6 +92,7 @@ class AnalyzeOptions:
             "uncertain_low": s.uncertain_low,
             "uncertain_high": s.uncertain_high,
             "max_audio_seconds": getattr(s, "max_audio_seconds", cls.max_audio_seconds),
+            "detect_interval_s": getattr(s, "detect_interval_s", cls.detect_interval_s),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("frames") is not None and overrides.get("every") is None:
@@ -120,6 +123,7 @@ class PreparedFace:
     box: np.ndarray
     confidence: float
     track_id: int = -1
+    interpolated: bool = False
 
 
 @dataclass
@@ -217,32 +221,113 @@ def prepare(
     return prepared
 
 
+class _FaceStage:
+    """Detection on some analysed frames, tracking, and boxes interpolated on the frames in between.
+
+    Running MTCNN on every analysed frame is the most expensive step of the pipeline. Faces move little
+    in a fraction of a second, so the detector runs on frames at least ``detect_interval_s`` apart (and
+    always on the last one); the faces of the frames in between are placed by interpolating each
+    track's box between the detections around them, and cut from those frames' own pixels. Faces
+    placed this way are marked ``interpolated`` in the report.
+    """
+
+    def __init__(
+        self, prepared: Prepared, options: AnalyzeOptions, prep: VideoPreprocessing, clock: _Clock
+    ) -> None:
+        from shared.faces import FaceTracker, get_detector
+
+        self.prepared = prepared
+        self.options = options
+        self.prep = prep
+        self.clock = clock
+        self.detector = get_detector(
+            options.detector_max_side, options.min_face_size, options.min_face_confidence
+        )
+        self.tracker = FaceTracker()
+        self.last_detection: tuple[float, dict[int, tuple[np.ndarray, float]]] | None = None
+        self.pending: list[tuple[int, float, np.ndarray]] = []  # frames waiting for the next detection
+        self.records: dict[int, tuple[float, list[tuple[PreparedFace, np.ndarray]]]] = {}
+        self.last_detection_time: float | None = None
+
+    def wants_detection(self, time_s: float, is_last: bool) -> bool:
+        interval = self.options.detect_interval_s
+        if is_last or interval <= 0 or self.last_detection_time is None:
+            return True
+        return time_s - self.last_detection_time >= interval - 1e-6
+
+    def add(self, frames: list[tuple[int, float, np.ndarray, bool]], t: float) -> float:
+        """Process decoded frames ``(index, time, rgb, detect?)`` in order; returns the clock time."""
+        detect_rgbs = [rgb for _, _, rgb, det in frames if det]
+        found = iter(self.detector.detect(detect_rgbs) if detect_rgbs else [])
+        t = self.clock.add("detect_faces", t)
+        for index, time_s, rgb, det in frames:
+            if not det:
+                self.pending.append((index, time_s, rgb))
+                continue
+            dets = next(found)
+            if self.options.top_face and dets:
+                dets = [max(dets, key=lambda d: d.confidence)]
+            ids = (
+                [0] * len(dets)
+                if self.options.top_face
+                else self.tracker.update([d.box for d in dets], time_s)
+            )
+            faces = {tid: (d.box, d.confidence) for tid, d in zip(ids, dets, strict=True)}
+            self._record(index, time_s, rgb, [(tid, box, conf, False) for tid, (box, conf) in faces.items()])
+            self._fill_pending(time_s, faces)
+            self.last_detection = (time_s, faces)
+            self.last_detection_time = time_s
+        return self.clock.add("crop_faces", t)
+
+    def _fill_pending(self, time_s: float, faces: dict[int, tuple[np.ndarray, float]]) -> None:
+        from shared.faces import interpolate_box
+
+        before = self.last_detection
+        for index, ptime, rgb in self.pending:
+            placed = []
+            if before is not None:
+                t0, prev_faces = before
+                for tid, (box1, conf1) in faces.items():
+                    if tid in prev_faces:
+                        box0, conf0 = prev_faces[tid]
+                        placed.append(
+                            (tid, interpolate_box(box0, box1, t0, time_s, ptime), min(conf0, conf1), True)
+                        )
+            self._record(index, ptime, rgb, placed)
+        self.pending = []
+
+    def _record(
+        self, index: int, time_s: float, rgb: np.ndarray, faces: list[tuple[int, Any, float, bool]]
+    ) -> None:
+        from shared.faces import crop_face_scale_policy
+
+        entries = []
+        for tid, box, conf, interpolated in faces:
+            face = PreparedFace(index, time_s, np.asarray(box, dtype=np.float64), conf, tid, interpolated)
+            crop = crop_face_scale_policy(rgb, face.box, margin=self.prep.margin, size=self.prep.input_size)
+            entries.append((face, crop))
+        self.records[index] = (time_s, entries)
+
+    def finish(self) -> None:
+        prepared = self.prepared
+        crops = []
+        for index in sorted(self.records):
+            time_s, entries = self.records[index]
+            prepared.frame_indices.append(index)
+            prepared.frame_times.append(time_s)
+            for face, crop in entries:
+                prepared.faces.append(face)
+                crops.append(crop)
+        if crops:
+            prepared.crops = np.stack(crops)
+
+
 def _prepare_faces(
     prepared: Prepared, options: AnalyzeOptions, prep: VideoPreprocessing, progress: ProgressFn, clock: _Clock
 ) -> None:
-    from shared.faces import crop_face_scale_policy, get_detector, link_tracks
-
+    stage = _FaceStage(prepared, options, prep, clock)
     source = prepared.source
-    detector = get_detector(options.detector_max_side, options.min_face_size, options.min_face_confidence)
-    crops: list[np.ndarray] = []
-    detections: list[list[Any]] = []
     t = time.perf_counter()
-
-    def add_frames(frames: list[tuple[int, float, np.ndarray]]) -> None:
-        nonlocal t
-        found = detector.detect([rgb for _, _, rgb in frames])
-        t = clock.add("detect_faces", t)
-        for (index, time_s, rgb), dets in zip(frames, found, strict=True):
-            if options.top_face and dets:
-                dets = [max(dets, key=lambda d: d.confidence)]
-            prepared.frame_indices.append(index)
-            prepared.frame_times.append(time_s)
-            detections.append(dets)
-            for det in dets:
-                prepared.faces.append(PreparedFace(index, time_s, det.box, det.confidence))
-                crops.append(crop_face_scale_policy(rgb, det.box, margin=prep.margin, size=prep.input_size))
-        t = clock.add("crop_faces", t)
-
     if source.facts.kind == "image":
         from shared.media.image import load_image
 
@@ -251,59 +336,64 @@ def _prepare_faces(
         rgb = load_image(source.path)
         t = clock.add("decode", t)
         progress("detecting_faces", 0.0)
-        add_frames([(0, 0.0, rgb)])
+        stage.add([(0, 0.0, rgb, True)], t)
+        stage.finish()
         progress("detecting_faces", 1.0)
-    else:
-        from shared.media.video import iter_frames, sample_frame_indices
+        return
 
-        assert source.video is not None
-        count = source.video.frame_count
-        if options.frames is not None:
-            prepared.sampling = Sampling(mode="frames", frames=options.frames, top_face=options.top_face)
-            wanted = sample_frame_indices(count, frames=options.frames)
-        else:
-            every = options.every or 1
-            prepared.sampling = Sampling(
-                mode="every", every=every, max_frames=options.max_frames, top_face=options.top_face
-            )
-            wanted = sample_frame_indices(count, every=every, max_frames=options.max_frames)
-        progress("decoding", 0.0)
-        chunk: list[tuple[int, float, np.ndarray]] = []
-        done = 0
-        for frame in iter_frames(source, wanted, threads=options.decode_threads):
-            chunk.append((frame.index, frame.time_s, frame.rgb))
-            if len(chunk) >= CHUNK_FRAMES:
-                t = clock.add("decode", t)
-                progress("detecting_faces", done / len(wanted))
-                add_frames(chunk)
-                done += len(chunk)
-                chunk = []
-                progress("decoding", done / len(wanted))
-        t = clock.add("decode", t)
-        if chunk:
+    from shared.media.video import iter_frames, sample_frame_indices
+
+    assert source.video is not None
+    count = source.video.frame_count
+    if options.frames is not None:
+        prepared.sampling = Sampling(mode="frames", frames=options.frames, top_face=options.top_face)
+        wanted = sample_frame_indices(count, frames=options.frames)
+    else:
+        every = options.every or 1
+        prepared.sampling = Sampling(
+            mode="every", every=every, max_frames=options.max_frames, top_face=options.top_face
+        )
+        wanted = sample_frame_indices(count, every=every, max_frames=options.max_frames)
+    progress("decoding", 0.0)
+    chunk: list[tuple[int, float, np.ndarray, bool]] = []
+    done = 0
+    last_index = wanted[-1]
+    for frame in iter_frames(source, wanted, threads=options.decode_threads):
+        detect = stage.wants_detection(frame.time_s, frame.index == last_index)
+        if detect:
+            stage.last_detection_time = frame.time_s  # decided now; detected with its chunk
+        chunk.append((frame.index, frame.time_s, frame.rgb, detect))
+        if sum(1 for c in chunk if c[3]) >= CHUNK_FRAMES or sum(c[2].nbytes for c in chunk) >= CHUNK_BYTES:
+            t = clock.add("decode", t)
             progress("detecting_faces", done / len(wanted))
-            add_frames(chunk)
+            t = stage.add(chunk, t)
             done += len(chunk)
-        progress("detecting_faces", 1.0)
-        if done < len(wanted):
-            last = prepared.frame_indices[-1] if prepared.frame_indices else -1
-            prepared.reasons.append(
-                f"decoding stopped after frame {last} of {count}: the file may be damaged or truncated; "
-                f"{done} of {len(wanted)} sampled frames were analysed"
-            )
-
-    t = time.perf_counter()
-    if options.top_face:
-        # The reference: one face per frame, all of them one video score (sigmoid of the mean logit).
-        flat = [0] * len(prepared.faces)
-    else:
-        track_ids = link_tracks([[d.box for d in dets] for dets in detections], prepared.frame_times)
-        flat = [tid for ids in track_ids for tid in ids]
-    for face, tid in zip(prepared.faces, flat, strict=True):
-        face.track_id = tid
-    if crops:
-        prepared.crops = np.stack(crops)
-    clock.add("crop_faces", t)
+            chunk = []
+            progress("decoding", done / len(wanted))
+    t = clock.add("decode", t)
+    if chunk and not chunk[-1][3]:
+        # Decoding stopped early (damaged file): the frames after the last detection get none.
+        last = chunk[-1]
+        chunk[-1] = (last[0], last[1], last[2], True)
+    if chunk:
+        progress("detecting_faces", done / len(wanted))
+        t = stage.add(chunk, t)
+        done += len(chunk)
+    elif stage.pending:
+        stage._fill_pending(stage.last_detection_time or 0.0, {})
+    progress("detecting_faces", 1.0)
+    stage.finish()
+    if done < len(wanted):
+        last = prepared.frame_indices[-1] if prepared.frame_indices else -1
+        prepared.reasons.append(
+            f"decoding stopped after frame {last} of {count}: the file may be damaged or truncated; "
+            f"{done} of {len(wanted)} sampled frames were analysed"
+        )
+    if options.detect_interval_s > 0 and any(f.interpolated for f in prepared.faces):
+        prepared.reasons.append(
+            f"faces were detected at least every {options.detect_interval_s:g} s and placed on the "
+            "frames in between by following each person (interpolated boxes)"
+        )
 
 
 def _prepare_audio(prepared: Prepared, options: AnalyzeOptions, sample_rate: int, clock: _Clock) -> None:
@@ -427,6 +517,7 @@ def _video_section(
                 track_id=face.track_id,
                 box=tuple(round(float(v), 1) for v in face.box),  # type: ignore[arg-type]
                 confidence=round(face.confidence, 4),
+                interpolated=face.interpolated,
                 logit=None if logit is None else round(logit, 4),
                 score=None if logit is None else round(logit_to_probability(logit, card), 4),
             )

@@ -77,6 +77,9 @@ class FaceObservation(_Model):
         description="x1, y1, x2, y2 in display pixels (detector box)"
     )
     confidence: float = Field(description="face detector probability")
+    interpolated: bool = Field(
+        False, description="placed between two detections of this track instead of detected in this frame"
+    )
     logit: float | None = Field(None, description="model output; fake probability = sigmoid(logit)")
     score: float | None = Field(None, description="fake probability of this face")
 

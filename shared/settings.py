@@ -61,6 +61,9 @@ class AnalyzeSettings(ModelSettings):
     uncertain_high: float = Field(0.65, ge=0.0, le=1.0, description="above: fake; in between: uncertain")
     min_face_confidence: float = Field(0.8, ge=0.0, le=1.0, description="MTCNN probability below which a face is dropped")
     max_audio_seconds: float = Field(600.0, gt=0, description="analyse at most this much audio per file")
+    detect_interval_s: float = Field(
+        0.25, ge=0, description="run face detection on analysed frames this far apart; interpolate between (0: all)"
+    )
 
 
 @lru_cache

@@ -152,3 +152,19 @@ def test_prepare_score_report_split_matches_analyze(face_video: Path, face_score
         "frame000025_track0.png",
         "frame000050_track0.png",
     ]
+
+
+def test_detection_interval_interpolates_faces_between_detections(face_video: Path) -> None:
+    # Every 2nd frame at 25 fps = 0.08 s apart; detecting every 0.25 s runs MTCNN on every 4th of them.
+    every = prepare(face_video, _opts(every=2, max_frames=13, detect_interval_s=0.0))
+    sparse = prepare(face_video, _opts(every=2, max_frames=13, detect_interval_s=0.25))
+    assert sparse.frame_indices == every.frame_indices
+    detected = [f for f in sparse.faces if not f.interpolated]
+    placed = [f for f in sparse.faces if f.interpolated]
+    assert len(detected) < len(every.faces) and placed and not any(f.interpolated for f in every.faces)
+    assert len(sparse.faces) == len(every.faces) and {f.track_id for f in sparse.faces} == {0}
+    assert sparse.frame_indices[-1] in {f.frame_index for f in detected}  # the last frame is always detected
+    truth = {f.frame_index: f.box for f in every.faces}
+    for face in placed:  # the moving face is followed: interpolated boxes overlap the real detections
+        assert box_iou(face.box, truth[face.frame_index]).item() > 0.6
+    assert sparse.crops.shape == every.crops.shape
