@@ -220,7 +220,7 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], path: Path, *, ti
         ax2.plot(epochs, [h.get("val_auc") for h in history], "s--", color="green", label="validation AUC")
         ax2.set_ylabel("AUC")
         ax2.set_ylim(0, 1)
-        ax2.legend(loc="upper right", fontsize=8)
+        ax2.legend(loc="center right", fontsize=8)
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title(title)
     ax.grid(alpha=0.3)

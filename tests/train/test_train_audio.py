@@ -40,6 +40,7 @@ def _check_report(out: Path, n: int) -> dict:
     return metrics
 
 
+@pytest.mark.slow
 def test_melcnn_trains_resumes_exports_and_evaluates(tiny_la: Path, tmp_path: Path, capsys) -> None:
     run = tmp_path / "run"
     args = ["train", "audio", "--arch", "melcnn", "--data", str(tiny_la), "--out", str(run), "--batch-size", "4",
@@ -68,6 +69,7 @@ def test_melcnn_trains_resumes_exports_and_evaluates(tiny_la: Path, tmp_path: Pa
     assert metrics["threshold"]["method"] == "card"
 
 
+@pytest.mark.slow
 def test_aasist_l_fine_tunes_from_published_weights(tiny_la: Path, tmp_path: Path, shared_weights: Path,
                                                     capsys) -> None:
     from shared.models.aasist import load_aasist
@@ -103,6 +105,7 @@ def test_calibration_is_fitted_on_validation_and_saved(tiny_la: Path, tmp_path: 
     assert card["decision_threshold"] == pytest.approx(metrics["threshold"]["value"])
 
 
+@pytest.mark.slow
 def test_evaluate_audio_on_the_shared_labelled_clips(shared_media: Path, aasist_l_model_dir: Path, tmp_path: Path,
                                                      capsys) -> None:
     out = tmp_path / "eval"
