@@ -47,7 +47,19 @@
   };
 
   const $ = (id) => document.getElementById(id);
-  const state = { job: null, xhr: null, pollTimer: null, pollDelay: 500, objectUrls: [], renderedFor: null };
+  const state = { job: null, xhr: null, pollTimer: null, pollDelay: 500, objectUrls: [], renderedFor: null, overall: 0 };
+
+  // The job's `progress` is the fraction of its current stage; the processing bar shows the whole run,
+  // one equal share per pipeline stage (never moving backwards when decoding and detection interleave).
+  const PIPELINE = ["starting", "decoding", "detecting_faces", "scoring_video", "scoring_audio", "merging"];
+
+  function overallProgress(job) {
+    if (job.status === "done") return 1;
+    const i = PIPELINE.indexOf(job.stage);
+    if (job.status !== "running" || i < 0) return state.overall;
+    state.overall = Math.max(state.overall, (i + Math.min(1, job.progress || 0)) / PIPELINE.length);
+    return state.overall;
+  }
 
   // ---------------------------------------------------------------- small helpers
   function el(tag, attrs = {}, ...children) {
@@ -185,6 +197,9 @@
   function upload(file) {
     resetView();
     if (state.xhr) state.xhr.abort();
+    state.job = null;
+    state.pollDelay = 500;
+    state.overall = 0;
     $("progress-card").hidden = false;
     $("progress-file").textContent = `${file.name} · ${fmtBytes(file.size)}`;
     setBar("upload-bar", 0);
@@ -231,7 +246,6 @@
     setStatus("Upload rejected.");
     $("cancel-btn").hidden = true;
     showError(err, "upload");
-    $("message").focus?.();
   }
 
   // ---------------------------------------------------------------- polling
@@ -255,7 +269,7 @@
       schedulePoll(id);
       return;
     }
-    if (state.job && state.job.id !== id) return; // the user moved on
+    if (!state.job || state.job.id !== id) return; // the user moved on
     if (res.ok) {
       onJob(await res.json());
     } else {
@@ -273,17 +287,17 @@
     $("progress-file").textContent = job.filename || $("progress-file").textContent;
     setBar("upload-bar", 1);
     const stage = job.status === "done" ? "done"
-      : job.status === "queued" ? (job.stage === "retrying" ? "retrying" : "queued") : job.stage || "queued";
+      : job.status === "queued" ? (job.stage === "retrying" ? "retrying" : "queued") : job.stage || "starting";
     // Once the report says what the file was, the steps that did not apply to it are shown as not needed.
     const kind = job.report && job.report.media ? job.report.media.kind : null;
     const skipped = new Set(kind === "audio" ? ["detecting_faces", "scoring_video"] : kind === "image" ? ["scoring_audio"] : []);
     renderStages(stage, job.status, skipped);
-    setBar("job-bar", job.status === "done" ? 1 : job.progress || 0);
+    setBar("job-bar", overallProgress(job));
     updateRecent(job);
     if (job.status === "queued" || job.status === "running") {
       const label = STAGE_ALIASES[stage] ? STAGE_ALIASES[stage][1]
         : (STAGES.find(([k]) => k === stage) || [stage, stage.replace(/_/g, " ")])[1];
-      setStatus(`${label}… ${pct(job.progress || 0)}`);
+      setStatus(job.status === "running" && job.progress ? `${label}… ${pct(job.progress)} of this step` : `${label}…`);
       $("cancel-btn").hidden = false;
       schedulePoll(job.id);
     } else if (job.status === "done") {
@@ -301,6 +315,7 @@
     resetView();
     state.job = { id };
     state.pollDelay = 500;
+    state.overall = 0;
     $("progress-card").hidden = false;
     $("progress-file").textContent = "";
     setStatus("Loading…");
@@ -342,10 +357,12 @@
     const list = loadRecent();
     const item = list.find((j) => j.id === job.id);
     if (!item) return;
+    const before = JSON.stringify(item);
     item.status = job.status;
     item.filename = job.filename || item.filename;
     if (job.report) { item.verdict = job.report.verdict; item.score = job.report.score; }
-    saveRecent(list);
+    // Re-render only on a change: rebuilding the list on every poll would steal keyboard focus from it.
+    if (JSON.stringify(item) !== before) saveRecent(list);
   }
 
   function forgetJob(id) {
