@@ -126,6 +126,8 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, *, first: bool) -> None:
         super().__init__()
+        #: eval-mode fast path (``_forward_inference``); ``AASIST.set_fast_inference`` switches it
+        self.fast_inference = True
         if not first:
             # Present in the published weights, but the official forward never uses its output.
             self.bn1 = nn.BatchNorm2d(c_in)
@@ -137,9 +139,32 @@ class ResidualBlock(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        if (
+            self.fast_inference
+            and not self.training
+            and not torch.jit.is_tracing()
+            and not torch.is_grad_enabled()
+        ):
+            return self._forward_inference(x)
         out = self.conv2(F.selu(self.bn2(self.conv1(x))))
         shortcut = x if self.conv_downsample is None else self.conv_downsample(x)
         return F.max_pool2d(out + shortcut, kernel_size=(1, 3))
+
+    def _forward_inference(self, x: Tensor) -> Tensor:
+        """The same function with ``bn2`` folded into ``conv1`` and in-place element-wise steps.
+
+        Block 0 runs at the full 23 x 21,490 resolution and is most of the model's time: one pass
+        over its 32-channel maps saved (BN) and two fewer allocations (SELU, residual add) are
+        measurable. Differences from the plain path are float rounding only (about 1e-5 on the logits).
+        """
+        bn = self.bn2
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        weight = self.conv1.weight * scale.reshape(-1, 1, 1, 1)
+        bias = (self.conv1.bias - bn.running_mean) * scale + bn.bias
+        out = F.conv2d(x, weight.contiguous(memory_format=torch.channels_last), bias, padding=(1, 1))
+        out = self.conv2(F.selu(out, inplace=True))
+        out += x if self.conv_downsample is None else self.conv_downsample(x)
+        return F.max_pool2d(out, kernel_size=(1, 3))
 
 
 # --- graph layers ------------------------------------------------------------------------------------
@@ -289,6 +314,15 @@ class AASIST(nn.Module):
         self.pool_hT2 = GraphPool(r_h, d_hs)
 
         self.out_layer = nn.Linear(5 * d_hs, 2)
+        self.fast_inference = True
+
+    def set_fast_inference(self, enabled: bool) -> AASIST:
+        """Switch the eval-mode fast path (folded BN, channels-last encoder) on or off; for comparisons."""
+        self.fast_inference = enabled
+        for module in self.modules():
+            if isinstance(module, ResidualBlock):
+                module.fast_inference = enabled
+        return self
 
     def front_end(self, waveform: Tensor) -> Tensor:
         """(B, samples) -> (B, 1, 23, time): |sinc conv|, 3x3 max-pool, BN, SELU."""
@@ -313,7 +347,12 @@ class AASIST(nn.Module):
 
     def forward_hidden(self, waveform: Tensor) -> tuple[Tensor, Tensor]:
         """Return ``(last_hidden (B, 160), logits (B, 2))`` like the official ``forward``."""
-        e = self.encoder(self.front_end(waveform)).abs()  # (B, D, 23, T)
+        x = self.front_end(waveform)
+        if self.fast_inference and not self.training and not torch.jit.is_tracing():
+            # oneDNN's convolutions are about twice as fast on channels-last maps on CPU; the layout is
+            # invisible to the maths (the exported IR keeps the plain graph: OpenVINO picks its own).
+            x = x.contiguous(memory_format=torch.channels_last)
+        e = self.encoder(x).abs()  # (B, D, 23, T)
         e_s = e.amax(dim=3).transpose(1, 2) + self.pos_S  # spectral nodes (B, 23, D)
         e_t = e.amax(dim=2).transpose(1, 2)  # temporal nodes (B, T, D)
         out_s = self.pool_S(self.GAT_layer_S(e_s))

@@ -157,3 +157,19 @@ def test_model_card_describes_the_published_model(fixture: str, request: pytest.
     assert card["source"]["sha256"] == get_published(card["name"]).sha256
     assert card["source"]["url"].endswith(f"/{card['name']}.pth")
     assert "ASVspoof2019_LA_eval_EER_percent" in card["reported_metrics"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_fast_inference_path_equals_the_plain_path(name: str) -> None:
+    """The eval fast path (folded BN, channels-last) is the same function as the plain forward."""
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    for module in model.modules():  # non-trivial BN statistics, so the fold is really exercised
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(2, 16_000) * 0.1
+    with torch.no_grad():
+        fast = model.set_fast_inference(True)(x)
+        plain = model.set_fast_inference(False)(x)
+    torch.testing.assert_close(fast, plain, atol=1e-4, rtol=0)
