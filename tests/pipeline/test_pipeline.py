@@ -168,3 +168,35 @@ def test_detection_interval_interpolates_faces_between_detections(face_video: Pa
     for face in placed:  # the moving face is followed: interpolated boxes overlap the real detections
         assert box_iou(face.box, truth[face.frame_index]).item() > 0.6
     assert sparse.crops.shape == every.crops.shape
+
+
+def test_artifacts_for_the_page_include_the_mel_spectrogram(
+    face_video: Path, face_scorer, melcnn_model_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from shared.audio_scoring import AudioScorer
+
+    audio_scorer = AudioScorer.from_folder(melcnn_model_dir)
+    stages: list[str] = []
+    report = analyze(
+        face_video,
+        face_scorer=face_scorer,
+        audio_scorer=audio_scorer,
+        options=_opts(frames=2),
+        artifacts_dir=tmp_path,
+        progress=lambda s, f: stages.append(s),
+    )
+    assert report.audio.status == "analyzed" and report.audio.model.name == audio_scorer.card.name
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == [
+        "decoding",
+        "detecting_faces",
+        "scoring_video",
+        "scoring_audio",
+        "merging",
+    ]
+    kinds = {a.kind: a for a in report.artifacts}
+    assert set(kinds) == {"face_thumbnail", "heatmap_overlay", "mel_spectrogram"}
+    import cv2
+
+    mel = cv2.imread(str(tmp_path / kinds["mel_spectrogram"].name))
+    assert mel is not None and mel.shape[0] > 100 and mel.shape[1] > 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(a.name for a in report.artifacts)
