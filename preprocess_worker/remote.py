@@ -28,11 +28,13 @@ log = logging.getLogger(__name__)
 class _ServiceClient:
     """One inference service: its model card (fetched once) and ``POST /v1/infer``."""
 
-    def __init__(self, base_url: str, *, role: str, timeout: float = 120.0, retries: int = 3) -> None:
+    def __init__(
+        self, base_url: str, *, role: str, timeout: float = 120.0, retries: int = 3, http: httpx.Client | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.role = role
         self.retries = retries
-        self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=5.0))
+        self._http = http or httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=5.0))
         self.info: dict[str, Any] = self._request("GET", "/v1/model").json()
         self.card = ModelCard.model_validate(self.info["card"])
         self.max_batch = int(self.info.get("max_batch") or 256)
@@ -90,8 +92,10 @@ def _error_from(response: httpx.Response, role: str) -> DeepfakeError:
 class RemoteFaceScorer:
     """``FaceScorer`` over HTTP (the video inference service)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 120.0, retries: int = 3) -> None:
-        self._client = _ServiceClient(base_url, role="video", timeout=timeout, retries=retries)
+    def __init__(
+        self, base_url: str, *, timeout: float = 120.0, retries: int = 3, http: httpx.Client | None = None
+    ) -> None:
+        self._client = _ServiceClient(base_url, role="video", timeout=timeout, retries=retries, http=http)
         self.card = self._client.card
         self.folder = self._client.folder
         self.info = self._client.info
@@ -121,8 +125,10 @@ class RemoteFaceScorer:
 class RemoteAudioScorer:
     """``AudioScorer`` over HTTP (the audio inference service)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 120.0, retries: int = 3) -> None:
-        self._client = _ServiceClient(base_url, role="audio", timeout=timeout, retries=retries)
+    def __init__(
+        self, base_url: str, *, timeout: float = 120.0, retries: int = 3, http: httpx.Client | None = None
+    ) -> None:
+        self._client = _ServiceClient(base_url, role="audio", timeout=timeout, retries=retries, http=http)
         self.card = self._client.card
         self.folder = self._client.folder
         self.info = self._client.info

@@ -8,6 +8,8 @@ answers ``{"logits": float32 (N,)}`` plus ``{"attention": float32 (N, h, w)}`` f
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from shared.inference_app import LoadedModel, create_inference_app, resolve_model_folder
@@ -23,7 +25,14 @@ def load_face_model() -> LoadedModel:
     settings = get_video_service_settings()
     models = get_model_settings()
     folder = resolve_model_folder(models.video_model)
-    scorer = FaceScorer.from_folder(folder, hint=settings.performance_hint, threads=models.inference_threads)
+    scorer: Any = FaceScorer.from_folder(folder, hint=settings.performance_hint, threads=models.inference_threads)
+    if settings.async_infer:
+        from shared.runtime import compile_ir
+        from video_service.queued import QueuedFaceScorer
+
+        # the same compiled model (compile_ir caches per folder and hint), batches on every stream
+        compiled = compile_ir(folder, hint=settings.performance_hint, threads=models.inference_threads)
+        scorer = QueuedFaceScorer(scorer, compiled.compiled)
 
     def infer(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         scores = scorer.score(tensors[INPUT])
@@ -37,7 +46,8 @@ def load_face_model() -> LoadedModel:
         card=scorer.card,
         infer=infer,
         input_name=INPUT,
-        extra={"input_size": scorer.input_size, "attention": scorer.has_attention},
+        extra={"input_size": scorer.input_size, "attention": scorer.has_attention,
+               "infer_requests": getattr(scorer, "jobs", 1)},
     )
 
 

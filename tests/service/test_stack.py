@@ -18,32 +18,18 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-REFERENCE = """
-import sys
-from shared import pipeline
-from shared.audio_scoring import AudioScorer
-from shared.video_scoring import FaceScorer
-
-report = pipeline.analyze(
-    sys.argv[1],
-    face_scorer=FaceScorer.from_folder(sys.argv[2]),
-    audio_scorer=AudioScorer.from_folder(sys.argv[3]),
-    options=pipeline.AnalyzeOptions.from_settings(),
-)
-print(report.model_dump_json())
-"""
-
-
-def in_process_report(path: Path, stack) -> dict:
-    """What ``deepfake analyze`` computes for ``path`` in-process with the same model folders."""
+def deepfake_analyze(path: Path, stack) -> dict:
+    """``deepfake analyze --json`` on the same file with the same model folders (in-process scorers)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DEEPFAKE_INFERENCE_THREADS": "1",
-           "DEEPFAKE_CACHE_DIR": str(stack.run_dir / "cache-ref")}
+           "DEEPFAKE_CACHE_DIR": str(stack.run_dir / "cache-ref"), "DEEPFAKE_OFFLINE": "1"}
+    cli = Path(sys.executable).with_name("deepfake")
     out = subprocess.run(
-        [sys.executable, "-c", REFERENCE, str(path), str(stack.video_model_dir), str(stack.audio_model_dir)],
+        [str(cli), "analyze", str(path), "--json", "--video-model", str(stack.video_model_dir),
+         "--audio-model", str(stack.audio_model_dir)],
         capture_output=True, text=True, env=env, timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout)
 
 
 def upload(stack, path: Path, **data) -> httpx.Response:
@@ -59,7 +45,7 @@ def test_video_upload_poll_report_equals_in_process_analyze(service_stack, face_
     assert job["status"] == "done", job["error"]
     assert job["progress"] == 1.0 and job["error"] is None
     remote = job["report"]
-    local = in_process_report(face_video, service_stack)
+    local = deepfake_analyze(face_video, service_stack)
 
     assert remote["verdict"] == local["verdict"]
     assert remote["score"] == pytest.approx(local["score"], abs=1e-4)
