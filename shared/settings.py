@@ -145,6 +145,7 @@ class VideoServiceSettings(_InferenceServiceSettings):
     model_config = SettingsConfigDict(env_prefix="DEEPFAKE_VIDEO_SERVICE_", extra="ignore")
 
     port: int = Field(8001, ge=1, le=65535, description="bind port")
+    async_infer: bool = Field(True, description="run a request's batches on all streams (AsyncInferQueue)")
 
 
 class AudioServiceSettings(_InferenceServiceSettings):
