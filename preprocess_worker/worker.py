@@ -19,9 +19,11 @@ import argparse
 import itertools
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -40,6 +42,16 @@ class PreloadedWorker(SimpleWorker):
 
     heartbeat_interval = 5
     heartbeat_grace = 15
+    #: folders swept for files of jobs whose record is gone (expired or deleted)
+    sweep_dirs: tuple[Path, ...] = ()
+    sweep_min_age = 600.0
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        try:
+            sweep_orphans(self.connection, self.sweep_dirs, self.sweep_min_age)
+        except Exception as exc:  # never let housekeeping stop the worker
+            log.warning("sweeping orphaned job files failed: %s", exc)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return self.heartbeat_interval + self.heartbeat_grace
@@ -65,6 +77,28 @@ class PreloadedWorker(SimpleWorker):
         self.set_state(WorkerStatus.IDLE)
 
 
+def sweep_orphans(connection: Redis, folders: tuple[Path, ...], min_age: float) -> int:
+    """Delete ``<folder>/<job id>/`` trees whose job record no longer exists (TTL expired, or deleted).
+
+    Only trees older than ``min_age`` seconds: the gateway writes an upload just before the record.
+    Returns how many were removed.
+    """
+    from gateway.jobs import KEY_PREFIX
+
+    removed = 0
+    now = time.time()
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if not entry.is_dir() or now - entry.stat().st_mtime < min_age:
+                continue
+            if not connection.exists(KEY_PREFIX + entry.name):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+    return removed
+
+
 def build_worker(settings: WorkerSettings, *, name: str | None = None) -> PreloadedWorker:
     connection = Redis.from_url(settings.redis_url, health_check_interval=10)
     queue = Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
@@ -78,6 +112,7 @@ def build_worker(settings: WorkerSettings, *, name: str | None = None) -> Preloa
     )
     worker.heartbeat_interval = settings.heartbeat_interval
     worker.heartbeat_grace = settings.heartbeat_grace
+    worker.sweep_dirs = (settings.upload_dir.resolve(), settings.artifacts_dir.resolve())
     return worker
 
 

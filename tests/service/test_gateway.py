@@ -284,3 +284,62 @@ def test_wait_returns_the_finished_job_with_200(client, redis_db) -> None:
     r = client.post("/v1/analyze", files={"file": ("a.png", io.BytesIO(PNG))}, data={"wait": "5"})
     assert r.status_code == 200 and r.json()["status"] == "done" and r.json()["id"] == seen[0]
     assert r.json()["report"]["verdict"] == report["verdict"]
+
+
+def test_a_job_rq_gave_up_on_reads_failed_worker_lost_and_its_upload_is_deleted(client, redis_db, tmp_path) -> None:
+    """RQ moved the job to failed (its worker died, no retry left) while the record said running."""
+    from rq.job import Job, JobStatus
+    from rq.serializers import JSONSerializer
+
+    from gateway.jobs import JobStore
+
+    job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
+    JobStore(redis_db).update(job_id, status="running", stage="detecting_faces", progress=0.3)
+    Job.fetch(job_id, connection=redis_db, serializer=JSONSerializer).set_status(JobStatus.FAILED)
+    job = client.get(f"/v1/jobs/{job_id}").json()
+    assert job["status"] == "failed" and job["error"]["code"] == "worker_lost"
+    assert not (tmp_path / "uploads" / job_id).exists()
+
+
+def test_failure_callback_requeues_while_retries_are_left_then_fails(client, redis_db) -> None:
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    from gateway.jobs import JobStore, on_rq_failure
+
+    job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
+    store = JobStore(redis_db)
+    store.update(job_id, status="running", stage="scoring_video", progress=0.8)
+    rq_job = Job.fetch(job_id, connection=redis_db, serializer=JSONSerializer)
+    assert rq_job.retries_left == 1
+    on_rq_failure(rq_job, redis_db, None, None, None)
+    assert store.get(job_id, reconcile=False).status == "queued"
+    rq_job.retries_left = 0
+    on_rq_failure(rq_job, redis_db, None, None, None)
+    job = store.get(job_id, reconcile=False)
+    assert job.status == "failed" and job.error.code == "worker_lost"
+
+
+def test_retention_keeps_the_upload(redis_db, tmp_path) -> None:
+    from gateway.jobs import JobStore, finalize
+
+    with make_client(tmp_path, retain_uploads=True) as c:
+        job_id = c.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
+    store = JobStore(redis_db)
+    store.finish(job_id, minimal_report())
+    finalize(store, job_id)
+    assert (tmp_path / "uploads" / job_id / "a.png").read_bytes() == PNG
+
+
+def test_worker_sweeps_files_of_jobs_whose_record_is_gone(redis_db, tmp_path) -> None:
+    from gateway.jobs import JobStore
+    from preprocess_worker.worker import sweep_orphans
+
+    with make_client(tmp_path) as c:
+        kept = c.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
+    orphan = tmp_path / "uploads" / "expiredjob"
+    orphan.mkdir()
+    (orphan / "x.png").write_bytes(PNG)
+    assert sweep_orphans(redis_db, (tmp_path / "uploads",), min_age=3600) == 0  # too young
+    assert sweep_orphans(redis_db, (tmp_path / "uploads",), min_age=0) == 1
+    assert not orphan.exists() and (tmp_path / "uploads" / kept).exists() and JobStore(redis_db).exists(kept)
