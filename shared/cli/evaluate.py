@@ -57,9 +57,9 @@ def resolve_model_dir(spec: str) -> Path:
 def choose_parts(args: argparse.Namespace) -> tuple[Any, list[Any], list[Any]]:
     """The dataset, the samples to evaluate and the validation samples (for threshold/calibration)."""
     from shared.datasets.splits import parse_fractions
-    from shared.training.data import limit_samples, load_many, make_splits
+    from shared.training.data import filter_sources, limit_samples, load_many, make_splits
 
-    dataset = load_many(args.data, args.format)
+    dataset = filter_sources(load_many(args.data, args.format), args.only_source, args.exclude_source)
     if args.split == "all":
         return dataset, limit_samples(dataset.samples, args.limit, args.seed), []
     has_own = all(s.split for s in dataset.samples)
@@ -87,6 +87,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     dataset, test, val = choose_parts(args)
     info = {"name": dataset.name, "reader": dataset.reader, "paths": [str(p) for p in args.data],
             "split": args.split, "split_by": args.split_by, "seed": args.seed,
+            "only_source": args.only_source, "exclude_source": args.exclude_source,
             "evaluated": describe_split({"x": test})["x"], "validation": describe_split({"x": val})["x"],
             "notes": dataset.notes}
     options = EvalOptions(out_dir=args.out, threshold=args.threshold, calibrate=args.calibrate,

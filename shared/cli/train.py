@@ -30,6 +30,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fractions", default="80/10/10", help="train/val/test shares for --split-by group")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="use at most N training samples (quick runs)")
+    p.add_argument("--only-source", action="append", default=[], metavar="NAME",
+                   help="keep only samples of this source (dataset, method or corpus; repeatable)")
+    p.add_argument("--exclude-source", action="append", default=[], metavar="NAME",
+                   help="drop samples of this source (repeatable), e.g. to hold a source out for testing")
 
 
 def _add_face_args(p: argparse.ArgumentParser) -> None:
@@ -77,6 +81,10 @@ def register(subparsers: Any) -> None:
                             "../shared/weights) or a checkpoint file; default: random weights")
     audio.add_argument("--no-augment", action="store_true",
                        help="no random re-encoding/filtering/resampling of training clips")
+    audio.add_argument("--head-only", action="store_true",
+                       help="AASIST: keep the --init network frozen and re-fit only its output layer (CPU-cheap)")
+    audio.add_argument("--feature-passes", type=int, default=2,
+                       help="--head-only: windows per training clip (the first clean, the others augmented)")
     _add_data_args(audio)
     _add_train_args(audio)
     audio.set_defaults(func=run_audio)
@@ -91,9 +99,9 @@ def register(subparsers: Any) -> None:
 
 def _splits(args: argparse.Namespace) -> tuple[Any, dict[str, list[Any]]]:
     from shared.datasets.splits import parse_fractions
-    from shared.training.data import limit_samples, load_many, make_splits
+    from shared.training.data import filter_sources, limit_samples, load_many, make_splits
 
-    dataset = load_many(args.data, args.format)
+    dataset = filter_sources(load_many(args.data, args.format), args.only_source, args.exclude_source)
     splits = make_splits(dataset, split_by=args.split_by, fractions=parse_fractions(args.fractions), seed=args.seed)
     splits["train"] = limit_samples(splits["train"], args.limit, args.seed)
     if not splits["train"] or not splits.get("val"):
@@ -151,7 +159,8 @@ def run_audio(args: argparse.Namespace) -> int:
         arch=args.arch, init=args.init, out_dir=args.out, epochs=args.epochs, patience=args.patience,
         batch_size=args.batch_size, lr=args.lr, max_steps_per_epoch=args.max_steps, device=args.device,
         workers=args.workers, seed=args.seed, resume=args.resume, progress=not args.quiet,
-        export=not args.no_export, augment=not args.no_augment,
+        export=not args.no_export, augment=not args.no_augment, head_only=args.head_only,
+        feature_passes=args.feature_passes,
         training_data=f"{dataset.name} ({dataset.reader}) train split: "
                       + ", ".join(f"{k} {v}" for k, v in describe_split({"train": splits["train"]})["train"].items()),
     )
@@ -163,9 +172,9 @@ def run_audio(args: argparse.Namespace) -> int:
 
 def run_faces(args: argparse.Namespace) -> int:
     """Extract faces into the cache."""
-    from shared.training.data import load_many
+    from shared.training.data import filter_sources, load_many
 
-    dataset = load_many(args.data, args.format)
+    dataset = filter_sources(load_many(args.data, args.format), args.only_source, args.exclude_source)
     cache = face_cache_from_args(args)
     paths = [s.path for s in dataset.samples if s.kind in ("video", "image")]
     entries = cache.extract_all(paths, progress=not args.quiet)

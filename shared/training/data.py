@@ -23,6 +23,24 @@ def load_many(paths: list[Path], fmt: str = "auto", **options: Any) -> Dataset:
     return Dataset("+".join(d.name for d in sets), sets[0].root, "+".join(d.reader for d in sets), samples, notes)
 
 
+def filter_sources(dataset: Dataset, only: list[str] | None = None, exclude: list[str] | None = None) -> Dataset:
+    """Keep samples whose ``source`` is in ``only`` (when given) and not in ``exclude``.
+
+    Raises:
+        InvalidArgument: a named source that the dataset does not have (a typo would silently do nothing).
+    """
+    only, exclude = list(only or []), list(exclude or [])
+    if not only and not exclude:
+        return dataset
+    known = {s.source for s in dataset.samples}
+    unknown = sorted(set(only + exclude) - known)
+    if unknown:
+        raise InvalidArgument(f"unknown source(s) {', '.join(unknown)}; {dataset.name} has: {', '.join(sorted(known))}")
+    kept = [s for s in dataset.samples if (not only or s.source in only) and s.source not in exclude]
+    label = "+".join(only) if only else "without " + "+".join(exclude)
+    return dataset.subset(kept, label)
+
+
 def make_splits(
     dataset: Dataset,
     *,

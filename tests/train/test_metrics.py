@@ -101,3 +101,14 @@ def test_bad_inputs_are_refused_clearly(labels: list, scores: list) -> None:
 def test_threshold_needs_both_classes() -> None:
     with pytest.raises(InvalidArgument, match="one class"):
         choose_threshold([1, 1], [0.2, 0.3], "eer", chosen_on="x")
+
+
+def test_per_attack_metrics_pool_every_real_sample_with_each_attack() -> None:
+    from shared.evaluation.metrics import per_attack_metrics
+
+    y = [0, 0, 1, 1, 1]
+    s = [0.1, 0.2, 0.9, 0.8, 0.15]
+    out = per_attack_metrics(y, s, [None, None, "A01", "A01", "A02"], FIXED)
+    assert set(out) == {"A01", "A02"}
+    assert out["A01"]["n"] == 4 and out["A01"]["eer"] == 0.0
+    assert out["A02"]["n"] == 3 and out["A02"]["n_real"] == 2 and out["A02"]["recall"] == 0.0

@@ -122,3 +122,36 @@ def test_bad_data_is_one_clear_line(tmp_path: Path, capsys) -> None:
                  str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("deepfake: error:") and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_aasist_l_head_only_changes_only_the_output_layer(tiny_la: Path, tmp_path: Path, shared_weights: Path,
+                                                          capsys) -> None:
+    from shared.models.aasist import load_aasist
+
+    run = tmp_path / "run"
+    published_path = shared_weights / "aasist" / "AASIST-L.pth"
+    assert main(["train", "audio", "--arch", "aasist-l", "--init", str(published_path), "--head-only",
+                 "--feature-passes", "1", "--data", str(tiny_la), "--out", str(run), "--epochs", "3",
+                 "--no-export", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mode"] == "head-only" and summary["train_windows"] == 8
+    model = load_aasist("AASIST-L", run / "best.pth")  # complete, strictly loadable published layout
+    published = torch.load(published_path, map_location="cpu", weights_only=True)
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, published[k])}
+    assert changed == {"out_layer.weight", "out_layer.bias"}
+
+
+def test_source_filters_keep_and_drop_sources(shared_media: Path) -> None:
+    from shared.datasets import load_dataset
+    from shared.errors import InvalidArgument
+    from shared.training.data import filter_sources
+
+    data = load_dataset(shared_media / "manifest-audio.csv")
+    held_out = filter_sources(data, only=["Tortoise"])
+    rest = filter_sources(data, exclude=["Tortoise"])
+    assert {s.source for s in held_out.samples} == {"Tortoise"}
+    assert "Tortoise" not in {s.source for s in rest.samples}
+    assert len(held_out) + len(rest) == len(data)
+    with pytest.raises(InvalidArgument, match="unknown source"):
+        filter_sources(data, exclude=["Tortoisse"])
