@@ -48,6 +48,12 @@ def register(subparsers: Any) -> None:
         "--manifest", type=Path, required=True, help="CSV with path,label (e.g. manifest-audio.csv)"
     )
     ev.add_argument("--limit", type=int, default=None, help="score only the first N rows (quick look)")
+    ev.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="score only the first S seconds of each file (default: all of it)",
+    )
     ev.add_argument("--out", type=Path, default=None, help="write per-file scores to this CSV")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=run_evaluate_media)
@@ -136,6 +142,8 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise InvalidArgument("--limit must be at least 1")
+    if args.max_seconds is not None and args.max_seconds < 1.5:
+        raise InvalidArgument("--max-seconds must be at least 1.5")
     folder = resolve_audio_model(args.model)
     scorer = AudioScorer.from_folder(folder)
     samples = read_manifest(args.manifest).samples[: args.limit]
@@ -143,7 +151,8 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
     skipped: list[tuple[str, str]] = []
     for sample in tqdm(samples, desc="scoring", unit="file", disable=args.quiet, file=sys.stderr):
         try:
-            result = score_audio(scorer, load_audio(sample.path, scorer.prep.sample_rate))
+            wave = load_audio(sample.path, scorer.prep.sample_rate, max_seconds=args.max_seconds)
+            result = score_audio(scorer, wave)
         except DeepfakeError as exc:
             skipped.append((str(sample.path), exc.message))
             continue
@@ -174,6 +183,8 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
 
     print(f"model: {scorer.card.version} ({folder})")
     print(f"manifest: {args.manifest} ({len(samples)} files, {len(rows)} scored, {len(skipped)} skipped)")
+    if args.max_seconds is not None:
+        print(f"only the first {args.max_seconds:g} s of each file were scored")
     print("EER in %; 'mean' = mean fake probability over all windows (the service's file score),")
     print("'first' = first 64,600 samples only (the official AASIST evaluation protocol)")
     print(

@@ -91,3 +91,25 @@ def test_evaluate_media_on_real_labelled_clips(
     )  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0 and "pooled" in printed and "AASIST-L" in printed
+
+
+def test_evaluate_media_max_seconds_limits_each_file(
+    tmp_path: Path, melcnn_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = _write_manifest(tmp_path)
+    out_csv = tmp_path / "scores.csv"
+    args = [
+        "audio",
+        "evaluate-media",
+        "--model",
+        str(melcnn_model_dir),
+        "--manifest",
+        str(manifest),
+        "--quiet",
+    ]
+    assert main([*args, "--max-seconds", "1"]) == 2
+    assert "at least 1.5" in capsys.readouterr().err
+    assert main([*args, "--max-seconds", "2", "--out", str(out_csv)]) == 0
+    assert "first 2 s of each file" in capsys.readouterr().out
+    durations = [float(line.split(",")[5]) for line in out_csv.read_text().splitlines()[1:]]
+    assert durations and max(durations) == 2.0
