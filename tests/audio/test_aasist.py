@@ -173,3 +173,18 @@ def test_fast_inference_path_equals_the_plain_path(name: str) -> None:
         fast = model.set_fast_inference(True)(x)
         plain = model.set_fast_inference(False)(x)
     torch.testing.assert_close(fast, plain, atol=1e-4, rtol=0)
+
+
+def test_registry_fetch_converts_the_published_file_from_a_seeded_cache(shared_weights: Path) -> None:
+    """``shared.weights.fetch`` (sha256-pinned cache) dispatches to our importer for the AASIST entries."""
+    import shutil
+
+    from shared import weights
+    from shared.modelcard import ModelCard
+
+    weights.downloads_dir().mkdir(parents=True, exist_ok=True)
+    shutil.copy(_checkpoint(shared_weights, "AASIST-L"), weights.downloads_dir() / "AASIST-L.pth")
+    folder = weights.resolve_model("AASIST-L", progress=False)
+    card = ModelCard.load(folder)
+    assert card.name == "AASIST-L" and card.kind == "audio" and card.preprocessing.hop_samples == 32300
+    assert weights.fetch("AASIST-L", progress=False) == folder  # served from the cache the second time
