@@ -93,10 +93,12 @@ def write_video(
     pix_fmt: str = "yuv420p",
     audio_seconds: float | None = None,
     pts: list[int] | None = None,
+    gop: int | None = None,
 ) -> Path:
     """Encode ``count`` RGB frames (``frames(i)``) as H.264, optionally with an AAC speech-like track.
 
-    ``pts`` (in 1/1000 s) gives irregular timestamps for a variable-frame-rate file.
+    ``pts`` (in 1/1000 s) gives irregular timestamps for a variable-frame-rate file; ``gop`` puts a
+    keyframe every ``gop`` frames (seekable).
     """
     import av
 
@@ -106,6 +108,8 @@ def write_video(
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.options = {"preset": "ultrafast", "crf": "20"}
+        if gop:
+            stream.options = {**stream.options, "g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"}
         if pts is not None:
             stream.codec_context.time_base = Fraction(1, 1000)
         audio = None

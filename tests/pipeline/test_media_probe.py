@@ -147,3 +147,17 @@ def test_every_shared_video_and_image_probes_and_decodes(shared_media: Path) -> 
             frames = decode_frames(path, [0, facts.frame_count - 1])
             assert [f.index for f in frames] == [0, facts.frame_count - 1]
             assert frames[0].rgb.shape == (facts.height, facts.width, 3)
+
+
+def test_seeking_between_keyframes_gives_the_same_frames(media_dir: Path) -> None:
+    from fixtures_media import _background, write_video
+
+    path = write_video(media_dir / "gop5.mp4", lambda i: _background(120, 160, i / 5), 60, gop=5)
+    source = open_media(path)
+    assert len(source.video.keyframe_pts) == 12  # a keyframe every 5 frames: the decoder can jump
+    everything = {f.index: f.rgb for f in decode_frames(path, list(range(60)))}
+    for indices in ([3, 17, 41, 59], [0, 1, 30, 31, 58], [56]):
+        frames = decode_frames(path, indices)
+        assert [f.index for f in frames] == indices
+        for f in frames:
+            assert np.array_equal(f.rgb, everything[f.index]), (indices, f.index)
