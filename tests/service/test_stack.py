@@ -178,9 +178,22 @@ def test_worker_killed_mid_job_is_retried_or_failed_never_stuck(service_stack, f
     stack.kill(proc, signal.SIGKILL)
     try:
         job = service_stack.wait_for(job_id, timeout=180)
+        print(f"worker killed mid-job: job ended {job['status']}", job["error"])
         if job["status"] == "failed":
             assert job["error"]["code"] == "worker_lost" and job["error"]["message"]
         else:  # retried on the surviving worker
             assert job["report"]["video"]["status"] == "analyzed"
     finally:
         stack.start_worker()
+
+
+def test_deleting_a_running_job_stops_it_and_removes_its_files(service_stack, face_video: Path) -> None:
+    job_id = upload(service_stack, face_video).json()["id"]
+    service_stack.wait_for(job_id, until=("running",), timeout=120)
+    assert httpx.delete(f"{service_stack.url}/v1/jobs/{job_id}", timeout=10).status_code == 204
+    assert httpx.get(f"{service_stack.url}/v1/jobs/{job_id}", timeout=10).status_code == 404
+    assert not (service_stack.run_dir / "uploads" / job_id).exists()
+    # the worker notices at its next progress report and takes the next job; the record stays gone
+    follow_up = upload(service_stack, face_video).json()["id"]
+    assert service_stack.wait_for(follow_up, timeout=240)["status"] == "done"
+    assert httpx.get(f"{service_stack.url}/v1/jobs/{job_id}", timeout=10).status_code == 404
