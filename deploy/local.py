@@ -138,6 +138,8 @@ class Stack:
                 raise StackError(f"a stack is already running (see {c.state_file}); run `make down` first")
             c.state_file.unlink()
         c.logs.mkdir(parents=True, exist_ok=True)
+        for port in (c.video_port, c.audio_port, c.gateway_port):
+            _ensure_port_free(port)  # else a stranger answering /healthz would pass for ours
         t0 = time.monotonic()
         try:
             self._ensure_redis()
@@ -347,6 +349,16 @@ class Stack:
         stack._worker_seq = state["worker_seq"]
         stack._token = state["token"]
         return stack
+
+
+def _ensure_port_free(port: int) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise StackError(f"port {port} is already in use (another stack? `make down`, or choose another port)") from None
 
 
 def _alive(pid: int) -> bool:

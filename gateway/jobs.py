@@ -103,7 +103,7 @@ class JobStore:
         pending_ttl: int,
     ) -> None:
         now = utcnow()
-        fields = {
+        fields: dict[Any, Any] = {
             "id": job_id,
             "status": "queued",
             "stage": "",
@@ -131,7 +131,7 @@ class JobStore:
             return False
         if _text(status) in TERMINAL:
             return True
-        mapping = {k: ("" if v is None else str(v)) for k, v in fields.items()}
+        mapping: dict[Any, Any] = {k: ("" if v is None else str(v)) for k, v in fields.items()}
         mapping["updated_at"] = utcnow()
         self.redis.hset(key, mapping=mapping)
         return True

@@ -122,10 +122,14 @@ def analyze_job(job_id: str) -> dict[str, str]:
 
 def _fail_or_retry(store: JobStore, job_id: str, exc: Exception, settings: WorkerSettings) -> None:
     from rq import get_current_job
+    from rq.timeouts import JobTimeoutException
 
     if isinstance(exc, DeepfakeError):
         code, message = exc.code, exc.message
         log.warning("job %s: %s: %s", job_id, code, message)
+    elif isinstance(exc, JobTimeoutException):
+        code, message = "job_timeout", "the analysis took longer than the configured limit"
+        log.warning("job %s: %s", job_id, exc)
     else:
         code, message = "internal_error", "the analysis failed because of an internal error"
         log.exception("job %s failed", job_id)
