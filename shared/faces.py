@@ -13,10 +13,46 @@ process and per setting (``get_detector``).
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+
+def _area_downscale(img, size):  # type: ignore[no-untyped-def]
+    """MTCNN's image-pyramid resize, done by OpenCV (INTER_AREA) instead of torch's ``area`` mode.
+
+    Both average exactly the source pixels each output pixel covers, but torch's adaptive average pool
+    took ~40% of MTCNN's time here (measured with cProfile on 16 frames of 640x360) and OpenCV's takes
+    a few milliseconds. Only downscaling goes through OpenCV; anything else (the 24/48 px crops of the
+    later stages, often enlarged) keeps facenet-pytorch's own path.
+    """
+    import cv2
+    import torch
+    from torch.nn.functional import interpolate
+
+    height, width = int(size[0]), int(size[1])
+    if img.ndim != 4 or height > img.shape[2] or width > img.shape[3] or img.dtype != torch.float32:
+        return interpolate(img, size=size, mode="area")
+    frames = img.permute(0, 2, 3, 1).contiguous().numpy()
+    out = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
+    if out.ndim == 3:  # a single-channel image loses its channel axis in OpenCV
+        out = out[..., None]
+    return torch.from_numpy(out).permute(0, 3, 1, 2)
+
+
+@contextmanager
+def _fast_pyramid():  # type: ignore[no-untyped-def]
+    """Swap facenet-pytorch's module-level ``imresample`` for :func:`_area_downscale` during one call."""
+    from facenet_pytorch.models.utils import detect_face as module
+
+    original = module.imresample
+    module.imresample = _area_downscale
+    try:
+        yield
+    finally:
+        module.imresample = original
 
 
 @dataclass
@@ -78,7 +114,7 @@ class FaceDetector:
                         for i in chunk
                     ]
                 )
-                with self._lock, torch.inference_mode():
+                with self._lock, torch.inference_mode(), _fast_pyramid():
                     boxes, probs = self._mtcnn.detect(small)
                 for i, fboxes, fprobs in zip(chunk, boxes, probs, strict=True):
                     if fboxes is None:
