@@ -190,22 +190,24 @@ def readable(samples: list[Sample], progress: bool = True) -> tuple[list[Sample]
 
 # --- models ------------------------------------------------------------------------------------------
 def published_audio_checkpoint(name: str) -> Path:
-    """The published AASIST file of ``name``: from the model cache, or ``../shared/weights/aasist``."""
+    """The published AASIST file of ``name``: the download cache (fetched when missing), or, where it
+    cannot be fetched, the copy in ``../shared/weights/aasist`` of a development checkout."""
     import os
 
+    from shared.errors import DeepfakeError
     from shared.registry import get_published
-    from shared.settings import get_model_settings
+    from shared.training.video import fetch_published_checkpoint
 
     entry = get_published(name)
-    roots = [get_model_settings().cache_dir]
-    shared = os.environ.get("DEEPFAKE_SHARED_MATERIAL")
-    roots.append(Path(shared) / "weights" if shared else Path(__file__).resolve().parents[3] / "shared" / "weights")
-    for root in roots:
-        found = sorted(Path(root).rglob(entry.file)) if Path(root).is_dir() else []
-        if found:
-            return found[0]
-    raise InvalidArgument(f"the checkpoint of {name} ({entry.file}) is not in the model cache; run "
-                          f"'deepfake models fetch {name}' first, or pass the .pth file to --init")
+    try:
+        return fetch_published_checkpoint(name)
+    except DeepfakeError:
+        shared = os.environ.get("DEEPFAKE_SHARED_MATERIAL")
+        root = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
+        local = root / "weights" / "aasist" / entry.file
+        if local.is_file():
+            return local
+        raise
 
 
 def build_audio_model(arch: str, init: str | None) -> Any:

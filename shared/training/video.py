@@ -113,8 +113,8 @@ def build_model(arch: str, init: str | None) -> Any:
 
     Args:
         init: None/``"none"`` (random), a published name (``EfficientNetAutoAttB4_DFDC``: its checkpoint
-            file must be in the model cache, see ``deepfake models fetch``), or a checkpoint file in
-            the published layout (e.g. a ``bestval.pth`` of an earlier run).
+            comes from the download cache, fetched when missing), or a checkpoint file in the published
+            layout (e.g. a ``bestval.pth`` of an earlier run).
     """
     from shared.models import create_model
     from shared.models.icpr import ARCHITECTURES, load_published
@@ -130,23 +130,35 @@ def build_model(arch: str, init: str | None) -> Any:
 
 
 def published_checkpoint_file(name: str, arch: str) -> Path:
-    """The downloaded checkpoint of a published ICPR2020 model, from the model cache."""
+    """The checkpoint of a published ICPR2020 model: from the download cache, fetched when missing."""
     from shared.registry import PUBLISHED, get_published
-    from shared.settings import get_model_settings
 
     if name not in PUBLISHED:
         raise InvalidArgument(f"--init {name!r} is neither a checkpoint file nor a published model name")
     entry = get_published(name)
     if entry.architecture != arch:
         raise InvalidArgument(f"--init {name} is a {entry.architecture} checkpoint, not {arch}")
-    cache = get_model_settings().cache_dir
-    candidates = sorted(Path(cache).rglob(entry.file))
-    if not candidates:
-        raise InvalidArgument(
-            f"the checkpoint of {name} ({entry.file}) is not in the model cache {cache}; "
-            f"run 'deepfake models fetch {name}' first, or pass the .pth file to --init"
-        )
-    return candidates[0]
+    return fetch_published_checkpoint(name)
+
+
+def fetch_published_checkpoint(name: str) -> Path:
+    """``shared.weights.fetch_checkpoint`` (download cache, fetched when missing); without that module,
+    the file searched for by name in the model cache."""
+    from shared.registry import get_published
+
+    try:
+        from shared.weights import fetch_checkpoint
+    except ModuleNotFoundError:
+        from shared.settings import get_model_settings
+
+        entry = get_published(name)
+        cache = Path(get_model_settings().cache_dir)
+        found = sorted(cache.rglob(entry.file)) if cache.is_dir() else []
+        if not found:
+            raise InvalidArgument(f"the checkpoint of {name} ({entry.file}) is not in the model cache {cache}; "
+                                  "pass the .pth file instead") from None
+        return found[0]
+    return fetch_checkpoint(name)
 
 
 @dataclass
