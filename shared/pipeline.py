@@ -226,7 +226,7 @@ class _FaceStage:
 
     Running MTCNN on every analysed frame is the most expensive step of the pipeline. Faces move little
     in a fraction of a second, so the detector runs on frames at least ``detect_interval_s`` apart (and
-    always on the last one); the faces of the frames in between are placed by interpolating each
+    always on the last one; with ``--frames N`` on every one); the faces of the frames in between are placed by interpolating each
     track's box between the detections around them, and cut from those frames' own pixels. Faces
     placed this way are marked ``interpolated`` in the report.
     """
@@ -250,7 +250,8 @@ class _FaceStage:
         self.last_detection_time: float | None = None
 
     def wants_detection(self, time_s: float, is_last: bool) -> bool:
-        interval = self.options.detect_interval_s
+        # --frames N is the reference recipe (a face search on each of N frames): no interpolation.
+        interval = 0.0 if self.options.frames is not None else self.options.detect_interval_s
         if is_last or interval <= 0 or self.last_detection_time is None:
             return True
         return time_s - self.last_detection_time >= interval - 1e-6
@@ -389,7 +390,7 @@ def _prepare_faces(
             f"decoding stopped after frame {last} of {count}: the file may be damaged or truncated; "
             f"{done} of {len(wanted)} sampled frames were analysed"
         )
-    if options.detect_interval_s > 0 and any(f.interpolated for f in prepared.faces):
+    if any(f.interpolated for f in prepared.faces):
         prepared.reasons.append(
             f"faces were detected at least every {options.detect_interval_s:g} s and placed on the "
             "frames in between by following each person (interpolated boxes)"

@@ -62,15 +62,8 @@ _scorers: dict[tuple[str, str], Any] = {}
 
 
 def _resolve(spec: str) -> Path:
-    try:
-        from shared.weights import resolve_model
-    except ImportError:  # the weights module is not installed: only model folders can be used
-        folder = Path(spec)
-        if folder.is_dir():
-            return folder
-        raise ModelUnavailable(
-            f"model {spec!r} is not a model folder and downloads are not available in this installation"
-        ) from None
+    from shared.weights import resolve_model
+
     return Path(resolve_model(spec))
 
 

@@ -200,3 +200,9 @@ def test_artifacts_for_the_page_include_the_mel_spectrogram(
     mel = cv2.imread(str(tmp_path / kinds["mel_spectrogram"].name))
     assert mel is not None and mel.shape[0] > 100 and mel.shape[1] > 100
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(a.name for a in report.artifacts)
+
+
+def test_frames_n_searches_every_sampled_frame(face_video: Path) -> None:
+    # 20 frames of a 3 s clip are 0.15 s apart, closer than the detection interval: still all detected.
+    prepared = prepare(face_video, _opts(frames=20, top_face=True, detect_interval_s=0.25))
+    assert len(prepared.frame_indices) == 20 and not any(f.interpolated for f in prepared.faces)
