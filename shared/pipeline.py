@@ -37,6 +37,7 @@ from shared.report import (
     ModelInfo,
     Report,
     Sampling,
+    SectionStatus,
     Thresholds,
     Track,
     VideoSection,
@@ -374,8 +375,8 @@ def _prepare_faces(
     t = clock.add("decode", t)
     if chunk and not chunk[-1][3]:
         # Decoding stopped early (damaged file): the frames after the last detection get none.
-        last = chunk[-1]
-        chunk[-1] = (last[0], last[1], last[2], True)
+        tail = chunk[-1]
+        chunk[-1] = (tail[0], tail[1], tail[2], True)
     if chunk:
         progress("detecting_faces", done / len(wanted))
         t = stage.add(chunk, t)
@@ -608,7 +609,9 @@ def _audio_section(
     model = model_info(card) if card is not None else None
     if prepared.audio is None:
         reason = prepared.audio_reason or "the file has no audio track"
-        status = "not_applicable" if reason == "the file has no audio track" else "not_available"
+        status: SectionStatus = (
+            "not_applicable" if reason == "the file has no audio track" else "not_available"
+        )
         reasons.append(f"audio: {reason}")
         return AudioSection(status=status, model=model, verdict="not_applicable", reason=reason)
     duration = len(prepared.audio) / float(prepared.audio_sample_rate or 16000)

@@ -41,16 +41,24 @@ class MediaFacts(_Model):
     size_bytes: int
     sha256: str = Field(description="hex sha256 of the file's bytes")
     container: str = Field(description="demuxer name, e.g. 'mov,mp4,m4a,3gp,3g2,mj2' or 'png_pipe'")
-    duration_s: float | None = Field(None, description="seconds; null for images")
-    fps: float | None = Field(None, description="average frame rate (frames / duration) of the video stream")
-    variable_frame_rate: bool | None = Field(None, description="true when frame durations differ noticeably")
-    frame_count: int | None = Field(None, description="video frames in the file (counted from packets)")
-    width: int | None = Field(None, description="display width after applying rotation metadata")
-    height: int | None = Field(None, description="display height after applying rotation metadata")
-    rotation: int | None = Field(
-        None, description="degrees counter-clockwise applied for display (0/90/180/270)"
+    duration_s: float | None = Field(default=None, description="seconds; null for images")
+    fps: float | None = Field(
+        default=None, description="average frame rate (frames / duration) of the video stream"
     )
-    video_codec: str | None = Field(None, description="codec and profile, e.g. 'h264 High 4:4:4 Predictive'")
+    variable_frame_rate: bool | None = Field(
+        default=None, description="true when frame durations differ noticeably"
+    )
+    frame_count: int | None = Field(
+        default=None, description="video frames in the file (counted from packets)"
+    )
+    width: int | None = Field(default=None, description="display width after applying rotation metadata")
+    height: int | None = Field(default=None, description="display height after applying rotation metadata")
+    rotation: int | None = Field(
+        default=None, description="degrees counter-clockwise applied for display (0/90/180/270)"
+    )
+    video_codec: str | None = Field(
+        default=None, description="codec and profile, e.g. 'h264 High 4:4:4 Predictive'"
+    )
     pixel_format: str | None = None
     audio_codec: str | None = None
     audio_sample_rate: int | None = None
@@ -64,7 +72,7 @@ class ModelInfo(_Model):
     version: str = Field(description="name:precision:first 12 hex of the source checkpoint's sha256")
     architecture: str
     precision: str
-    training_data: str | None = Field(None, description="what the weights were trained on, if known")
+    training_data: str | None = Field(default=None, description="what the weights were trained on, if known")
     reported_metrics: dict[str, float | str] = Field(default_factory=dict)
     decision_threshold: float = 0.5
 
@@ -78,10 +86,11 @@ class FaceObservation(_Model):
     )
     confidence: float = Field(description="face detector probability")
     interpolated: bool = Field(
-        False, description="placed between two detections of this track instead of detected in this frame"
+        default=False,
+        description="placed between two detections of this track instead of detected in this frame",
     )
-    logit: float | None = Field(None, description="model output; fake probability = sigmoid(logit)")
-    score: float | None = Field(None, description="fake probability of this face")
+    logit: float | None = Field(default=None, description="model output; fake probability = sigmoid(logit)")
+    score: float | None = Field(default=None, description="fake probability of this face")
 
 
 class FrameResult(_Model):
@@ -108,18 +117,22 @@ class Track(_Model):
 
 class Sampling(_Model):
     mode: Literal["every", "frames", "image"]
-    every: int | None = Field(None, description="every K-th frame (mode 'every')")
+    every: int | None = Field(default=None, description="every K-th frame (mode 'every')")
     frames: int | None = Field(
-        None, description="N evenly spaced frames (mode 'frames', the reference recipe)"
+        default=None, description="N evenly spaced frames (mode 'frames', the reference recipe)"
     )
-    max_frames: int | None = Field(None, description="cap; beyond it the sampled frames are spread evenly")
-    top_face: bool = Field(False, description="only the most confident face per frame (the reference)")
+    max_frames: int | None = Field(
+        default=None, description="cap; beyond it the sampled frames are spread evenly"
+    )
+    top_face: bool = Field(
+        default=False, description="only the most confident face per frame (the reference)"
+    )
 
 
 class VideoSection(_Model):
     status: SectionStatus
     model: ModelInfo | None = None
-    score: float | None = Field(None, description="score of the most suspicious counted track")
+    score: float | None = Field(default=None, description="score of the most suspicious counted track")
     verdict: Verdict
     sampling: Sampling | None = None
     frames_analyzed: int = 0
@@ -139,9 +152,9 @@ class AudioSection(_Model):
     model: ModelInfo | None = None
     score: float | None = None
     verdict: Verdict
-    duration_s: float | None = Field(None, description="seconds of audio analysed")
+    duration_s: float | None = Field(default=None, description="seconds of audio analysed")
     segments: list[AudioSegment] = Field(default_factory=list)
-    reason: str | None = Field(None, description="why the audio was not analysed, when it was not")
+    reason: str | None = Field(default=None, description="why the audio was not analysed, when it was not")
 
 
 class Thresholds(_Model):
@@ -165,7 +178,9 @@ class Report(_Model):
     tool_version: str
     created_at: str = Field(description="ISO-8601 UTC")
     verdict: Verdict
-    score: float | None = Field(None, description="fake probability of the most suspicious modality, or null")
+    score: float | None = Field(
+        default=None, description="fake probability of the most suspicious modality, or null"
+    )
     thresholds: Thresholds
     media: MediaFacts
     video: VideoSection

@@ -76,10 +76,11 @@ def _open_container(path: Path) -> Any:
         return av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        if path.suffix.lower() in MEDIA_EXTENSIONS:
+        ext = path.suffix.lower()
+        if ext in MEDIA_EXTENSIONS:
             raise CorruptMedia(
                 f"{path.name}: cannot be read as media ({reason}); the file may be damaged, truncated "
-                "or not really a {ext} file".replace("{ext}", path.suffix.lower().lstrip("."))
+                f"or not really a {ext.lstrip('.')} file"
             ) from None
         raise UnsupportedMedia(f"{path.name}: not a video, image or audio file ({reason})") from None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
         raise CorruptMedia(f"{source.path.name}: cannot be reopened for decoding ({exc})") from None
     yielded = 0
     try:
-        stream = container.streams[index.stream_index]
+        stream: Any = container.streams[index.stream_index]
         stream.thread_type = "AUTO"
         stream.thread_count = threads
         position = -1  # index of the last frame decoded
@@ -103,6 +104,7 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
                 container.seek(seek_pts, stream=stream, backward=True, any_frame=False)
             progressed = False
             try:
+                frame: Any
                 for frame in container.decode(stream):
                     fi = pts_to_index.get(frame.pts) if frame.pts is not None else None
                     if fi is None:
