@@ -102,11 +102,12 @@ def run_analyze(path: Path, scorer, **options) -> dict[str, float]:  # type: ign
 
 
 def run_baseline(path: Path, scorer) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """The naive pipeline: OpenCV reads every frame, MTCNN at full resolution, same crops and model."""
+    """The naive pipeline: OpenCV reads every frame, stock MTCNN at full resolution, same crops and model."""
     import cv2
     import numpy as np
+    import torch
 
-    from shared.faces import FaceDetector, crop_face_scale_policy
+    from shared.faces import crop_face_scale_policy
     from shared.media.video import sample_frame_indices
 
     cpu = time.process_time()
@@ -126,15 +127,20 @@ def run_baseline(path: Path, scorer) -> dict[str, float]:  # type: ignore[no-unt
     cap.release()
     decode = time.perf_counter() - t
     t = time.perf_counter()
-    detector = FaceDetector(max_side=10_000, min_face_size=40, min_confidence=0.8)  # no downscaling
-    found = detector.detect(frames)
+    # facenet-pytorch as shipped (its own pyramid resizing), on full-resolution frames.
+    from facenet_pytorch import MTCNN
+
+    with torch.inference_mode():
+        boxes, probs = MTCNN(keep_all=True, select_largest=False, min_face_size=40).detect(np.stack(frames))
     detect = time.perf_counter() - t
     t = time.perf_counter()
-    crops = [
-        crop_face_scale_policy(rgb, max(dets, key=lambda d: d.confidence).box)
-        for rgb, dets in zip(frames, found, strict=True)
-        if dets
-    ]
+    crops = []
+    for rgb, fboxes, fprobs in zip(frames, boxes, probs, strict=True):
+        if fboxes is None:
+            continue
+        best = int(np.argmax([p if p is not None else -1 for p in fprobs]))
+        if fprobs[best] is not None and fprobs[best] >= 0.8:
+            crops.append(crop_face_scale_policy(rgb, np.asarray(fboxes[best], dtype=np.float64)))
     if crops:
         scorer.score(np.stack(crops))
     score = time.perf_counter() - t

@@ -210,7 +210,7 @@ def prepare(
         source = open_media(path)
     t = clock.add("probe", t)
     kind = source.facts.kind
-    prepared = Prepared(source=source, sampling=None, timings=timings)
+    prepared = Prepared(source=source, sampling=None, timings=timings, reasons=list(source.notes))
     prepared.crops = np.zeros((0, prep.input_size, prep.input_size, 3), np.uint8)
 
     if kind in ("video", "image"):

@@ -69,9 +69,28 @@ def _check_path(path: Path) -> None:
         raise EmptyMedia(f"{path}: the file is empty (0 bytes)")
 
 
+def _quiet_ffmpeg() -> None:
+    """Keep FFmpeg's decoder complaints off the user's terminal: we report damage ourselves, in one line.
+
+    FFmpeg's messages are routed into Python logging (logger ``libav``), where a ``NullHandler`` stops
+    Python's last-resort handler from printing them; an application that configures logging still
+    sees them.
+    """
+    import logging
+
+    import av
+
+    if av.logging.get_level() is None:  # FFmpeg's own callback would print straight to stderr
+        av.logging.set_level(av.logging.ERROR)
+    logger = logging.getLogger("libav")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+
+
 def _open_container(path: Path) -> Any:
     import av
 
+    _quiet_ffmpeg()
     try:
         return av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
@@ -241,11 +260,19 @@ def _probe_open(path: Path, container: Any) -> MediaSource:
             **audio_facts,
             **base,
         )
+        notes = []
+        claimed = int(video_stream.frames or 0)
+        if claimed > index.frame_count + 1:
+            notes.append(
+                f"the file says it has {claimed} video frames but only {index.frame_count} could be read: "
+                "it is probably truncated"
+            )
         return MediaSource(
             path=path,
             facts=facts,
             video=index,
             audio_stream_index=audio_stream.index if audio_stream is not None else None,
+            notes=notes,
         )
 
     if audio_stream is not None:

@@ -145,3 +145,23 @@ def test_generated_video_with_audio_track(
     assert report.audio.segments and report.audio.model.name
     assert {"video", "audio"} <= set(report.models)
     assert {"load_audio", "score_audio"} <= set(report.timings)
+
+
+def test_damaged_but_readable_video_gets_a_report_and_a_quiet_stderr(
+    face_video: Path, video_model_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    faststart = tmp_path / "faststart.mp4"
+    subprocess.run(
+        [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(face_video), "-c", "copy",
+         "-movflags", "+faststart", str(faststart)],
+        check=True,
+    )  # fmt: skip
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(faststart.read_bytes()[: int(faststart.stat().st_size * 0.6)])
+    result = deepfake(str(cut), "--json", "--frames", "3", "--video-model", str(video_model_dir))
+    assert result.returncode == 0, result.stderr
+    report = Report.model_validate_json(result.stdout)
+    assert any("probably truncated" in r for r in report.reasons)
+    assert result.stderr.strip() == ""  # FFmpeg's own complaints do not reach the terminal
