@@ -29,7 +29,9 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                         "FF++ split files) or a split by identity group (default: dataset, when it has one)")
     p.add_argument("--fractions", default="80/10/10", help="train/val/test shares for --split-by group")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=None, help="use at most N training samples (quick runs)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="use at most N samples (training: of the train split; evaluate: of the evaluated part), "
+                        "class shares kept, chosen by --seed")
     p.add_argument("--only-source", action="append", default=[], metavar="NAME",
                    help="keep only samples of this source (dataset, method or corpus; repeatable)")
     p.add_argument("--exclude-source", action="append", default=[], metavar="NAME",
