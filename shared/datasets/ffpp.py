@@ -41,7 +41,7 @@ class _UnionFind:
 
 def _videos(folder: Path, compression: str | None) -> list[tuple[str, Path]]:
     """(compression, video) pairs below ``<folder>/<compression>/videos``."""
-    out = []
+    out: list[tuple[str, Path]] = []
     if not folder.is_dir():
         return out
     for comp_dir in sorted(p for p in folder.iterdir() if p.is_dir()):

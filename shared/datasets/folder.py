@@ -39,7 +39,9 @@ def read_folder(root: Path, *, group_regex: str | None = None) -> Dataset:
     """Read a labelled folder (see the module docstring)."""
     root = require_dir(root, "labelled folder")
     pattern = re.compile(group_regex) if group_regex else None
-    split_roots = [(root / s, s) for s in SPLITS if (root / s).is_dir() and _label_dirs(root / s)]
+    split_roots: list[tuple[Path, str | None]] = [
+        (root / s, s) for s in SPLITS if (root / s).is_dir() and _label_dirs(root / s)
+    ]
     if not split_roots:
         split_roots = [(root, None)]
     samples: list[Sample] = []

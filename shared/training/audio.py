@@ -76,7 +76,7 @@ def reencode(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     buf = io.BytesIO()
     try:
         with av.open(buf, "w", format=fmt) as out:
-            stream = out.add_stream(codec, rate=rate)
+            stream: Any = out.add_stream(codec, rate=rate)
             stream.bit_rate = int(rng.integers(lo, hi))
             stream.layout = "mono"
             pcm = np.clip(wave, -1, 1).astype(np.float32)[None, :]
@@ -395,9 +395,9 @@ def _train_aasist(arch: str, train_samples: list[Sample], val_samples: list[Samp
                                 seed=options.seed)
     val_set = WaveformDataset(val_samples, length=WINDOW_SAMPLES, train=False, augment_clips=False)
     generator = torch.Generator().manual_seed(options.seed)
-    train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch, shuffle=True, generator=generator,
+    train_loader: Any = torch.utils.data.DataLoader(train_set, batch_size=batch, shuffle=True, generator=generator,  # type: ignore[arg-type]
                                                num_workers=options.workers, drop_last=len(train_set) > batch)
-    val_loader = torch.utils.data.DataLoader(val_set, batch_size=batch, shuffle=False, num_workers=options.workers)
+    val_loader: Any = torch.utils.data.DataLoader(val_set, batch_size=batch, shuffle=False, num_workers=options.workers)  # type: ignore[arg-type]
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, options.epochs), eta_min=lr / 100)
     # bona fide is class 1 of the published models; our labels are 1 = fake. Weights inversely

@@ -45,9 +45,9 @@ def train_melcnn_run(train_samples: list[Sample], val_samples: list[Sample], opt
     train_set = WaveformDataset(train_samples, length=WINDOW_SAMPLES, train=True, augment_clips=options.augment)
     val_set = WaveformDataset(val_samples, length=WINDOW_SAMPLES, train=False, augment_clips=False)
     generator = torch.Generator().manual_seed(options.seed)
-    train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch, shuffle=True, generator=generator,
+    train_loader: Any = torch.utils.data.DataLoader(train_set, batch_size=batch, shuffle=True, generator=generator,  # type: ignore[arg-type]
                                                num_workers=options.workers)
-    val_loader = torch.utils.data.DataLoader(val_set, batch_size=batch, shuffle=False, num_workers=options.workers)
+    val_loader: Any = torch.utils.data.DataLoader(val_set, batch_size=batch, shuffle=False, num_workers=options.workers)  # type: ignore[arg-type]
     labels = np.array([s.label for s in train_samples])
     pos_weight = torch.tensor([(labels == 0).sum() / max((labels == 1).sum(), 1)], dtype=torch.float32)
     bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight.to(device))

@@ -40,7 +40,7 @@ class FaceItem:
 def face_items(samples: list[Sample], cache: FaceCache, *, progress: bool = True) -> list[FaceItem]:
     """Every cached face of ``samples`` (extracting what is missing) as training items."""
     entries = cache.extract_all([s.path for s in samples], progress=progress)
-    items = []
+    items: list[FaceItem] = []
     for s in samples:
         entry = entries[Path(s.path)]
         items.extend(FaceItem(entry, i, s.label, s.id) for i in range(len(entry)))
@@ -206,9 +206,9 @@ def train_video(train_samples: list[Sample], val_samples: list[Sample], cache: F
     sampler = balanced_sampler([it.label for it in train_items], per_epoch, options.seed)
     loader_args = {"batch_size": options.batch_size, "num_workers": options.workers,
                    "pin_memory": device.type == "cuda"}
-    train_loader = torch.utils.data.DataLoader(train_set, sampler=sampler, drop_last=per_epoch > options.batch_size,
+    train_loader: Any = torch.utils.data.DataLoader(train_set, sampler=sampler, drop_last=per_epoch > options.batch_size,  # type: ignore[arg-type]
                                                **loader_args)
-    val_loader = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)
+    val_loader: Any = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)  # type: ignore[arg-type]
     optimizer = torch.optim.Adam(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=max(1, options.patience // 2))
     bce = torch.nn.BCEWithLogitsLoss()
