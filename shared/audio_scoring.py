@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -216,7 +216,7 @@ def score_audio(scorer: AudioScorerLike, waveform: np.ndarray) -> AudioResult:
         raise InvalidArgument(f"expected a mono waveform (samples,), got shape {tuple(waveform.shape)}")
     rate = prep.sample_rate
     duration = len(waveform) / rate
-    common = {
+    common: dict[str, Any] = {
         "duration_s": round(duration, 3),
         "window_s": round(prep.window_samples / rate, 4),
         "hop_s": round(prep.hop_samples / rate, 4),

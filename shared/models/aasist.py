@@ -23,6 +23,7 @@ import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,6 +31,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from shared.models._registry import register_model
+
+if TYPE_CHECKING:
+    from shared.modelcard import ModelCard
+    from shared.registry import PublishedModel
 
 SAMPLE_RATE = 16000
 #: the official evaluation input length (≈ 4.04 s at 16 kHz)
@@ -110,6 +115,8 @@ class SincConv(nn.Module):
     keeps floor(70/3)*3 = 69 rows, so the last filter never reaches the network (exact, not approximate).
     """
 
+    filters: Tensor
+
     def __init__(self, n_filters: int, taps: int) -> None:
         super().__init__()
         kept = (n_filters // 3) * 3
@@ -158,6 +165,7 @@ class ResidualBlock(nn.Module):
         measurable. Differences from the plain path are float rounding only (about 1e-5 on the logits).
         """
         bn = self.bn2
+        assert bn.running_mean is not None and bn.running_var is not None and self.conv1.bias is not None
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         weight = self.conv1.weight * scale.reshape(-1, 1, 1, 1)
         bias = (self.conv1.bias - bn.running_mean) * scale + bn.bias
@@ -430,7 +438,9 @@ def load_aasist(architecture: str, checkpoint: Path) -> AASIST:
     return model.eval()
 
 
-def import_checkpoint(architecture: str, checkpoint: Path, out_dir: Path, *, published=None):  # noqa: ANN001
+def import_checkpoint(
+    architecture: str, checkpoint: Path, out_dir: Path, *, published: PublishedModel | None = None
+) -> ModelCard:
     """Convert an AASIST / AASIST-L checkpoint into a model folder (FP32 OpenVINO IR + ``model.json``).
 
     Args:
