@@ -132,3 +132,11 @@ def compile_ir(folder: Path, *, precision_hint: str = "f32", hint: str = "LATENC
         compiled = core.compile_model(str(folder / IR_XML), "CPU", config)
         _compiled[key] = CompiledIR(folder=folder, card=card, compiled=compiled)
         return _compiled[key]
+
+
+def forget_compiled(folder: Path) -> None:
+    """Drop this process's compiled copies of ``folder`` (after rewriting it), so ``compile_ir`` reads it anew."""
+    resolved = str(Path(folder).resolve())
+    with _compile_lock:
+        for key in [k for k in _compiled if k[0] == resolved]:
+            del _compiled[key]

@@ -146,15 +146,16 @@ class EfficientNetB4Net(nn.Module):
 
     def __init__(self, attention: bool = False) -> None:
         super().__init__()
-        self.backbone = _efficientnet_b4_backbone()
+        backbone: Any = _efficientnet_b4_backbone()
+        self.backbone = backbone
         # A plain list (not registered: the blocks already belong to ``backbone``) in execution order,
         # indexed like efficientnet_pytorch's ``_blocks``.
-        self.blocks_flat = [block for stage in self.backbone.blocks for block in stage]  # type: ignore[union-attr]
+        self.blocks_flat = [block for stage in backbone.blocks for block in stage]
         self.attconv: nn.Conv2d | None = None
         if attention:
             channels = self.blocks_flat[ATTENTION_BLOCK].conv_pwl.out_channels
             self.attconv = nn.Conv2d(channels, 1, kernel_size=1)
-        self.classifier = nn.Linear(self.backbone.num_features, 1)
+        self.classifier = nn.Linear(backbone.num_features, 1)
 
     @property
     def num_features(self) -> int:
@@ -406,7 +407,7 @@ class _ExportWrapper(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model
 
     def forward(self, x: torch.Tensor) -> Any:
         logit, attention = self.model.forward_with_attention(x)
@@ -454,11 +455,11 @@ def make_card(
 
 def export_model_ir(model: nn.Module, out_dir: Path, card: ModelCard) -> Path:
     """Export an ICPR2020 ``model`` (eval mode) to an FP32 IR folder with ``card``; batch size dynamic."""
-    from shared.runtime import export_ir
+    from shared.runtime import export_ir, forget_compiled
 
     model = model.eval()
-    example = torch.zeros(2, 3, INPUT_SIZE, INPUT_SIZE)
-    return export_ir(
+    example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+    folder = export_ir(
         _ExportWrapper(model),
         example,
         Path(out_dir),
@@ -466,6 +467,8 @@ def export_model_ir(model: nn.Module, out_dir: Path, card: ModelCard) -> Path:
         output_names=card.preprocessing.outputs,  # type: ignore[union-attr]
         input_shapes=[[-1, 3, INPUT_SIZE, INPUT_SIZE]],
     )
+    forget_compiled(folder)  # a process that compiled the old IR of this folder must not reuse it
+    return folder
 
 
 def import_checkpoint(

@@ -1,0 +1,209 @@
+"""Published weights: download, verify, convert, cache; and "registry name or folder → model folder".
+
+Layout of the cache (``DEEPFAKE_CACHE_DIR``, default ``~/.cache/deepfake``)::
+
+    downloads/<published file>     the checkpoint exactly as published (sha256 verified)
+    models/<name>/                 its model folder: model.xml, model.bin, model.json
+
+Downloads stream into a temporary file in ``downloads/`` and are renamed into place only once complete
+and verified, so the cache never holds a partial or corrupted file under a real name. A checkpoint already
+in ``downloads/`` with the right sha256 is used without downloading (that is also how to install weights
+on a machine without internet: copy the file there). Base addresses come from the settings
+(``DEEPFAKE_ICPR_BASE_URL``, ``DEEPFAKE_AASIST_BASE_URL``), so a user can point at a mirror.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from shared.errors import ChecksumMismatch, DownloadFailed, ModelUnavailable, UnknownModel
+from shared.modelcard import ModelCard
+from shared.registry import PUBLISHED, PublishedModel, get_published
+from shared.settings import get_model_settings
+
+#: Which module converts each kind of published checkpoint (imported only when needed: torch).
+IMPORTERS = {"video": "shared.models.icpr", "audio": "shared.models.aasist"}
+CHUNK = 1 << 20
+
+
+def cache_dir() -> Path:
+    return Path(get_model_settings().cache_dir).expanduser()
+
+
+def downloads_dir() -> Path:
+    return cache_dir() / "downloads"
+
+
+def models_dir() -> Path:
+    return cache_dir() / "models"
+
+
+def published_url(entry: PublishedModel) -> str:
+    base = str(getattr(get_model_settings(), entry.base_url_setting))
+    return base.rstrip("/") + "/" + entry.file
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeout: float = 30.0) -> Path:
+    """Download ``url`` to ``dest`` atomically, verifying its sha256.
+
+    Args:
+        url: the address (http or https).
+        dest: the final path; written only once the whole file is here and verified.
+        sha256: the expected hex digest.
+        progress: show a progress bar on stderr.
+        timeout: seconds to wait for the connection and for each read.
+
+    Raises:
+        DownloadFailed: the server could not be reached, answered an error, or the connection dropped
+            before the whole file arrived. Nothing is left in the cache.
+        ChecksumMismatch: the file arrived but its sha256 is not ``sha256``. Nothing is left in the cache.
+    """
+    import httpx
+    from tqdm import tqdm
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    digest = hashlib.sha256()
+    received = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
+                    if response.status_code != 200:
+                        raise DownloadFailed(f"download of {url} failed: HTTP {response.status_code}")
+                    total = int(response.headers.get("content-length", 0)) or None
+                    with tqdm(
+                        total=total,
+                        unit="B",
+                        unit_scale=True,
+                        unit_divisor=1024,
+                        desc=dest.name[:40],
+                        file=sys.stderr,
+                        disable=not progress,
+                        leave=False,
+                    ) as bar:
+                        for chunk in response.iter_bytes(CHUNK):
+                            out.write(chunk)
+                            digest.update(chunk)
+                            received += len(chunk)
+                            bar.update(len(chunk))
+                    if total is not None and received != total:
+                        raise DownloadFailed(
+                            f"download of {url} was cut off after {received} of {total} bytes; nothing was kept, "
+                            "run the command again"
+                        )
+            except httpx.HTTPError as exc:
+                raise DownloadFailed(
+                    f"download of {url} failed after {received} bytes ({type(exc).__name__}: {exc}); "
+                    "nothing was kept, run the command again"
+                ) from None
+        got = digest.hexdigest()
+        if got != sha256:
+            raise ChecksumMismatch(
+                f"{url} has sha256 {got}, expected {sha256}: the file is corrupted or not the published one; "
+                "it was not kept"
+            )
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def fetch_checkpoint(name: str, *, progress: bool = True) -> Path:
+    """The published checkpoint ``name`` in ``downloads/``: the file already there if its sha256 is
+    right, otherwise downloaded (unless ``DEEPFAKE_OFFLINE``)."""
+    entry = get_published(name)
+    path = downloads_dir() / entry.file
+    if path.is_file():
+        if sha256_of(path) == entry.sha256:
+            return path
+        path.unlink()  # a wrong file under the published name: never use it
+    if get_model_settings().offline:
+        raise ModelUnavailable(_how_to_get(entry, "offline mode (DEEPFAKE_OFFLINE) forbids downloading"))
+    return download(published_url(entry), path, entry.sha256, progress=progress)
+
+
+def _cached_folder(entry: PublishedModel) -> Path | None:
+    folder = models_dir() / entry.name
+    try:
+        card = ModelCard.load(folder)
+    except (OSError, ValueError):
+        return None
+    ok = card.source is not None and card.source.sha256 == entry.sha256
+    files = all((folder / f).is_file() for f in ("model.xml", "model.bin"))
+    return folder if ok and files else None
+
+
+def fetch(name: str, *, progress: bool = True) -> Path:
+    """Download (or find) the published model ``name``, verify it, and convert it to a model folder.
+
+    Returns:
+        ``cache_dir/models/<name>``: model.xml, model.bin, model.json.
+
+    Raises:
+        UnknownModel: ``name`` is not in the registry (the message lists the known names).
+        DownloadFailed, ChecksumMismatch: see ``download``.
+        ModelUnavailable: offline and not in the cache.
+    """
+    entry = get_published(name)
+    cached = _cached_folder(entry)
+    if cached is not None:
+        return cached
+    checkpoint = fetch_checkpoint(name, progress=progress)
+    importer = importlib.import_module(IMPORTERS[entry.kind])
+    folder = models_dir() / entry.name
+    importer.import_checkpoint(entry.architecture, checkpoint, folder, published=entry)
+    return folder
+
+
+def _how_to_get(entry: PublishedModel, reason: str) -> str:
+    return (
+        f"model {entry.name} is not in the cache ({cache_dir()}) and cannot be fetched: {reason}. "
+        f"Run `deepfake models fetch {entry.name}` on a machine with internet access, or copy "
+        f"{entry.file} (from {published_url(entry)}) into {downloads_dir()}, "
+        "or point the setting at a model folder made by `deepfake models import-icpr`."
+    )
+
+
+def resolve_model(spec: str | Path, *, progress: bool = True) -> Path:
+    """A registry name or a model folder → a model folder ready for ``compile_ir``.
+
+    A registry name is fetched and converted on first use, then served from the cache.
+
+    Raises:
+        ModelUnavailable: a folder that is not a model folder, or a name that cannot be fetched
+            (one message saying how to get it).
+        UnknownModel: neither a folder nor a known name.
+    """
+    from shared.runtime import check_model_folder
+
+    text = str(spec)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        check_model_folder(path)
+        return path
+    if text in PUBLISHED:
+        entry = PUBLISHED[text]
+        try:
+            return fetch(text, progress=progress)
+        except (DownloadFailed, ChecksumMismatch) as exc:
+            raise ModelUnavailable(_how_to_get(entry, exc.message)) from None
+    if os.sep in text or text.startswith("."):
+        raise ModelUnavailable(f"no model folder at {path}")
+    known = ", ".join(sorted(PUBLISHED))
+    raise UnknownModel(f"{text!r} is neither a model folder nor a published model; known models: {known}")
