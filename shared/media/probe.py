@@ -72,19 +72,17 @@ def _check_path(path: Path) -> None:
 def _quiet_ffmpeg() -> None:
     """Keep FFmpeg's decoder complaints off the user's terminal: we report damage ourselves, in one line.
 
-    FFmpeg's messages are routed into Python logging (logger ``libav``), where a ``NullHandler`` stops
-    Python's last-resort handler from printing them; an application that configures logging still
-    sees them.
+    FFmpeg's own log callback is used, with its level set to PANIC. A Python log callback (PyAV's
+    ``av.logging.set_level(...)``, which torchvision's video module installs on import) is removed:
+    FFmpeg's decoding threads calling into Python while the main thread waits for them deadlocked a
+    test run here when decoding a damaged file.
     """
-    import logging
-
     import av
 
-    if av.logging.get_level() is None:  # FFmpeg's own callback would print straight to stderr
-        av.logging.set_level(av.logging.ERROR)
-    logger = logging.getLogger("libav")
-    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-        logger.addHandler(logging.NullHandler())
+    if av.logging.get_level() is not None:
+        av.logging.set_level(None)
+        av.logging.restore_default_callback()
+    av.logging.set_libav_level(av.logging.PANIC)
 
 
 def _open_container(path: Path) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from shared.errors import CorruptMedia, InvalidArgument
-from shared.media.probe import MediaSource
+from shared.media.probe import MediaSource, _quiet_ffmpeg
 
 
 def sample_frame_indices(
@@ -81,6 +81,7 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
     wanted = sorted(set(i for i in indices if 0 <= i < index.frame_count))
     if not wanted:
         return
+    _quiet_ffmpeg()  # again: a library imported since probing (torchvision) may have changed it
     pts_to_index = {p: i for i, p in enumerate(index.pts)}
     keyframes = np.asarray(index.keyframe_pts)
     try:
