@@ -18,7 +18,7 @@ import numpy as np
 
 from shared.errors import InvalidArgument
 from shared.modelcard import ModelCard, VideoPreprocessing
-from shared.runtime import IR_XML, check_model_folder
+from shared.runtime import IR_XML, check_model_folder, forget_compiled
 from shared.video_scoring import FaceScorer, check_faces, normalize_faces
 
 #: Faces per calibration item. NNCF collects statistics per item; small batches keep memory low.
@@ -46,7 +46,7 @@ class QuantizationReport:
         return out
 
 
-def load_faces(faces: np.ndarray | Path | str, size: int = 224) -> np.ndarray:
+def load_faces(faces: np.ndarray | Path | str, size: int = 224, *, allow_empty: bool = False) -> np.ndarray:
     """uint8 (N, size, size, 3) RGB faces from an array or a ``.npy`` file, refused clearly otherwise."""
     if isinstance(faces, (str, Path)):
         path = Path(faces)
@@ -56,10 +56,10 @@ def load_faces(faces: np.ndarray | Path | str, size: int = 224) -> np.ndarray:
             faces = np.load(path, allow_pickle=False)
         except Exception as exc:  # numpy raises several types for non-npy input
             raise InvalidArgument(f"{path} is not a .npy array ({type(exc).__name__}: {exc})") from None
-    faces = check_faces(faces, size)
-    if len(faces) == 0:
+    array = check_faces(faces, size)  # type: ignore[arg-type]  # a path was loaded above
+    if len(array) == 0 and not allow_empty:
         raise InvalidArgument("no faces given")
-    return faces
+    return array
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
@@ -129,7 +129,7 @@ def quantize_model_folder(
     quantized = nncf.quantize(
         model,
         nncf.Dataset(items),
-        preset=nncf.QuantizationPreset.PERFORMANCE,
+        preset=nncf.QuantizationPreset.MIXED,  # asymmetric activations: SiLU outputs are not centred
         subset_size=len(items),
         fast_bias_correction=True,
     )
@@ -151,6 +151,7 @@ def quantize_model_folder(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    forget_compiled(out_dir)
     check = faces if compare_faces is None else load_faces(compare_faces, prep.input_size)
     max_d, mean_d, auc32, auc8 = compare(Path(fp32_dir), out_dir, check, labels)
     notes = f"{int8_card.notes}; vs FP32 on {len(check)} faces: max |Δp| {max_d:.4f}"
