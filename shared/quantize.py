@@ -8,15 +8,13 @@ and stored in the INT8 card's notes, so the folder says how it was made.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from shared.errors import InvalidArgument
+from shared.fsutil import atomic_folder
 from shared.modelcard import ModelCard, VideoPreprocessing
 from shared.runtime import IR_XML, check_model_folder, forget_compiled
 from shared.video_scoring import FaceScorer, check_faces, normalize_faces
@@ -140,17 +138,9 @@ def quantize_model_folder(
         }
     )
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         ov.save_model(quantized, tmp / IR_XML, compress_to_fp16=False)
         int8_card.save(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     forget_compiled(out_dir)
     check = faces if compare_faces is None else load_faces(compare_faces, prep.input_size)
     max_d, mean_d, auc32, auc8 = compare(Path(fp32_dir), out_dir, check, labels)

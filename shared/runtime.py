@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from shared.errors import ModelUnavailable
+from shared.fsutil import atomic_folder
 from shared.modelcard import CARD_FILE, ModelCard
 
 IR_XML = "model.xml"
@@ -47,10 +48,6 @@ def export_ir(
     ``input_shapes`` (e.g. ``[[-1, 64600]]``, -1 = dynamic) pins the IR's input shapes; by default
     every dimension is dynamic.
     """
-    import os
-    import shutil
-    import tempfile
-
     import openvino as ov
     import torch
 
@@ -62,16 +59,9 @@ def export_ir(
     if output_names:
         for port, name in zip(ov_model.outputs, output_names, strict=True):
             port.get_tensor().set_names({name})
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         ov.save_model(ov_model, tmp / IR_XML, compress_to_fp16=False)
         card.save(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +25,7 @@ import numpy as np
 
 from shared.datasets.base import media_kind
 from shared.errors import DeepfakeError, InvalidArgument
+from shared.fsutil import atomic_folder
 
 FACES_FILE = "faces.npy"
 INFO_FILE = "faces.json"
@@ -191,16 +189,9 @@ class FaceCache:
         stat = Path(path).stat()
         info = {**info, "source": str(Path(path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
                 "settings": asdict(self.settings), "version": CACHE_VERSION}
-        tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
-        try:
+        with atomic_folder(folder) as tmp:
             np.save(tmp / FACES_FILE, np.ascontiguousarray(faces, dtype=np.uint8))
             (tmp / INFO_FILE).write_text(json.dumps(info))
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     def extract(self, path: Path, *, force: bool = False) -> FaceEntry:
         """Faces of ``path``: from the cache, or extracted now and stored.
