@@ -70,6 +70,13 @@ class TrainConfig:
     #: epochs without validation improvement before the learning rate is reduced (plateau schedulers)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_options(cls, options: Any) -> TrainConfig:
+        """The loop's part of a ``deepfake train video|audio`` option set (they share these names)."""
+        return cls(epochs=options.epochs, patience=options.patience, out_dir=Path(options.out_dir),
+                   resume=options.resume, progress=options.progress,
+                   max_steps_per_epoch=options.max_steps_per_epoch)
+
 
 @dataclass
 class TrainResult:
@@ -79,6 +86,12 @@ class TrainResult:
     stopped_early: bool
     history: list[dict[str, Any]]
     best_checkpoint: Path
+
+    def summary(self) -> dict[str, Any]:
+        """What every training command reports about the run (callers add their data counts)."""
+        return {"checkpoint": str(self.best_checkpoint), "best_epoch": self.best_epoch,
+                "best_val_loss": self.best_val_loss, "epochs_run": self.epochs_run,
+                "stopped_early": self.stopped_early}
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:

@@ -70,14 +70,10 @@ def train_melcnn_run(train_samples: list[Sample], val_samples: list[Sample], opt
         model, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
         to_scores=lambda out: torch.sigmoid(out.reshape(-1)), optimizer=optimizer, scheduler=scheduler,
         save_best=save_best, best_name=BEST_FILE, device=device, describe=describe,
-        config=TrainConfig(epochs=options.epochs, patience=options.patience, out_dir=Path(options.out_dir),
-                           resume=options.resume, progress=options.progress,
-                           max_steps_per_epoch=options.max_steps_per_epoch),
+        config=TrainConfig.from_options(options),
     )
     summary: dict[str, Any] = {
-        "checkpoint": str(result.best_checkpoint), "best_epoch": result.best_epoch,
-        "best_val_loss": result.best_val_loss, "epochs_run": result.epochs_run,
-        "stopped_early": result.stopped_early, "train_files": len(train_samples), "val_files": len(val_samples),
+        **result.summary(), "train_files": len(train_samples), "val_files": len(val_samples),
         "unreadable_files": bad_train + bad_val, "device": str(device),
     }
     if options.export:

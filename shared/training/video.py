@@ -227,14 +227,10 @@ def train_video(train_samples: list[Sample], val_samples: list[Sample], cache: F
         model, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
         to_scores=lambda out: torch.sigmoid(out.reshape(-1)), optimizer=optimizer, scheduler=scheduler,
         save_best=save_best, best_name=BEST_FILE, device=device, describe=describe,
-        config=TrainConfig(epochs=options.epochs, patience=options.patience, out_dir=options.out_dir,
-                           resume=options.resume, progress=options.progress,
-                           max_steps_per_epoch=options.max_steps_per_epoch),
+        config=TrainConfig.from_options(options),
     )
     summary: dict[str, Any] = {
-        "checkpoint": str(result.best_checkpoint), "best_epoch": result.best_epoch,
-        "best_val_loss": result.best_val_loss, "epochs_run": result.epochs_run,
-        "stopped_early": result.stopped_early, "train_faces": len(train_items), "val_faces": len(val_items),
+        **result.summary(), "train_faces": len(train_items), "val_faces": len(val_items),
         "device": str(device),
     }
     best = next(h for h in result.history if h["epoch"] == result.best_epoch) if result.history else {}
