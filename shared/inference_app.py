@@ -10,7 +10,6 @@ size limit. Blocking inference runs in the thread pool; OpenVINO's compiled mode
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shared import wire
 from shared.errors import DeepfakeError, FileTooLarge, InvalidArgument, ModelUnavailable
+from shared.fsutil import sha256_file
 from shared.modelcard import ModelCard
 
 log = logging.getLogger(__name__)
@@ -44,14 +44,6 @@ class LoadedModel:
     input_name: str
     extra: dict[str, Any] = field(default_factory=dict)
     sha256: dict[str, str] = field(default_factory=dict)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def resolve_model_folder(spec: str) -> Path:
@@ -106,7 +98,7 @@ def create_inference_app(
         started = time.perf_counter()
         model = await run_in_threadpool(load)
         model.sha256 = {
-            name: await run_in_threadpool(file_sha256, model.folder / name) for name in ("model.xml", "model.bin")
+            name: await run_in_threadpool(sha256_file, model.folder / name) for name in ("model.xml", "model.bin")
         }
         app.state.model = model
         log.info("%s: %s loaded from %s in %.1f s", title, model.card.version, model.folder,

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from shared.errors import ChecksumMismatch, DownloadFailed, ModelUnavailable, UnknownModel
+from shared.fsutil import sha256_file
 from shared.modelcard import ModelCard
 from shared.registry import PUBLISHED, PublishedModel, get_published
 from shared.settings import get_model_settings
@@ -46,14 +47,6 @@ def models_dir() -> Path:
 def published_url(entry: PublishedModel) -> str:
     base = str(getattr(get_model_settings(), entry.base_url_setting))
     return base.rstrip("/") + "/" + entry.file
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeout: float = 30.0) -> Path:
@@ -130,7 +123,7 @@ def fetch_checkpoint(name: str, *, progress: bool = True) -> Path:
     entry = get_published(name)
     path = downloads_dir() / entry.file
     if path.is_file():
-        if sha256_of(path) == entry.sha256:
+        if sha256_file(path) == entry.sha256:
             return path
         path.unlink()  # a wrong file under the published name: never use it
     if get_model_settings().offline:

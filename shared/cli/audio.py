@@ -85,9 +85,9 @@ def run_import(args: argparse.Namespace) -> int:
     published = None
     entry = PUBLISHED.get(args.architecture)
     if entry is not None and args.checkpoint.is_file():
-        from shared.models.aasist import _sha256
+        from shared.fsutil import sha256_file
 
-        if _sha256(args.checkpoint) == entry.sha256:
+        if sha256_file(args.checkpoint) == entry.sha256:
             published = entry  # the published file itself: the card gets its name, data and metrics
     card = import_checkpoint(args.architecture, args.checkpoint, args.out, published=published)
     print(f"{card.name}: wrote {args.out} ({card.version})")

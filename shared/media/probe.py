@@ -8,12 +8,12 @@ timestamp, the keyframes it can seek to and the real frame count, also for varia
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shared.errors import CorruptMedia, EmptyMedia, MediaNotFound, NoUsableStream, UnsupportedMedia
+from shared.fsutil import sha256_file
 from shared.report import MediaFacts
 
 #: extensions of files that are meant to be media: failing to open one means "damaged", not "not media"
@@ -53,11 +53,6 @@ class MediaSource:
     video: VideoIndex | None = None
     audio_stream_index: int | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def sha256_of(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _check_path(path: Path) -> None:
@@ -200,7 +195,7 @@ def _probe_open(path: Path, container: Any) -> MediaSource:
     base = {
         "filename": path.name,
         "size_bytes": path.stat().st_size,
-        "sha256": sha256_of(path),
+        "sha256": sha256_file(path),
         "container": container.format.name,
     }
     video_stream = _real_video_stream(container)

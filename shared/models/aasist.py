@@ -19,7 +19,6 @@ Eval-mode facts this implementation relies on (all in ARCHITECTURE.md):
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from shared.fsutil import sha256_file
 from shared.models._registry import register_model
 
 if TYPE_CHECKING:
@@ -411,14 +411,6 @@ def aasist_l() -> AASIST:
 
 
 # --- checkpoint -> model folder ----------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_aasist(architecture: str, checkpoint: Path) -> AASIST:
     """Build ``architecture`` ("AASIST" / "AASIST-L") and load a published state_dict strictly, in eval mode.
 
@@ -459,7 +451,7 @@ def import_checkpoint(
 
     checkpoint = Path(checkpoint)
     model = load_aasist(architecture, checkpoint)
-    sha = _sha256(checkpoint)
+    sha = sha256_file(checkpoint)
     url = None
     if published is not None:
         from shared.settings import get_model_settings

@@ -41,6 +41,35 @@ def read_checkpoint(path: Path, *, entry: str | None = None) -> Mapping[str, Any
     return obj
 
 
+def check_keys(expected: Mapping[str, Any], state_dict: Mapping[str, Any], *, header: str) -> None:
+    """Refuse ``state_dict`` unless its keys are exactly ``expected``'s and every shape is equal.
+
+    Args:
+        expected: key → expected shape (a ``torch.Size`` or any sequence of ints).
+        state_dict: the tensors read from a file.
+        header: the start of the message, e.g. ``"x.pth is not a Xception checkpoint"``.
+
+    Raises:
+        CheckpointMismatch: naming the first missing, unexpected and mis-shaped keys.
+    """
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong_shape = [
+        f"{k}: expected {tuple(expected[k])}, got {tuple(getattr(state_dict[k], 'shape', ()))}"
+        for k in expected
+        if k in state_dict and tuple(getattr(state_dict[k], "shape", ())) != tuple(expected[k])
+    ]
+    if missing or unexpected or wrong_shape:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing keys (first: {', '.join(missing[:_MAX_LISTED])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys (first: {', '.join(unexpected[:_MAX_LISTED])})")
+        if wrong_shape:
+            parts.append(f"{len(wrong_shape)} keys with the wrong shape (first: {'; '.join(wrong_shape[:_MAX_LISTED])})")
+        raise CheckpointMismatch(f"{header}: " + "; ".join(parts))
+
+
 def load_state_dict_strict(model: Any, state_dict: Mapping[str, Any], *, source: str = "checkpoint") -> None:
     """Load ``state_dict`` into ``model`` only if keys and shapes match exactly.
 
@@ -49,23 +78,6 @@ def load_state_dict_strict(model: Any, state_dict: Mapping[str, Any], *, source:
     Raises:
         CheckpointMismatch: naming the first missing, unexpected and mis-shaped keys.
     """
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong_shape = [
-        f"{k}: expected {tuple(expected[k].shape)}, got {tuple(getattr(state_dict[k], 'shape', ()))}"
-        for k in expected
-        if k in state_dict and tuple(getattr(state_dict[k], "shape", ())) != tuple(expected[k].shape)
-    ]
-    if missing or unexpected or wrong_shape:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (first: {', '.join(missing[:_MAX_LISTED])})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (first: {', '.join(unexpected[:_MAX_LISTED])})")
-        if wrong_shape:
-            parts.append(f"{len(wrong_shape)} with wrong shape (first: {'; '.join(wrong_shape[:_MAX_LISTED])})")
-        raise CheckpointMismatch(
-            f"{source} does not match architecture {type(model).__name__}: " + "; ".join(parts)
-        )
+    expected = {k: v.shape for k, v in model.state_dict().items()}
+    check_keys(expected, state_dict, header=f"{source} does not match architecture {type(model).__name__}")
     model.load_state_dict(dict(state_dict), strict=True)

@@ -28,7 +28,6 @@ checkpoints the reference code (and this module) reads.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Mapping
@@ -40,8 +39,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from shared.errors import CheckpointMismatch, InvalidArgument, UnknownModel
+from shared.fsutil import sha256_file
 from shared.models._registry import register_model
-from shared.models.checkpoint import load_state_dict_strict, read_checkpoint
+from shared.models.checkpoint import check_keys, load_state_dict_strict, read_checkpoint
 
 if TYPE_CHECKING:
     import numpy as np
@@ -375,30 +375,9 @@ def load_published(architecture: str, checkpoint: Path | Mapping[str, Any]) -> n
     expected = published_key_map(model)
     # Check in the published names, so the message speaks the file's language.
     shapes = {theirs: model.state_dict()[ours].shape for theirs, ours in expected.items()}
-    _check_published_keys(architecture, shapes, published, source)
+    check_keys(shapes, published, header=f"{source} is not a {architecture} checkpoint")
     load_state_dict_strict(model, from_published_state_dict(model, published), source=source)
     return model.eval()
-
-
-def _check_published_keys(
-    architecture: str, expected: Mapping[str, torch.Size], published: Mapping[str, Any], source: str
-) -> None:
-    missing = [k for k in expected if k not in published]
-    unexpected = [k for k in published if k not in expected]
-    wrong = [
-        f"{k}: expected {tuple(expected[k])}, got {tuple(getattr(published[k], 'shape', ()))}"
-        for k in expected
-        if k in published and tuple(getattr(published[k], "shape", ())) != tuple(expected[k])
-    ]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing keys (first: {', '.join(missing[:5])})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected keys (first: {', '.join(unexpected[:5])})")
-        if wrong:
-            parts.append(f"{len(wrong)} keys with the wrong shape (first: {'; '.join(wrong[:5])})")
-        raise CheckpointMismatch(f"{source} is not a {architecture} checkpoint: " + "; ".join(parts))
 
 
 # --- import: checkpoint -> OpenVINO IR folder with its card ------------------------------------------
@@ -412,14 +391,6 @@ class _ExportWrapper(nn.Module):
     def forward(self, x: torch.Tensor) -> Any:
         logit, attention = self.model.forward_with_attention(x)
         return logit if attention is None else (logit, attention)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def make_card(

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from shared.datasets.asvspoof import ProtocolEntry, parse_protocol  # re-exported: one parser for LA
+from shared.fsutil import sha256_file
 from shared.models._registry import register_model
 
 __all__ = [
@@ -190,11 +191,6 @@ def save_melcnn_checkpoint(model: MelCNN, path: Path, **info: Any) -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 class _Export(nn.Module):
     def __init__(self, model: MelCNN) -> None:
         super().__init__()
@@ -266,7 +262,7 @@ def import_checkpoint(architecture: str, checkpoint: Path, out_dir: Path, *, pub
     card = _card(
         published.name if published is not None else checkpoint.stem,
         training_data=(published.training_data if published is not None else info.get("training_data")),
-        source=SourceInfo(file=checkpoint.name, sha256=_sha256(checkpoint)),
+        source=SourceInfo(file=checkpoint.name, sha256=sha256_file(checkpoint)),
         metrics=metrics,
         notes=f"Mel-spectrogram CNN trained with train_melcnn (best epoch {info.get('epoch')}).",
     )
