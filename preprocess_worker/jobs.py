@@ -24,6 +24,7 @@ from redis import Redis
 from gateway.jobs import JobStore, finalize
 from shared.errors import BadInput, DeepfakeError
 from shared.settings import WorkerSettings, get_analyze_settings, get_worker_settings
+from shared.stages import overall_progress
 
 log = logging.getLogger("preprocess_worker.jobs")
 
@@ -75,11 +76,10 @@ def load_context() -> WorkerContext:
 
 def _preload_pipeline_models() -> None:
     """Build the face detector now (with the options jobs will use), so the first job does not pay for it."""
-    from shared.faces import get_detector
-    from shared.pipeline import AnalyzeOptions
+    from shared.analysis import AnalyzeOptions
+    from shared.detectors.faces import get_face_detector
 
-    options = AnalyzeOptions.from_settings(get_analyze_settings())
-    get_detector(options.detector_max_side, options.min_face_size, options.min_face_confidence)
+    get_face_detector(AnalyzeOptions.from_settings(get_analyze_settings()))
 
 
 def analyze_job(job_id: str) -> dict[str, str]:
@@ -141,22 +141,6 @@ def _fail_or_retry(store: JobStore, job_id: str, exc: Exception, settings: Worke
     finalize(store, job_id, webhook_timeout=settings.webhook_timeout, webhook_attempts=settings.webhook_attempts)
 
 
-#: where each pipeline stage sits on the job's overall 0..1 progress (decoding and detection interleave)
-STAGE_SPANS = {
-    "starting": (0.0, 0.02),
-    "decoding": (0.02, 0.7),
-    "detecting_faces": (0.02, 0.7),
-    "scoring_video": (0.7, 0.85),
-    "scoring_audio": (0.85, 0.95),
-    "merging": (0.95, 1.0),
-}
-
-
-def overall_progress(stage: str, fraction: float) -> float:
-    low, high = STAGE_SPANS.get(stage, (0.0, 1.0))
-    return low + (high - low) * min(max(fraction, 0.0), 1.0)
-
-
 def run_pipeline(
     path: Path, ctx: WorkerContext, on_progress: Any, artifacts_dir: Path | None, filename: str
 ) -> Any:
@@ -165,11 +149,11 @@ def run_pipeline(
     Options come from ``AnalyzeSettings`` (``DEEPFAKE_*``), the same defaults as ``deepfake analyze``.
     """
     from shared import pipeline
+    from shared.detectors import model_roles
 
     report = pipeline.analyze(
         path,
-        face_scorer=ctx.scorer("video"),
-        audio_scorer=ctx.scorer("audio"),
+        scorers={role: ctx.scorer(role) for role in model_roles()},
         options=pipeline.AnalyzeOptions.from_settings(get_analyze_settings()),
         progress=on_progress,
         artifacts_dir=artifacts_dir,

@@ -55,6 +55,9 @@ class AnalyzeSettings(ModelSettings):
 
     every: int = Field(2, ge=1, description="analyze every K-th frame (the seed's default: every second frame)")
     max_frames: int = Field(300, ge=1, description="cap on analyzed frames; spread evenly beyond it")
+    detector: str = Field(
+        "mtcnn", description="face detector: 'blazeface' (the ICPR2020 reference) or 'mtcnn' (small faces)"
+    )
     detector_max_side: int = Field(640, ge=64, description="frames are downscaled to this for face detection")
     min_face_size: int = Field(40, ge=10, description="MTCNN min face size, in detector pixels")
     uncertain_low: float = Field(0.35, ge=0.0, le=1.0, description="below: real")

@@ -15,14 +15,6 @@ from typing import Any
 
 from shared.errors import BadInput, DeepfakeError, ModelUnavailable
 
-_STAGE_LABELS = {
-    "decoding": "decoding",
-    "detecting_faces": "finding faces",
-    "scoring_video": "scoring faces",
-    "scoring_audio": "scoring speech",
-    "merging": "writing report",
-}
-
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -98,20 +90,16 @@ class _Progress:
             self.bar = tqdm(
                 total=100, file=sys.stderr, leave=False, bar_format="{desc:<16} {bar} {percentage:3.0f}%"
             )
-        self._weights = {
-            "decoding": (0, 10),
-            "detecting_faces": (10, 60),
-            "scoring_video": (60, 80),
-            "scoring_audio": (80, 95),
-            "merging": (95, 100),
-        }
+        self._done = 0.0
 
     def __call__(self, stage: str, fraction: float) -> None:
+        from shared.stages import STAGES, overall_progress
+
         if self.bar is None:
             return
-        start, end = self._weights.get(stage, (0, 100))
-        self.bar.set_description_str(_STAGE_LABELS.get(stage, stage))
-        self.bar.n = int(start + (end - start) * max(0.0, min(1.0, fraction)))
+        self._done = max(self._done, overall_progress(stage, fraction))  # never moves backwards
+        self.bar.set_description_str(STAGES[stage].label if stage in STAGES else stage)
+        self.bar.n = int(100 * self._done)
         self.bar.refresh()
 
     def close(self) -> None:
@@ -176,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
             progress=progress,
             heatmaps_dir=args.heatmaps,
             source=source,
-            audio_unavailable=audio_unavailable,
+            unavailable={"audio": audio_unavailable} if audio_unavailable else None,
         )
     finally:
         progress.close()

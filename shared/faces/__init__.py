@@ -18,7 +18,21 @@ def get_detector(max_side: int = 640, min_face_size: int = 40, min_confidence: f
     return _get(max_side, min_face_size, min_confidence)
 
 
+def get_detector_by_name(name: str, options: object) -> FaceDetectorLike:
+    """The face detector ``name`` with the sizes and thresholds of ``options`` (an ``AnalyzeOptions``)."""
+    if name == "mtcnn":
+        return get_detector(
+            options.detector_max_side,  # type: ignore[attr-defined]
+            options.min_face_size,  # type: ignore[attr-defined]
+            options.min_face_confidence,  # type: ignore[attr-defined]
+        )
+    from shared.errors import InvalidArgument
+
+    raise InvalidArgument(f"unknown face detector {name!r}; known detectors: mtcnn")
+
+
 __all__ = [
+    "get_detector_by_name",
     "Detection",
     "FaceDetectorLike",
     "FaceTracker",

@@ -6,15 +6,13 @@ CLI). Names are plain file names so a service can serve them from a per-job fold
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
-from shared.report import Artifact, Report
-
-if TYPE_CHECKING:
-    from shared.pipeline import Prepared, Scores
+from shared.report import Artifact, Track
 
 #: at most this many tracks get pictures (the most suspicious first)
 MAX_TRACK_ARTIFACTS = 8
@@ -43,69 +41,105 @@ def heatmap_overlay(face: np.ndarray, attention: np.ndarray, alpha: float = 0.45
     )
 
 
+def _mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """Triangular filters on the HTK mel scale, unnormalised (torchaudio's ``MelSpectrogram`` defaults)."""
+
+    def hz_to_mel(f: np.ndarray) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    mel_points = np.linspace(hz_to_mel(np.array(0.0)), hz_to_mel(np.array(sample_rate / 2)), n_mels + 2)
+    hz_points = 700.0 * (10 ** (mel_points / 2595.0) - 1.0)
+    down = (freqs[None, :] - hz_points[:-2, None]) / np.diff(hz_points)[:-1, None]
+    up = (hz_points[2:, None] - freqs[None, :]) / np.diff(hz_points)[1:, None]
+    return np.maximum(0.0, np.minimum(down, up))  # (n_mels, n_fft // 2 + 1)
+
+
 def mel_spectrogram_image(
     wave: np.ndarray, sample_rate: int, *, n_mels: int = 80, max_width: int = 1200
 ) -> np.ndarray:
-    """Log-mel spectrogram of a waveform as an RGB picture (low frequencies at the bottom)."""
-    import cv2
-    import torch
-    import torchaudio
+    """Log-mel power spectrogram of a waveform as an RGB picture (low frequencies at the bottom).
 
-    mel = torchaudio.transforms.MelSpectrogram(
-        sample_rate=sample_rate, n_fft=512, win_length=400, hop_length=160, n_mels=n_mels
-    )
-    with torch.inference_mode():
-        spec = mel(torch.from_numpy(np.asarray(wave, dtype=np.float32)))
-    db = 10 * np.log10(spec.numpy() + 1e-10)
+    25 ms Hann windows every 10 ms (n_fft 512 at 16 kHz), 80 mel bands, the top 80 dB shown. Plain
+    numpy: the page's picture must not need torch on the inference path.
+    """
+    import cv2
+
+    n_fft, win, hop = 512, int(0.025 * sample_rate), int(0.010 * sample_rate)
+    x = np.asarray(wave, dtype=np.float32)
+    pad = n_fft // 2
+    x = np.pad(x, (pad, pad), mode="reflect") if len(x) > pad else np.pad(x, (pad, pad))
+    window = np.zeros(n_fft, np.float32)
+    offset = (n_fft - win) // 2
+    window[offset : offset + win] = np.hanning(win + 1)[:-1]
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop] * window
+    power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2  # (T, n_fft // 2 + 1)
+    spec = _mel_filterbank(sample_rate, n_fft, n_mels) @ power.T  # (n_mels, T)
+    db = 10 * np.log10(spec + 1e-10)
     db = np.clip(db, db.max() - 80, None)
     norm = ((db - db.min()) / max(float(db.max() - db.min()), 1e-6) * 255).astype(np.uint8)[::-1]
     if norm.shape[1] > max_width:
         norm = cv2.resize(norm, (max_width, norm.shape[0]), interpolation=cv2.INTER_AREA)
     norm = cv2.resize(norm, (norm.shape[1], n_mels * 3), interpolation=cv2.INTER_NEAREST)
-    return cv2.cvtColor(cv2.applyColorMap(norm, cv2.COLORMAP_MAGMA), cv2.COLOR_BGR2RGB)
+    return np.asarray(cv2.cvtColor(cv2.applyColorMap(norm, cv2.COLORMAP_MAGMA), cv2.COLOR_BGR2RGB))
 
 
-def _most_suspicious_face(prepared: Prepared, scores: Scores, track_id: int) -> int | None:
-    members = [n for n, f in enumerate(prepared.faces) if f.track_id == track_id]
+def _most_suspicious_face(faces: Sequence[Any], logits: np.ndarray | None, track_id: int) -> int | None:
+    members = [n for n, f in enumerate(faces) if f.track_id == track_id]
     if not members:
         return None
-    if scores.face_logits is None:
-        return max(members, key=lambda n: prepared.faces[n].confidence)
-    return max(members, key=lambda n: float(scores.face_logits[n]))  # type: ignore[index]
+    if logits is None:
+        return max(members, key=lambda n: faces[n].confidence)
+    return max(members, key=lambda n: float(logits[n]))
 
 
-def write_artifacts(folder: Path, prepared: Prepared, scores: Scores, report: Report) -> list[Artifact]:
-    """Per track: its most suspicious face and, for attention models, the heatmap over it; the mel."""
+def face_artifacts(
+    folder: Path,
+    faces: Sequence[Any],
+    crops: np.ndarray,
+    logits: np.ndarray | None,
+    attention: np.ndarray | None,
+    tracks: Sequence[Track],
+) -> list[Artifact]:
+    """Per track (most suspicious first): its most suspicious face and, for attention models, its heatmap."""
     folder.mkdir(parents=True, exist_ok=True)
     out: list[Artifact] = []
-    tracks = sorted(report.video.tracks, key=lambda tr: -tr.score)[:MAX_TRACK_ARTIFACTS]
-    track_ids = [tr.id for tr in tracks] or sorted({f.track_id for f in prepared.faces})[:MAX_TRACK_ARTIFACTS]
+    ranked = sorted(tracks, key=lambda tr: -tr.score)[:MAX_TRACK_ARTIFACTS]
+    track_ids = [tr.id for tr in ranked] or sorted({f.track_id for f in faces})[:MAX_TRACK_ARTIFACTS]
     for tid in track_ids:
-        n = _most_suspicious_face(prepared, scores, tid)
+        n = _most_suspicious_face(faces, logits, tid)
         if n is None:
             continue
         name = f"track{tid}_face.png"
-        _write_png(folder / name, prepared.crops[n])
+        _write_png(folder / name, crops[n])
         out.append(Artifact(name=name, kind="face_thumbnail", track_id=tid))
-        if scores.attention is not None and len(scores.attention) > n:
+        if attention is not None and len(attention) > n:
             name = f"track{tid}_heatmap.png"
-            _write_png(folder / name, heatmap_overlay(prepared.crops[n], scores.attention[n]))
+            _write_png(folder / name, heatmap_overlay(crops[n], attention[n]))
             out.append(Artifact(name=name, kind="heatmap_overlay", track_id=tid))
-    if prepared.audio is not None and len(prepared.audio) >= 400:
-        name = "audio_mel.png"
-        _write_png(folder / name, mel_spectrogram_image(prepared.audio, prepared.audio_sample_rate or 16000))
-        out.append(Artifact(name=name, kind="mel_spectrogram"))
     return out
 
 
-def write_heatmaps(folder: Path, prepared: Prepared, scores: Scores) -> list[Path]:
+def spectrogram_artifact(folder: Path, waveform: np.ndarray, sample_rate: int) -> list[Artifact]:
+    """The mel spectrogram of the analysed audio (nothing for less than 25 ms)."""
+    if len(waveform) < 400:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "audio_mel.png"
+    _write_png(folder / name, mel_spectrogram_image(waveform, sample_rate))
+    return [Artifact(name=name, kind="mel_spectrogram")]
+
+
+def write_heatmaps(
+    folder: Path, faces: Sequence[Any], crops: np.ndarray, attention: np.ndarray | None
+) -> list[Path]:
     """Every scored face's attention overlay, named ``frame<index>_track<id>.png`` (``--heatmaps DIR``)."""
-    if scores.attention is None:
+    if attention is None:
         return []
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for n, face in enumerate(prepared.faces):
+    for n, face in enumerate(faces):
         path = folder / f"frame{face.frame_index:06d}_track{face.track_id}.png"
-        _write_png(path, heatmap_overlay(prepared.crops[n], scores.attention[n]))
+        _write_png(path, heatmap_overlay(crops[n], attention[n]))
         written.append(path)
     return written

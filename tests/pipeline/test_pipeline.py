@@ -127,14 +127,12 @@ def test_rotated_444_and_vfr_videos_find_their_faces(
 def test_prepare_score_report_split_matches_analyze(face_video: Path, face_scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     stages: list[tuple[str, float]] = []
     options = _opts(every=25)
-    prepared = prepare(face_video, options, video_preprocessing=face_scorer.card.preprocessing)
+    prepared = prepare(face_video, options, scorers={"video": face_scorer})
     assert prepared.crops.dtype == np.uint8 and prepared.crops.shape[1:] == (224, 224, 3)
-    scores = score(prepared, face_scorer, None, progress=lambda s, f: stages.append((s, f)))
+    scores = score(prepared, progress=lambda s, f: stages.append((s, f)))
     report = build_report(
         prepared,
         scores,
-        video_card=face_scorer.card,
-        audio_card=None,
         options=options,
         artifacts_dir=tmp_path / "art",
         heatmaps_dir=tmp_path / "heat",

@@ -1,0 +1,162 @@
+"""The analysis data types: options, what each detector prepared and scored, and the stage clock.
+
+They live apart from :mod:`shared.pipeline` so that the detectors, the renderers and the pipeline all
+import them without importing each other.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.errors import InvalidArgument
+from shared.media.probe import MediaSource
+from shared.report import Thresholds
+
+#: ``progress(stage, fraction)``: stage names are those of :mod:`shared.stages`
+ProgressFn = Callable[[str, float], None]
+
+
+def no_progress(stage: str, fraction: float) -> None:
+    return None
+
+
+@dataclass
+class AnalyzeOptions:
+    """How to sample and detect. Defaults come from ``AnalyzeSettings`` (``DEEPFAKE_*``)."""
+
+    every: int | None = None
+    frames: int | None = None
+    max_frames: int = 300
+    top_face: bool = False
+    #: the face detector by name (``shared.faces.DETECTORS``)
+    detector: str = "mtcnn"
+    detector_max_side: int = 640
+    min_face_size: int = 40
+    min_face_confidence: float = 0.8
+    uncertain_low: float = 0.35
+    uncertain_high: float = 0.65
+    max_audio_seconds: float = 600.0
+    detect_interval_s: float = 0.25
+    decode_threads: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Any | None = None, **overrides: Any) -> AnalyzeOptions:
+        """Options from ``AnalyzeSettings``; ``None`` overrides are ignored (unset CLI flags)."""
+        from shared.settings import get_analyze_settings
+
+        s = settings or get_analyze_settings()
+        values: dict[str, Any] = {
+            "every": s.every,
+            "max_frames": s.max_frames,
+            "detector": s.detector,
+            "detector_max_side": s.detector_max_side,
+            "min_face_size": s.min_face_size,
+            "min_face_confidence": s.min_face_confidence,
+            "uncertain_low": s.uncertain_low,
+            "uncertain_high": s.uncertain_high,
+            "max_audio_seconds": s.max_audio_seconds,
+            "detect_interval_s": s.detect_interval_s,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if overrides.get("frames") is not None and overrides.get("every") is None:
+            values["every"] = None  # --frames N replaces the default every-K sampling
+        options = cls(**values)
+        options.validate()
+        return options
+
+    def validate(self) -> None:
+        if self.every is not None and self.frames is not None:
+            raise InvalidArgument("choose either --every K or --frames N, not both")
+        if self.every is not None and self.every < 1:
+            raise InvalidArgument(f"--every must be at least 1, got {self.every}")
+        if self.frames is not None and self.frames < 1:
+            raise InvalidArgument(f"--frames must be at least 1, got {self.frames}")
+        if not 0.0 <= self.uncertain_low <= self.uncertain_high <= 1.0:
+            raise InvalidArgument("the uncertainty band must satisfy 0 <= low <= high <= 1")
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(uncertain_low=self.uncertain_low, uncertain_high=self.uncertain_high)
+
+
+class StageClock:
+    """Accumulates seconds per step (decoding and detection interleave chunk by chunk)."""
+
+    def __init__(self, timings: dict[str, float] | None = None) -> None:
+        self.timings: dict[str, float] = {} if timings is None else timings
+
+    def add(self, step: str, since: float) -> float:
+        """Add the time since ``since`` to ``step``; returns now (the next step's start)."""
+        now = time.perf_counter()
+        self.timings[step] = self.timings.get(step, 0.0) + (now - since)
+        return now
+
+
+@dataclass
+class RunContext:
+    """What every detector's stages get from the pipeline: options, progress and the clock."""
+
+    options: AnalyzeOptions
+    progress: ProgressFn = no_progress
+    clock: StageClock = field(default_factory=StageClock)
+    #: plain-language notes for the report's top-level reasons (e.g. a damaged file)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    """What every detector prepared from one file (CPU work), before any model ran.
+
+    ``evidence`` maps a detector name to its own prepared data (``shared.detectors.faces.PreparedFaces``,
+    ``shared.detectors.voice.PreparedVoice``...). The properties below are the face and voice views the
+    tests and tools use most.
+    """
+
+    source: MediaSource
+    options: AnalyzeOptions
+    detectors: list[Any]
+    evidence: dict[str, Any] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.source.facts.kind
+
+    def _faces(self) -> Any:
+        faces = self.evidence.get("faces")
+        if faces is None:
+            raise AttributeError("no face evidence was prepared for this file")
+        return faces
+
+    @property
+    def frame_indices(self) -> list[int]:
+        return [r.index for r in self._faces().frames]
+
+    @property
+    def frame_times(self) -> list[float]:
+        return [r.time_s for r in self._faces().frames]
+
+    @property
+    def faces(self) -> list[Any]:
+        return list(self._faces().faces)
+
+    @property
+    def crops(self) -> Any:
+        return self._faces().crops
+
+    @property
+    def audio(self) -> Any:
+        voice = self.evidence.get("voice")
+        return None if voice is None else voice.waveform
+
+
+@dataclass
+class Scores:
+    """Model outputs for one :class:`Prepared`: detector name -> that detector's scored data."""
+
+    evidence: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,101 @@
+"""The detector interface: one kind of evidence (faces, voice, provenance...) from media to a report section.
+
+A detector says what it needs from the media (``media_kinds``), which model scores it (``model_role``:
+the model the CLI compiles in-process and the inference service the worker calls, or ``None`` when it
+needs no model), which report section it writes (``section``) and which panel of the page shows it
+(``page_panel``). The pipeline runs every registered detector through the same three steps:
+
+1. :meth:`Detector.prepare` - CPU work from the media (decode, detect faces, load audio...); no model.
+2. :meth:`Detector.score` - the model (``self.scorer``), local or remote.
+3. :meth:`Detector.build_section` - the report section, its verdict and its reasons.
+
+Prepared and scored data are the detector's own dataclasses; the pipeline only passes them along.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from shared.analysis import RunContext
+from shared.media.probe import MediaSource
+from shared.modelcard import ModelCard
+from shared.report import Artifact, ModelInfo
+
+
+def model_info(card: ModelCard) -> ModelInfo:
+    """The report's description of a model, from its card."""
+    return ModelInfo(
+        name=card.name,
+        version=card.version,
+        architecture=card.architecture,
+        precision=card.precision,
+        training_data=card.training_data,
+        reported_metrics=dict(card.reported_metrics),
+        decision_threshold=card.decision_threshold,
+    )
+
+
+class Detector(ABC):
+    """One kind of evidence. Subclasses set the class attributes and implement the three steps.
+
+    Args:
+        scorer: the model that scores this evidence (an object with a ``card``), or ``None``.
+        unavailable: why there is no scorer, when there should be one (shown in the report).
+    """
+
+    #: registry name ("faces", "voice", "provenance")
+    name: ClassVar[str]
+    #: the :class:`shared.report.Report` field this detector writes
+    section: ClassVar[str]
+    #: media kinds it examines; for other kinds it writes :meth:`skipped_section`
+    media_kinds: ClassVar[frozenset[str]]
+    #: the model it scores with: the CLI's local model and the service's inference service of this role
+    #: ("video", "audio"); ``None`` when it needs no model (runs inside the worker)
+    model_role: ClassVar[str | None] = None
+    #: the page's panel for this section (``gateway/static/app.js``)
+    page_panel: ClassVar[str]
+
+    def __init__(self, scorer: Any | None = None, *, unavailable: str | None = None) -> None:
+        self.scorer = scorer
+        self.unavailable = unavailable
+
+    @property
+    def card(self) -> ModelCard | None:
+        card = getattr(self.scorer, "card", None)
+        return card if isinstance(card, ModelCard) else None
+
+    def applies_to(self, source: MediaSource) -> bool:
+        return source.facts.kind in self.media_kinds
+
+    @abstractmethod
+    def prepare(self, source: MediaSource, run: RunContext) -> Any:
+        """CPU work on the media; raises ``shared.errors.BadInput`` for unusable input."""
+
+    @abstractmethod
+    def score(self, prepared: Any, run: RunContext) -> Any:
+        """Run the model on what :meth:`prepare` made (``None`` when there is nothing to score)."""
+
+    @abstractmethod
+    def build_section(
+        self, source: MediaSource, prepared: Any, scored: Any, run: RunContext, reasons: list[str]
+    ) -> Any:
+        """The report section; explanations for people go into ``reasons``."""
+
+    @abstractmethod
+    def skipped_section(self, source: MediaSource) -> Any:
+        """The section for a media kind this detector does not examine."""
+
+    def write_artifacts(
+        self, folder: Path | None, prepared: Any, scored: Any, section: Any, *, heatmaps: Path | None = None
+    ) -> list[Artifact]:
+        """Pictures that explain the section: page artifacts into ``folder`` (when given), the CLI's
+        per-face heatmaps into ``heatmaps`` (when given). None by default."""
+        return []
+
+    @property
+    def model_version(self) -> str | None:
+        """The version of the model that scored this evidence, for the report's ``models``."""
+        card = self.card
+        return card.version if card is not None else None

@@ -1,0 +1,267 @@
+"""Face evidence: every face of the sampled frames, followed as tracks, scored by the video model.
+
+The section is made in three steps: :func:`build_frames` (every analysed frame with its faces and their
+scores), :func:`aggregate_tracks` (one score per person: sigmoid of the track's mean logit, calibrated
+when the card says so; the video score is the most suspicious counted track's) and :func:`explain`
+(the plain-language reasons).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from shared.analysis import RunContext
+from shared.detectors import register_detector
+from shared.detectors.base import Detector, model_info
+from shared.faces.stage import FaceStage, PreparedFaces
+from shared.media.probe import MediaSource
+from shared.modelcard import ModelCard, VideoPreprocessing
+from shared.report import Artifact, FaceObservation, FrameResult, Thresholds, Track, VideoSection, verdict_for
+from shared.stages import DECODING, SCORING_VIDEO
+
+
+class FaceScorerLike(Protocol):
+    """What the face detector needs from a video scorer (``shared.video_scoring.FaceScorer`` or a remote one)."""
+
+    card: ModelCard
+
+    def score(self, faces: np.ndarray) -> Any: ...  # -> FaceScores(logits (N,), attention (N,h,w)|None)
+
+
+@dataclass
+class ScoredFaces:
+    """The video model's outputs, one per crop of :class:`~shared.faces.stage.PreparedFaces`."""
+
+    logits: np.ndarray  # (N,) float64
+    attention: np.ndarray | None  # (N, h, w) in [0, 1], AutoAtt models only
+
+
+def band_for(card: ModelCard | None, band: Thresholds) -> Thresholds:
+    """The uncertainty band around the model's decision threshold.
+
+    The settings give the band around 0.5; a model card whose threshold differs (a calibrated or
+    retrained model) moves the band with it, keeping its width.
+    """
+    shift = (card.decision_threshold - 0.5) if card is not None else 0.0
+    low = min(max(band.uncertain_low + shift, 0.0), 1.0)
+    high = min(max(band.uncertain_high + shift, 0.0), 1.0)
+    return Thresholds(uncertain_low=low, uncertain_high=high)
+
+
+def logit_to_probability(logit: float, card: ModelCard | None) -> float:
+    """Fake probability of a (mean) logit, with the card's Platt calibration when it has one."""
+    if card is not None and card.calibration is not None:
+        logit = card.calibration.a * logit + card.calibration.b
+    return float(0.5 * (1.0 + math.tanh(0.5 * logit)))
+
+
+def min_track_faces(frames_analyzed: int, frames_with_faces: int) -> int:
+    """Faces a track needs to count towards the verdict.
+
+    A face seen in one frame of many is more often a detector mistake than a person: tracks must appear
+    in at least 2 analysed frames and in 10% of the frames with faces to count.
+    """
+    if frames_analyzed <= 2:
+        return 1
+    return max(2, math.ceil(0.1 * frames_with_faces))
+
+
+def build_frames(prepared: PreparedFaces, scored: ScoredFaces | None, card: ModelCard | None) -> list[FrameResult]:
+    """Every analysed frame with its faces, their boxes and (when scored) logits and scores."""
+    out = []
+    n = 0
+    for frame in prepared.frames:
+        faces = []
+        for face in frame.faces:
+            logit = float(scored.logits[n]) if scored is not None else None
+            n += 1
+            faces.append(
+                FaceObservation(
+                    track_id=face.track_id,
+                    box=tuple(round(float(v), 1) for v in face.box),  # type: ignore[arg-type]
+                    confidence=round(face.confidence, 4),
+                    interpolated=face.interpolated,
+                    logit=None if logit is None else round(logit, 4),
+                    score=None if logit is None else round(logit_to_probability(logit, card), 4),
+                )
+            )
+        out.append(FrameResult(index=frame.index, time_s=round(frame.time_s, 4), faces=faces))
+    return out
+
+
+def aggregate_tracks(
+    prepared: PreparedFaces, scored: ScoredFaces, card: ModelCard | None, band: Thresholds
+) -> list[Track]:
+    """One :class:`Track` per person: sigmoid(mean logit); short tracks are not counted."""
+    by_track: dict[int, list[int]] = {}
+    for n, face in enumerate(prepared.faces):
+        by_track.setdefault(face.track_id, []).append(n)
+    with_faces = sum(1 for f in prepared.frames if f.faces)
+    min_faces = min_track_faces(len(prepared.frames), with_faces)
+    longest = max(len(v) for v in by_track.values())
+    tracks = []
+    for tid in sorted(by_track):
+        members = by_track[tid]
+        mean_logit = float(np.mean(scored.logits[members]))
+        prob = logit_to_probability(mean_logit, card)
+        tracks.append(
+            Track(
+                id=tid,
+                faces=len(members),
+                first_time_s=round(prepared.faces[members[0]].time_s, 4),
+                last_time_s=round(prepared.faces[members[-1]].time_s, 4),
+                mean_logit=round(mean_logit, 4),
+                score=round(prob, 4),
+                verdict=verdict_for(prob, band),
+                counted=len(members) >= min_faces or (longest < min_faces and len(members) == longest),
+            )
+        )
+    return tracks
+
+
+def explain(section: VideoSection, kind: str, card: ModelCard | None, band: Thresholds) -> list[str]:
+    """The reasons a person reads for a scored video section."""
+    reasons = []
+    counted = [tr for tr in section.tracks if tr.counted]
+    worst = max(counted, key=lambda tr: tr.score)
+    if kind == "video":
+        reasons.append(f"faces found in {section.frames_with_faces} of {section.frames_analyzed} sampled frames")
+    if len(counted) > 1:
+        reasons.append(
+            f"{len(counted)} people (face tracks) found; the video score is that of the most "
+            f"suspicious one (track {worst.id})"
+        )
+    ignored = len(section.tracks) - len(counted)
+    if ignored:
+        min_faces = min_track_faces(section.frames_analyzed, section.frames_with_faces)
+        reasons.append(
+            f"{ignored} face track(s) seen in fewer than {min_faces} frames were not counted "
+            "(likely detector mistakes)"
+        )
+    if card is not None and card.training_data:
+        reasons.append(
+            f"the video model {card.name} was trained on {card.training_data}; scores on other kinds "
+            "of video are less reliable"
+        )
+    if section.verdict == "uncertain":
+        reasons.append(
+            f"the video score {worst.score:.2f} lies in the uncertainty band "
+            f"[{band.uncertain_low:.2f}, {band.uncertain_high:.2f}]"
+        )
+    return reasons
+
+
+def get_face_detector(options: Any) -> Any:
+    """The face detector named by ``options.detector``, built once per process and setting."""
+    from shared.faces import get_detector_by_name
+
+    return get_detector_by_name(options.detector, options)
+
+
+@register_detector
+class FaceEvidence(Detector):
+    """Faces in videos and images, scored by the video model (``model_role`` "video")."""
+
+    name = "faces"
+    section = "video"
+    media_kinds = frozenset({"video", "image"})
+    model_role = "video"
+    page_panel = "faces"
+
+    def preprocessing(self) -> VideoPreprocessing:
+        card = self.card
+        prep = card.preprocessing if card is not None else None
+        return prep if isinstance(prep, VideoPreprocessing) else VideoPreprocessing()
+
+    def prepare(self, source: MediaSource, run: RunContext) -> PreparedFaces:
+        stage = FaceStage(get_face_detector(run.options), run.options, self.preprocessing(), run)
+        if source.facts.kind == "image":
+            from shared.media.image import load_image
+
+            run.progress(DECODING.name, 0.0)
+            t = time.perf_counter()
+            rgb = load_image(source.path)
+            run.clock.add("decode", t)
+            return stage.run_image(rgb)
+        return stage.run_video(source)
+
+    def score(self, prepared: PreparedFaces, run: RunContext) -> ScoredFaces | None:
+        if self.scorer is None or not len(prepared.crops):
+            return None
+        run.progress(SCORING_VIDEO.name, 0.0)
+        t = time.perf_counter()
+        result = self.scorer.score(prepared.crops)
+        scored = ScoredFaces(
+            logits=np.asarray(result.logits, dtype=np.float64).reshape(-1),
+            attention=None if result.attention is None else np.asarray(result.attention),
+        )
+        run.clock.add("score_video", t)
+        run.progress(SCORING_VIDEO.name, 1.0)
+        return scored
+
+    def skipped_section(self, source: MediaSource) -> VideoSection:
+        return VideoSection(status="not_applicable", verdict="not_applicable")
+
+    def build_section(
+        self,
+        source: MediaSource,
+        prepared: PreparedFaces,
+        scored: ScoredFaces | None,
+        run: RunContext,
+        reasons: list[str],
+    ) -> VideoSection:
+        kind = source.facts.kind
+        card = self.card
+        band = band_for(card, run.options.thresholds)
+        section = VideoSection(
+            status="analyzed",
+            model=model_info(card) if card is not None else None,
+            verdict="not_applicable",
+            sampling=prepared.sampling,
+            frames_analyzed=len(prepared.frames),
+            frames_with_faces=sum(1 for f in prepared.frames if f.faces),
+            frames=build_frames(prepared, scored, card),
+        )
+        if not prepared.faces:
+            section.status = "not_applicable"
+            reasons.append(
+                "no face found in the image"
+                if kind == "image"
+                else f"no face found in any of the {len(prepared.frames)} sampled frames"
+            )
+            return section
+        if scored is None:
+            section.status = "not_available"
+            reasons.append("faces were found but no video model scored them")
+            return section
+        section.tracks = aggregate_tracks(prepared, scored, card, band)
+        worst = max((tr for tr in section.tracks if tr.counted), key=lambda tr: tr.score)
+        section.score = worst.score
+        section.verdict = verdict_for(worst.score, band)
+        reasons.extend(explain(section, kind, card, band))
+        return section
+
+    def write_artifacts(
+        self,
+        folder: Path | None,
+        prepared: PreparedFaces,
+        scored: ScoredFaces | None,
+        section: VideoSection,
+        *,
+        heatmaps: Path | None = None,
+    ) -> list[Artifact]:
+        from shared.media.render import face_artifacts, write_heatmaps
+
+        logits = scored.logits if scored is not None else None
+        attention = scored.attention if scored is not None else None
+        if heatmaps is not None:
+            write_heatmaps(heatmaps, prepared.faces, prepared.crops, attention)
+        if folder is None:
+            return []
+        return face_artifacts(folder, prepared.faces, prepared.crops, logits, attention, section.tracks)
