@@ -1,30 +1,37 @@
-"""``deepfake analyze PATH``: one video, image or audio file -> one report, in-process (no Redis, no services).
+"""``deepfake analyze PATH...``: video, image or audio files -> one report each, in-process (no Redis, no services).
 
-Without ``--json`` it prints a short human summary on stdout and a progress bar on stderr (when stderr
-is a terminal); with ``--json`` stdout carries only the report. Exit status 0 when a report was made
-(``not_applicable`` included), 2 with one line on stderr for unusable input, 1 for anything else.
+Without ``--json`` it prints a short human summary per file on stdout and a progress bar on stderr (when
+stderr is a terminal); with ``--json`` stdout carries only the reports, one JSON object per line (JSON
+Lines; a file that could not be analysed gets an ``{"file": ..., "error": {...}}`` line). Folders are
+expanded to the files inside them (recursively, sorted, hidden files skipped). Models are compiled once
+per process, so many files in one call pay start-up once.
+
+Exit status 0 when every file got a report (``not_applicable`` included), 2 (with one line on stderr
+per file) when some input was unusable, 1 when anything else failed (a missing model, our bug).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from shared.errors import BadInput, DeepfakeError, ModelUnavailable
+from shared.errors import DeepfakeError, ModelUnavailable
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "analyze",
-        help="analyse a video, image or audio file in-process",
-        description="Analyse one video, image or audio file and print a report (in-process; no services).",
+        help="analyse video, image or audio files in-process",
+        description="Analyse video, image or audio files (or folders of them) and print one report per file "
+        "(in-process; no services).",
     )
-    p.add_argument("path", metavar="PATH", help="video, image or audio file")
-    p.add_argument("--json", action="store_true", help="print only the report as JSON on stdout")
-    p.add_argument("--out", metavar="FILE", type=Path, help="also write the JSON report to FILE")
+    p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="video, image or audio file, or a folder")
+    p.add_argument("--json", action="store_true", help="print only the reports, one JSON object per line")
+    p.add_argument("--out", metavar="FILE", type=Path, help="also write the JSON report(s) to FILE (JSON Lines)")
     sampling = p.add_mutually_exclusive_group()
     sampling.add_argument(
         "--every", metavar="K", type=int, help="analyse every K-th frame (default: DEEPFAKE_EVERY, 2)"
@@ -36,6 +43,11 @@ def register(subparsers: Any) -> None:
         "--top-face",
         action="store_true",
         help="only the most confident face per frame (the reference's choice)",
+    )
+    p.add_argument(
+        "--detector",
+        choices=("blazeface", "mtcnn"),
+        help="face detector (default: DEEPFAKE_DETECTOR); blazeface is the ICPR2020 reference",
     )
     p.add_argument(
         "--video-model", metavar="M", help="registry name or model folder (default: DEEPFAKE_VIDEO_MODEL)"
@@ -53,30 +65,28 @@ def register(subparsers: Any) -> None:
 _scorers: dict[tuple[str, str], Any] = {}
 
 
-def _resolve(spec: str) -> Path:
+def load_scorer(detector_cls: Any, spec: str) -> Any:
+    """The compiled model of a detector's role for a registry name or model folder (cached per process)."""
     from shared.weights import resolve_model
 
-    return Path(resolve_model(spec))
+    key = (detector_cls.model_role, spec)
+    if key not in _scorers:
+        _scorers[key] = detector_cls.load_scorer(Path(resolve_model(spec)))
+    return _scorers[key]
 
 
 def load_face_scorer(spec: str) -> Any:
     """A compiled ``FaceScorer`` for a registry name or model folder (cached per process)."""
-    key = ("video", spec)
-    if key not in _scorers:
-        from shared.video_scoring import FaceScorer
+    from shared.detectors.faces import FaceEvidence
 
-        _scorers[key] = FaceScorer.from_folder(_resolve(spec))
-    return _scorers[key]
+    return load_scorer(FaceEvidence, spec)
 
 
 def load_audio_scorer(spec: str) -> Any:
-    """A compiled ``AudioScorer`` (cached per process); ``ImportError`` when audio is not installed."""
-    key = ("audio", spec)
-    if key not in _scorers:
-        from shared.audio_scoring import AudioScorer
+    """A compiled ``AudioScorer`` for a registry name or model folder (cached per process)."""
+    from shared.detectors.voice import VoiceEvidence
 
-        _scorers[key] = AudioScorer.from_folder(_resolve(spec))
-    return _scorers[key]
+    return load_scorer(VoiceEvidence, spec)
 
 
 class _Progress:
@@ -107,76 +117,106 @@ class _Progress:
             self.bar.close()
 
 
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; folders replaced by the files inside them (recursively, sorted, no hidden ones)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            out.append(path)  # a missing file is reported by the analysis, with the others still done
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except (DeepfakeError, KeyboardInterrupt):
-        raise  # one line on stderr, exit 2 (bad input) or 1, by shared.cli.main
-    except Exception as exc:  # our bug, not the user's: still one line, the traceback only on request
-        if os.environ.get("DEEPFAKE_DEBUG"):
-            raise
-        print(
-            f"deepfake: error: internal error while analysing {args.path}: {type(exc).__name__}: {exc} "
-            "(set DEEPFAKE_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
-        return 1
-
-
-def _run(args: argparse.Namespace) -> int:
-    from shared.media.probe import open_media
-    from shared.pipeline import AnalyzeOptions, analyze
     from shared.settings import get_analyze_settings
 
+    paths = expand_paths(args.paths)
+    if not paths:
+        print(f"deepfake: error: no files to analyse in {', '.join(map(str, args.paths))}", file=sys.stderr)
+        return 2
     settings = get_analyze_settings()
+    lines: list[str] = []
+    status = 0
+    for path in paths:
+        try:
+            report = analyze_one(path, args, settings)
+        except KeyboardInterrupt:
+            raise
+        except DeepfakeError as exc:
+            # one line on stderr: exit 2 for the user's input, 1 for ours (a model, a service)
+            print(f"deepfake: error: {exc.message}", file=sys.stderr)
+            status = 1 if 1 in (status, exc.exit_code) else max(status, exc.exit_code)
+            if args.json or args.out:
+                lines.append(json.dumps({"file": str(path), "error": {"code": exc.code, "message": exc.message}}))
+            if args.json and len(paths) > 1:
+                print(lines[-1], flush=True)
+            continue
+        except Exception as exc:  # our bug, not the user's: still one line, the traceback only on request
+            if os.environ.get("DEEPFAKE_DEBUG"):
+                raise
+            print(
+                f"deepfake: error: internal error while analysing {path}: {type(exc).__name__}: {exc} "
+                "(set DEEPFAKE_DEBUG=1 for the traceback)",
+                file=sys.stderr,
+            )
+            status = 1
+            continue
+        line = report.model_dump_json()
+        lines.append(line)
+        if args.json:
+            print(line, flush=True)
+        else:
+            print(summarize(report) + ("\n" if len(paths) > 1 else ""), flush=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("".join(x + "\n" for x in lines))
+    return status
+
+
+def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
+    """One file: probe, load the models its detectors need (once per process), run the pipeline."""
+    from shared.detectors import detector_classes
+    from shared.media.probe import open_media
+    from shared.pipeline import AnalyzeOptions, analyze
+
     options = AnalyzeOptions.from_settings(
-        settings, every=args.every, frames=args.frames, top_face=args.top_face or None
+        settings, every=args.every, frames=args.frames, top_face=args.top_face or None, detector=args.detector
     )
     # Probe first: unusable input fails fast, before any model is compiled.
-    source = open_media(args.path)
+    source = open_media(path)
     kind = source.facts.kind
-
-    face_scorer = None
-    if kind in ("video", "image"):
-        face_scorer = load_face_scorer(args.video_model or settings.video_model)
-    audio_scorer = None
-    audio_unavailable: str | None = None
-    if kind == "audio" or (kind == "video" and source.facts.audio_codec):
+    scorers: dict[str, Any] = {}
+    unavailable: dict[str, str] = {}
+    for cls in detector_classes():
+        role = cls.model_role
+        if role is None or role in scorers or not cls.needs_model(source):
+            continue  # e.g. a video without sound does not compile the audio model
+        spec = getattr(args, f"{role}_model", None) or getattr(settings, f"{role}_model")
         try:
-            audio_scorer = load_audio_scorer(args.audio_model or settings.audio_model)
-        except ImportError:
-            if kind == "audio":
-                raise BadInput(
-                    f"{source.path.name}: audio analysis is not available in this installation"
-                ) from None
+            scorers[role] = load_scorer(cls, spec)
         except ModelUnavailable as exc:
-            if kind == "audio":
+            if kind in cls.required_for:
                 raise
-            audio_unavailable = f"the audio model is not available: {exc.message}"
+            unavailable[role] = f"the {role} model is not available: {exc.message}"
 
     progress = _Progress(enabled=not args.json and sys.stderr.isatty())
     try:
-        report = analyze(
+        return analyze(
             source.path,
-            face_scorer=face_scorer,
-            audio_scorer=audio_scorer,
+            scorers=scorers,
             options=options,
             progress=progress,
             heatmaps_dir=args.heatmaps,
             source=source,
-            unavailable={"audio": audio_unavailable} if audio_unavailable else None,
+            unavailable=unavailable,
         )
     finally:
         progress.close()
-    text = report.model_dump_json(indent=2)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    if args.json:
-        print(text)
-    else:
-        print(summarize(report))
-    return 0
 
 
 def _fmt_score(score: float | None) -> str:

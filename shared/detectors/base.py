@@ -56,6 +56,14 @@ class Detector(ABC):
     model_role: ClassVar[str | None] = None
     #: the page's panel for this section (``gateway/static/app.js``)
     page_panel: ClassVar[str]
+    #: media kinds for which this detector's model is required: without it, analysing such a file is an
+    #: error (a video without the face model); elsewhere a missing model is a note in the report
+    required_for: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def load_scorer(cls, folder: Path) -> Any:
+        """Compile the model folder of this detector's role in-process (``deepfake analyze``)."""
+        raise NotImplementedError(f"the {cls.name} detector has no model")
 
     def __init__(self, scorer: Any | None = None, *, unavailable: str | None = None) -> None:
         self.scorer = scorer
@@ -68,6 +76,11 @@ class Detector(ABC):
 
     def applies_to(self, source: MediaSource) -> bool:
         return source.facts.kind in self.media_kinds
+
+    @classmethod
+    def needs_model(cls, source: MediaSource) -> bool:
+        """Whether analysing ``source`` calls this detector's model (so a runner loads it)."""
+        return cls.model_role is not None and source.facts.kind in cls.media_kinds
 
     @abstractmethod
     def prepare(self, source: MediaSource, run: RunContext) -> Any:

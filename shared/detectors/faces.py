@@ -173,6 +173,13 @@ class FaceEvidence(Detector):
     media_kinds = frozenset({"video", "image"})
     model_role = "video"
     page_panel = "faces"
+    required_for = frozenset({"video", "image"})
+
+    @classmethod
+    def load_scorer(cls, folder: Path) -> Any:
+        from shared.video_scoring import FaceScorer
+
+        return FaceScorer.from_folder(folder)
 
     def preprocessing(self) -> VideoPreprocessing:
         card = self.card

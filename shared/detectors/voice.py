@@ -29,6 +29,8 @@ class PreparedVoice:
     waveform: np.ndarray | None
     sample_rate: int
     reason: str | None = None
+    #: False when the file has no audio track at all (then the section is not_applicable, not missing)
+    has_track: bool = True
 
     @property
     def duration_s(self) -> float:
@@ -44,6 +46,17 @@ class VoiceEvidence(Detector):
     media_kinds = frozenset({"video", "audio"})
     model_role = "audio"
     page_panel = "voice"
+    required_for = frozenset({"audio"})
+
+    @classmethod
+    def load_scorer(cls, folder: Path) -> Any:
+        from shared.audio_scoring import AudioScorer
+
+        return AudioScorer.from_folder(folder)
+
+    @classmethod
+    def needs_model(cls, source: MediaSource) -> bool:
+        return super().needs_model(source) and bool(source.facts.audio_codec)
 
     def sample_rate(self) -> int:
         card = self.card
@@ -54,7 +67,7 @@ class VoiceEvidence(Detector):
         facts = source.facts
         rate = self.sample_rate()
         if not facts.audio_codec:
-            return PreparedVoice(None, rate, NO_AUDIO_TRACK)
+            return PreparedVoice(None, rate, NO_AUDIO_TRACK, has_track=False)
         if self.scorer is None:  # no model: don't decode for nothing
             return PreparedVoice(None, rate, self.unavailable or "no audio model is configured")
         from shared.media.audio import load_audio
@@ -64,7 +77,7 @@ class VoiceEvidence(Detector):
         try:
             wave = load_audio(source.path, rate, max_seconds=limit)
         except NoAudioStream:
-            return PreparedVoice(None, rate, NO_AUDIO_TRACK)
+            return PreparedVoice(None, rate, NO_AUDIO_TRACK, has_track=False)
         except BadInput as exc:
             if facts.kind == "audio":
                 raise  # the file IS the audio: unusable input
@@ -97,7 +110,7 @@ class VoiceEvidence(Detector):
         model = model_info(card) if card is not None else None
         if prepared.waveform is None:
             reason = prepared.reason or NO_AUDIO_TRACK
-            status: SectionStatus = "not_applicable" if reason == NO_AUDIO_TRACK else "not_available"
+            status: SectionStatus = "not_available" if prepared.has_track else "not_applicable"
             reasons.append(f"audio: {reason}")
             return AudioSection(status=status, model=model, verdict="not_applicable", reason=reason)
         duration = round(prepared.duration_s, 3)

@@ -165,3 +165,28 @@ def test_damaged_but_readable_video_gets_a_report_and_a_quiet_stderr(
     report = Report.model_validate_json(result.stdout)
     assert any("probably truncated" in r for r in report.reasons)
     assert result.stderr.strip() == ""  # FFmpeg's own complaints do not reach the terminal
+
+
+def test_several_files_and_a_folder_give_one_json_line_each(
+    face_video: Path, face_image: Path, no_face_video: Path, video_model_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "clip.mp4").write_bytes(no_face_video.read_bytes())
+    (folder / ".hidden.mp4").write_bytes(b"not looked at")
+    bad = folder / "notes.mp4"
+    bad.write_bytes(b"this is not a video")
+    out = tmp_path / "all.jsonl"
+    result = deepfake(
+        str(face_image), str(folder), str(face_video), "--json", "--frames", "2",
+        "--video-model", str(video_model_dir), "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr  # one unusable file -> exit 2, the others still analysed
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [x.get("media", {}).get("filename") or Path(x["file"]).name for x in lines] == [
+        face_image.name, "clip.mp4", "notes.mp4", face_video.name,
+    ]  # fmt: skip
+    assert lines[2]["error"]["code"] in {"unsupported_media", "corrupt_media"}
+    assert lines[0]["video"]["status"] == "analyzed" and lines[1]["video"]["status"] == "not_applicable"
+    assert [json.loads(x) for x in out.read_text().splitlines()] == lines
+    assert "notes.mp4" in result.stderr and len(result.stderr.strip().splitlines()) == 1
