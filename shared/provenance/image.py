@@ -8,6 +8,7 @@ embed at their native sizes (≤ 1–2 MP); metadata of larger images is still r
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,10 @@ def _describe(error: BaseException) -> str:
 def load_image(path: Path, settings: ProvenanceSettings) -> LoadedImage | None:
     """Open ``path`` as a still image; ``None`` when it is not one. Never raises on the file's content."""
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():
+            # Between Pillow's warning and error sizes; pixels that large are not decoded here anyway.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
     except UnidentifiedImageError:
         return None
     except Image.DecompressionBombError as error:

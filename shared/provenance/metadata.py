@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -283,12 +284,17 @@ def _xmp(collector: _Collector, image: Any) -> None:
 
 def _exif(collector: _Collector, image: Any) -> None:
     try:
-        exif = image.getexif()
-        main = {tag: exif.get(tag) for tag in (EXIF_SOFTWARE, EXIF_MAKE, EXIF_MODEL, EXIF_DESCRIPTION)}
-        comment = exif.get_ifd(EXIF_IFD).get(EXIF_USER_COMMENT)
+        # Pillow reports damaged EXIF as a UserWarning on stderr; keep it in the report instead.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            exif = image.getexif()
+            main = {tag: exif.get(tag) for tag in (EXIF_SOFTWARE, EXIF_MAKE, EXIF_MODEL, EXIF_DESCRIPTION)}
+            comment = exif.get_ifd(EXIF_IFD).get(EXIF_USER_COMMENT)
     except Exception as error:  # noqa: BLE001 - a malformed EXIF block
         collector.error("EXIF", error)
         return
+    for warning in caught[:3]:
+        collector.section.errors.append(f"EXIF is damaged ({' '.join(str(warning.message).split())[:200]})")
     if software := _as_text(main[EXIF_SOFTWARE]):
         collector.program("exif", "Software", software)
     device = " ".join(t for t in (_as_text(main[EXIF_MAKE]), _as_text(main[EXIF_MODEL])) if t)
@@ -329,11 +335,14 @@ def image_metadata(loaded: LoadedImage, settings: ProvenanceSettings) -> Metadat
         if loaded.note:
             collector.section.errors.append(loaded.note)
         return collector.section
-    try:
-        chunks = dict(getattr(image, "text", None) or {})
-    except Exception as error:  # noqa: BLE001 - e.g. a zTXt chunk over Pillow's decompression limit
-        collector.error("PNG text chunks", error)
-        chunks = {}
+    # Text chunks before the pixels are in ``info`` from the header; ``text`` adds those after the
+    # pixels, but reading it decodes the image, so only when the pixels were decoded already.
+    chunks = {k: v for k, v in image.info.items() if isinstance(k, str) and isinstance(v, str)}
+    if loaded.rgb is not None:
+        try:
+            chunks.update(getattr(image, "text", None) or {})
+        except Exception as error:  # noqa: BLE001 - e.g. a zTXt chunk over Pillow's decompression limit
+            collector.error("PNG text chunks", error)
     for key in ("comment", "Comment"):
         if key not in chunks and (value := _as_text(image.info.get(key))):
             chunks[key] = value  # JPEG COM / GIF comment
@@ -383,5 +392,9 @@ def container_metadata(path: Path, settings: ProvenanceSettings) -> MetadataSect
             for stream in container.streams:
                 _container_tags(collector, f"stream {stream.index} ({stream.type}): ", dict(stream.metadata))
     except Exception as error:  # noqa: BLE001 - not a container FFmpeg knows, or a damaged one
-        collector.error("container tags", error)
+        # FFmpeg's messages carry the path; the report names files without their folders.
+        collector.section.errors.append(
+            f"container tags could not be read ({type(error).__name__}: "
+            f"{' '.join(str(error).replace(str(path), path.name).split())[:200]})"
+        )
     return collector.section
