@@ -74,3 +74,28 @@ def wav_tone(seconds: float = 1.0, rate: int = 16000) -> bytes:
         out.setframerate(rate)
         out.writeframes(samples.tobytes())
     return buffer.getvalue()
+
+
+def imwatermark_file_module(name: str) -> Any:
+    """A module of the invisible-watermark package (e.g. ``maxDct``) loaded from its file.
+
+    Loading the package itself (``import imwatermark``) imports torch; its ``maxDct`` module alone needs
+    only numpy, cv2 and pywt, so the reference decoder costs the tests no torch import.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    import pytest
+
+    spec = importlib.util.find_spec("imwatermark")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.fail(
+            "the provenance tests need invisible-watermark as their reference: "
+            "pip install --no-deps invisible-watermark==0.2.0 (make setup does it)"
+        )
+    source = Path(list(spec.submodule_search_locations)[0]) / f"{name}.py"
+    module_spec = importlib.util.spec_from_file_location(f"_reference_imwatermark_{name}", source)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module

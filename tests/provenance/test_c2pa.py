@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from provenance_helpers import SdkSigner, created, wav_tone
@@ -126,7 +127,10 @@ def test_ai_declared_and_trusted(sdk_signer: SdkSigner, jpeg_bytes: bytes, trust
 
 def test_ai_declared_in_an_ingredient(sdk_signer: SdkSigner, jpeg_bytes: bytes, write) -> None:
     generated, _ = sdk_signer.sign(jpeg_bytes, "image/jpeg", [created("trainedAlgorithmicMedia", "ImageGen")])
-    edit = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}, {"action": "c2pa.color_adjustments"}]
+    edit: list[dict[str, Any]] = [
+        {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
+        {"action": "c2pa.color_adjustments"},
+    ]
     edited, _ = sdk_signer.sign(jpeg_bytes, "image/jpeg", edit, ingredient=(generated, "image/jpeg"))
     section = read_c2pa(write("edited.jpg", edited), ProvenanceSettings())
     assert section.state == "valid" and section.manifests == 2
