@@ -6,6 +6,7 @@ no inference service, and imports no torch (``tests/provenance`` checks that in 
     from shared.provenance import ProvenanceSettings, inspect_provenance
     section = inspect_provenance(Path("photo.jpg"))                  # settings from DEEPFAKE_PROVENANCE_*
     section.verdict, section.evidence, section.c2pa.state, section.reasons
+    summary_lines(section)                                            # short lines for the CLI summary
 
 What a file's content can do is bounded: the C2PA reader runs in a child process with a memory limit
 and a timeout, manifests and metadata values are size-capped, pixels are decoded only up to a size.
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shared.errors import MediaNotFound
 from shared.provenance._deps import ProvenanceUnavailable
 from shared.provenance.c2pa import read_c2pa
-from shared.provenance.evidence import summarize
+from shared.provenance.evidence import summarize, summary_lines
 from shared.provenance.image import load_image
 from shared.provenance.metadata import container_metadata, image_metadata
 from shared.provenance.section import (
@@ -44,6 +46,7 @@ __all__ = [
     "WatermarkSection",
     "get_provenance_settings",
     "inspect_provenance",
+    "summary_lines",
 ]
 
 
@@ -60,10 +63,12 @@ def inspect_provenance(path: Path, settings: ProvenanceSettings | None = None) -
     Raises:
         ProvenanceUnavailable: an optional package is missing (the message says what to install).
         ConfigurationError: the configured trust bundle cannot be used.
-        OSError: the file itself cannot be opened (the pipeline's probe refuses such files first).
+        MediaNotFound: ``path`` is not a file.
     """
     settings = settings or get_provenance_settings()
     path = Path(path)
+    if not path.is_file():
+        raise MediaNotFound(f"{path.name}: no such file")
     c2pa = read_c2pa(path, settings)
     loaded = load_image(path, settings)
     if loaded is None:

@@ -68,3 +68,33 @@ def summarize(c2pa: C2paSection, metadata: MetadataSection, watermarks: Watermar
         watermarks=watermarks,
         reasons=reasons,
     )
+
+
+def summary_lines(section: ProvenanceSection) -> list[str]:
+    """A few short lines for a human summary (the CLI): C2PA state and signer, findings, watermark."""
+    c2pa = section.c2pa
+    if c2pa.state in ("valid", "trusted", "invalid"):
+        signer = c2pa.signer or "an unnamed signer"
+        trust = "trusted" if c2pa.signer_verified else "not verified"
+        line = f"Content credentials: {c2pa.state}, signed by {signer} ({trust})"
+        if c2pa.claim_generator:
+            line += f", made with {c2pa.claim_generator}"
+        if c2pa.ai_declared:
+            line += f"; declares generative AI ({', '.join(c2pa.ai_source_types)})"
+        if c2pa.state == "invalid":
+            line += f"; fails validation: {', '.join(c for c in c2pa.codes if c not in ('signingCredential.untrusted',))}"
+    elif c2pa.state == "none":
+        line = "Content credentials: none"
+    else:
+        line = f"Content credentials: {c2pa.state} ({c2pa.reason})"
+    lines = [line]
+    named = [f for f in section.metadata.findings if f.kind in ("generator", "ai_declared", "editor")]
+    if named:
+        lines.append(
+            "Metadata: " + "; ".join(f"{f.source}:{f.key} -> {f.generator or f.kind}" for f in named[:5])
+            + " (unsigned, easy to forge or strip)"
+        )
+    for match in section.watermarks.found:
+        lines.append(f"Watermark: {match.name} ({match.generator}), {match.bit_errors}/{match.bits} bit errors")
+    lines.append(f"Provenance verdict: {section.verdict} (evidence: {section.evidence})")
+    return lines

@@ -68,3 +68,33 @@ def test_section_round_trips_and_has_a_schema() -> None:
     json.dumps(schema)
     with pytest.raises(ValueError):
         ProvenanceSection.model_validate({**section.model_dump(), "unexpected": 1})
+
+
+def test_summary_lines() -> None:
+    from shared.provenance import summary_lines
+
+    c2pa = C2paSection(
+        state="invalid", signer="C2PA Test Signing Cert", claim_generator="ImageGen/1",
+        codes=["signingCredential.untrusted", "assertion.dataHash.mismatch"], reason="r",
+    )  # fmt: skip
+    lines = summary_lines(summarize(c2pa, MetadataSection(findings=[HINT]), NOT_FOUND))
+    assert lines[0] == (
+        "Content credentials: invalid, signed by C2PA Test Signing Cert (not verified), made with ImageGen/1; "
+        "fails validation: assertion.dataHash.mismatch"
+    )
+    assert lines[1].startswith("Metadata: png_text:parameters -> AUTOMATIC1111")
+    assert lines[-1] == "Provenance verdict: uncertain (evidence: tampered)"
+    none = summary_lines(summarize(_c2pa("none"), MetadataSection(), WatermarkSection(status="found", found=[SD2])))
+    assert none == [
+        "Content credentials: none",
+        "Watermark: stable-diffusion-v2 (Stable Diffusion 2.x), 0/32 bit errors",
+        "Provenance verdict: fake (evidence: synthetic_declared)",
+    ]
+
+
+def test_missing_file_is_media_not_found(tmp_path) -> None:
+    from shared.errors import MediaNotFound
+    from shared.provenance import inspect_provenance
+
+    with pytest.raises(MediaNotFound, match="missing.jpg"):
+        inspect_provenance(tmp_path / "missing.jpg")
