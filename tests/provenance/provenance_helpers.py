@@ -99,3 +99,17 @@ def imwatermark_file_module(name: str) -> Any:
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module
+
+
+def write_video(path: Any, **metadata: str) -> None:
+    """A 0.5 s 64x64 MPEG-4 clip written by PyAV (FFmpeg adds its own ``encoder`` tag), with ``metadata``."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        container.metadata.update(metadata)
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i * 40, np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))

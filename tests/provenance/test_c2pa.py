@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from provenance_helpers import SdkSigner, created, wav_tone
+from provenance_helpers import SdkSigner, created, wav_tone, write_video
 
 from shared.errors import ConfigurationError
 from shared.provenance import ProvenanceSettings, inspect_provenance
@@ -151,6 +151,15 @@ def test_image_tampered_after_signing(sdk_signer: SdkSigner, jpeg_bytes: bytes, 
     # The AI declaration of a failing manifest is not relied on.
     assert section.evidence == "tampered" and section.verdict == "uncertain"
     assert any("cannot be relied on" in r for r in section.reasons)
+
+
+def test_ai_declared_video(sdk_signer: SdkSigner, tmp_path: Path, write) -> None:
+    clip = tmp_path / "clip.mp4"
+    write_video(clip)
+    signed, _ = sdk_signer.sign(clip.read_bytes(), "video/mp4", [created("trainedAlgorithmicMedia", "VideoGen")])
+    section = inspect_provenance(write("generated.mp4", signed), ProvenanceSettings())
+    assert section.c2pa.state == "valid" and section.c2pa.ai_declared
+    assert section.verdict == "fake" and section.watermarks.status == "not_checked"
 
 
 def test_video_tampered_after_signing(shared_media: Path, write) -> None:

@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
-from provenance_helpers import IPTC, encode_image
+from provenance_helpers import IPTC, encode_image, write_video
 
 from shared.provenance import ProvenanceSettings, inspect_provenance
 
@@ -147,20 +147,9 @@ def test_iptc_originating_program(small: np.ndarray, write) -> None:
     assert section.metadata.findings[0].value == "Midjourney 6.1"
 
 
-def _write_video(path: Path, **metadata: str) -> None:
-    with av.open(str(path), "w") as container:
-        container.metadata.update(metadata)
-        stream = container.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-        for i in range(5):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i * 40, np.uint8), format="rgb24")
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-
-
 def test_container_tags(tmp_path: Path) -> None:
     path = tmp_path / "clip.mp4"
-    _write_video(path, comment="Generated with Runway Gen-3 Alpha")
+    write_video(path, comment="Generated with Runway Gen-3 Alpha")
     section = inspect_provenance(path, DEFAULTS)
     kinds = _kinds(section)
     # FFmpeg (libavformat) writes its own encoder tag: a re-mux/re-encode, routine and not evidence.
