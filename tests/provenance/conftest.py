@@ -7,12 +7,34 @@ Signing uses c2pa-python's Builder with the C2PA test certificate of ``../shared
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from provenance_helpers import SdkSigner, encode_image
+
+from shared.provenance.settings import ProvenanceSettings
+
+
+@pytest.fixture(autouse=True)
+def _default_provenance_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests state their settings: none leak in from the environment or the cached getter."""
+    from shared.provenance.settings import get_provenance_settings
+
+    for name in list(os.environ):
+        if name.startswith("DEEPFAKE_PROVENANCE_"):
+            monkeypatch.delenv(name)
+    get_provenance_settings.cache_clear()
+    yield
+    get_provenance_settings.cache_clear()
+
+
+@pytest.fixture
+def defaults() -> ProvenanceSettings:
+    """The default settings (the environment's DEEPFAKE_PROVENANCE_* are cleared for every test)."""
+    return ProvenanceSettings()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ from shared.provenance import ProvenanceSettings, inspect_provenance
 from shared.provenance.watermark import KNOWN_WATERMARKS, bits_for_length, block_scores, check_watermarks
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULTS = ProvenanceSettings()
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +49,8 @@ def test_public_encoder_is_what_the_tests_embed_with(astronaut: np.ndarray, max_
 
 
 @pytest.mark.parametrize("mark", KNOWN_WATERMARKS, ids=lambda m: m.name)
-def test_stable_diffusion_watermarks_found(mark, astronaut: np.ndarray, max_dct, write) -> None:
-    section = inspect_provenance(write(f"{mark.name}.png", _sd_script_png(max_dct, astronaut, mark.bits)), DEFAULTS)
+def test_stable_diffusion_watermarks_found(mark, astronaut: np.ndarray, max_dct, write, defaults: ProvenanceSettings) -> None:
+    section = inspect_provenance(write(f"{mark.name}.png", _sd_script_png(max_dct, astronaut, mark.bits)), defaults)
     assert section.watermarks.status == "found"
     assert [(m.name, m.bit_errors, m.channel_order) for m in section.watermarks.found] == [(mark.name, 0, "bgr")]
     assert section.evidence == "synthetic_declared" and section.verdict == "fake"
@@ -68,12 +67,12 @@ def test_diffusers_channel_order(astronaut: np.ndarray, max_dct) -> None:
     assert section.found[0].bit_errors <= 2
 
 
-def test_unmarked_images_are_not_found(astronaut: np.ndarray, shared_media: Path) -> None:
+def test_unmarked_images_are_not_found(astronaut: np.ndarray, shared_media: Path, defaults: ProvenanceSettings) -> None:
     assert check_watermarks(astronaut).status == "not_found"
     noise = np.random.default_rng(0).integers(0, 256, (384, 512, 3), dtype=np.uint8)
     assert check_watermarks(noise).status == "not_found"
     for name in ("CA.jpg", "no_manifest.jpg"):
-        section = inspect_provenance(shared_media / "provenance" / name, DEFAULTS)
+        section = inspect_provenance(shared_media / "provenance" / name, defaults)
         assert section.watermarks.status == "not_found", name
         assert "not evidence either way" in (section.watermarks.reason or "")
 
