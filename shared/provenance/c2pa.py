@@ -185,12 +185,15 @@ def read_c2pa(path: Path, settings: ProvenanceSettings) -> C2paSection:
             return _unreadable(f"the manifest store has an unexpected shape ({_one_line(str(error), 200)})")
     if outcome.outcome == "error" and (outcome.error_type == "RemoteManifest" or outcome.message.startswith("Remote")):
         url = _URL.search(outcome.message)
+        why = (
+            f"they could not be fetched ({_one_line(outcome.message, 300)})"
+            if settings.allow_remote_fetch
+            else "they were not fetched (DEEPFAKE_PROVENANCE_ALLOW_REMOTE_FETCH is off)"
+        )
         return C2paSection(
             state="remote",
             remote_url=url.group(0)[: settings.max_metadata_value_chars] if url else None,
-            reason="the file references Content Credentials stored at a URL; they were not fetched "
-            "(DEEPFAKE_PROVENANCE_ALLOW_REMOTE_FETCH is off or the host is not allowed), so nothing is "
-            "known about them",
+            reason=f"the file references Content Credentials stored at a URL; {why}, so nothing is known about them",
         )
     if outcome.outcome in ("too_large", "failed"):
         return _unreadable(outcome.message)

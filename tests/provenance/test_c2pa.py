@@ -225,7 +225,8 @@ def test_remote_manifest_is_never_fetched_by_default(
 
     # Allowed, but for another host: still not fetched.
     elsewhere = ProvenanceSettings(allow_remote_fetch=True, remote_allowed_hosts=["c2pa.example.org"])
-    assert read_c2pa(write("remote.jpg", asset), elsewhere).state == "remote"
+    refused = read_c2pa(write("remote.jpg", asset), elsewhere)
+    assert refused.state == "remote" and "not permitted" in refused.reason
     assert handler.requests == []
 
     # Allowed for this host: fetched once and validated like an embedded one.
