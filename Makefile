@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	$(PY) -m pip install -q --no-deps invisible-watermark==0.2.0  # test reference only: see pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed
