@@ -90,12 +90,20 @@ def score(prepared: Prepared, *, progress: ProgressFn | None = None) -> Scores:
 
 
 def fuse(sections: list[Any]) -> tuple[Verdict, float | None]:
-    """The overall verdict and score: those of the most severe analysed section (ties: higher score)."""
-    scored = [s for s in sections if s.status == "analyzed" and s.score is not None]
-    if not scored:
+    """The overall verdict and score from the sections' own verdicts.
+
+    The most severe verdict of the analysed sections wins (fake > uncertain > real), each section having
+    judged against its own operating point; ``not_applicable`` when no section judged anything. The
+    score is the winning section's fake probability, or the highest of the scored sections when the
+    winner has none (provenance states facts, not probabilities).
+    """
+    judged = [s for s in sections if s is not None and s.status == "analyzed" and s.verdict != "not_applicable"]
+    if not judged:
         return "not_applicable", None
-    top = max(scored, key=lambda s: (_SEVERITY[s.verdict], s.score or 0.0))
-    return top.verdict, top.score
+    top = max(judged, key=lambda s: (_SEVERITY[s.verdict], getattr(s, "score", None) or 0.0))
+    scores = [s.score for s in judged if getattr(s, "score", None) is not None]
+    score = getattr(top, "score", None)
+    return top.verdict, score if score is not None else (max(scores) if scores else None)
 
 
 def build_report(
@@ -124,7 +132,7 @@ def build_report(
         else:
             sections[detector.section] = detector.skipped_section(source)
     verdict, overall = fuse(list(sections.values()))
-    if overall is None:
+    if verdict == "not_applicable":
         reasons.append("nothing in the file could be analysed: no face and no usable speech")
     models = {}  # the models that actually scored something
     for detector in prepared.detectors:

@@ -19,18 +19,16 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-SCHEMA_VERSION = "1.0"
+from shared.provenance.section import ProvenanceSection
+from shared.schema_base import MediaKind, SectionStatus, StrictModel, Verdict
+
+SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
 
-Verdict = Literal["fake", "real", "uncertain", "not_applicable"]
-MediaKind = Literal["video", "image", "audio"]
-SectionStatus = Literal["analyzed", "not_applicable", "not_available"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Model = StrictModel
+__all__ = ["MediaKind", "SectionStatus", "Verdict"]
 
 
 class MediaFacts(_Model):
@@ -185,6 +183,9 @@ class Report(_Model):
     media: MediaFacts
     video: VideoSection
     audio: AudioSection
+    provenance: ProvenanceSection | None = Field(
+        default=None, description="what the file says about its own origin (C2PA, metadata, watermarks)"
+    )
     reasons: list[str] = Field(default_factory=list, description="plain-language explanations and caveats")
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     models: dict[str, str] = Field(default_factory=dict, description="role -> model version used")

@@ -18,6 +18,7 @@ _DETECTORS: dict[str, type[Detector]] = {}
 _BUILTIN = (
     ("shared.detectors.faces", "FaceEvidence"),
     ("shared.detectors.voice", "VoiceEvidence"),
+    ("shared.detectors.provenance", "ProvenanceEvidence"),
 )
 
 

@@ -13,7 +13,7 @@ The rule (also in ``docs/provenance.md``):
 from __future__ import annotations
 
 from shared.provenance.section import C2paSection, MetadataSection, ProvenanceSection, WatermarkSection
-from shared.report import Verdict
+from shared.schema_base import Verdict
 
 NO_EVIDENCE = (
     "No provenance evidence: no AI declaration, tampering, generator metadata or known watermark was found. "

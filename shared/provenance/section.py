@@ -22,7 +22,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.report import SectionStatus, Verdict, _Model
+from shared.schema_base import SectionStatus, Verdict
+from shared.schema_base import StrictModel as _Model
 
 #: none: no C2PA data in the file. valid: a manifest whose signature and hashes check out, signer not
 #: verified against a trust list. trusted: valid and the signer chains to the configured trust bundle.
