@@ -124,24 +124,31 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print(json.dumps(summary, indent=2, default=str))
 
 
+def _train_options(args: argparse.Namespace, dataset: Any, train: list[Any]) -> dict[str, Any]:
+    """The ``TrainOptions`` fields (shared by every recipe) from the flags of ``_add_train_args``."""
+    from shared.training.data import describe_split
+
+    counts = describe_split({"train": train})["train"]
+    return {
+        "arch": args.arch, "init": args.init, "out_dir": args.out, "epochs": args.epochs, "patience": args.patience,
+        "batch_size": args.batch_size, "lr": args.lr, "max_steps_per_epoch": args.max_steps,
+        "device": args.device, "threads": args.threads, "workers": args.workers, "seed": args.seed,
+        "resume": args.resume, "progress": not args.quiet, "export": not args.no_export,
+        "training_data": f"{dataset.name} ({dataset.reader}) train split: "
+                         + ", ".join(f"{k} {v}" for k, v in counts.items()),
+    }
+
+
 def run_video(args: argparse.Namespace) -> int:
     """Train a face model."""
     from shared.training.data import describe_split
-    from shared.training.loop import set_cpu_threads
     from shared.training.video import VideoTrainOptions, train_video
 
-    set_cpu_threads(args.threads)
     dataset, splits = _splits(args)
     cache = face_cache_from_args(args)
     splits = {k: [s for s in v if s.kind in ("video", "image")] for k, v in splits.items()}
-    options = VideoTrainOptions(
-        arch=args.arch, init=args.init, out_dir=args.out, epochs=args.epochs, patience=args.patience,
-        batch_size=args.batch_size or 32, lr=args.lr or 1e-5, faces_per_epoch=args.faces_per_epoch,
-        max_steps_per_epoch=args.max_steps, device=args.device, workers=args.workers, seed=args.seed,
-        resume=args.resume, progress=not args.quiet, export=not args.no_export,
-        training_data=f"{dataset.name} ({dataset.reader}) train split: "
-                      + ", ".join(f"{k} {v}" for k, v in describe_split({"train": splits["train"]})["train"].items()),
-    )
+    options = VideoTrainOptions(**_train_options(args, dataset, splits["train"]),
+                                faces_per_epoch=args.faces_per_epoch)
     summary = train_video(splits["train"], splits["val"], cache, options)
     summary["split"] = describe_split(splits)
     _print_summary(summary)
@@ -152,20 +159,11 @@ def run_audio(args: argparse.Namespace) -> int:
     """Train an audio model."""
     from shared.training.audio import AudioTrainOptions, train_audio
     from shared.training.data import describe_split
-    from shared.training.loop import set_cpu_threads
 
-    set_cpu_threads(args.threads)
     dataset, splits = _splits(args)
     splits = {k: [s for s in v if s.kind == "audio" or s.kind == "video"] for k, v in splits.items()}
-    options = AudioTrainOptions(
-        arch=args.arch, init=args.init, out_dir=args.out, epochs=args.epochs, patience=args.patience,
-        batch_size=args.batch_size, lr=args.lr, max_steps_per_epoch=args.max_steps, device=args.device,
-        workers=args.workers, seed=args.seed, resume=args.resume, progress=not args.quiet,
-        export=not args.no_export, augment=not args.no_augment, head_only=args.head_only,
-        feature_passes=args.feature_passes,
-        training_data=f"{dataset.name} ({dataset.reader}) train split: "
-                      + ", ".join(f"{k} {v}" for k, v in describe_split({"train": splits["train"]})["train"].items()),
-    )
+    options = AudioTrainOptions(**_train_options(args, dataset, splits["train"]), augment=not args.no_augment,
+                                head_only=args.head_only, feature_passes=args.feature_passes)
     summary = train_audio(splits["train"], splits["val"], options)
     summary["split"] = describe_split(splits)
     _print_summary(summary)

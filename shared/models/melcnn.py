@@ -13,8 +13,9 @@ spectrogram is standardised per example (zero mean, unit variance over all its b
 model indifferent to recording gain.
 
 No published weights exist for this model: out of the box (``init_melcnn_folder``) it is untrained and
-its scores mean nothing. ``train_melcnn`` trains it on the ASVspoof 2019 LA layout (flac folders and
-protocol files, ``../shared/reference/asvspoof2019``) with the project's training loop.
+its scores mean nothing. ``shared.training.melcnn.train_melcnn`` (``deepfake train audio --arch melcnn``)
+trains it; this module holds the architecture, its checkpoint format and its export only, and never
+imports the training code.
 """
 
 from __future__ import annotations
@@ -24,21 +25,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
-from shared.datasets.asvspoof import ProtocolEntry, parse_protocol  # re-exported: one parser for LA
 from shared.fsutil import sha256_file
 from shared.models._registry import register_model
 
 __all__ = [
     "MelFrontendConfig",
     "MelCNN",
-    "AsvspoofWindows",
-    "ProtocolEntry",
-    "parse_protocol",
-    "train_melcnn",
     "import_checkpoint",
     "init_melcnn_folder",
     "save_melcnn_checkpoint",
@@ -47,8 +42,6 @@ __all__ = [
 SAMPLE_RATE = 16000
 WINDOW_SAMPLES = 64600
 HOP_SAMPLES = 32300
-BEST_FILE = "melcnn_best.pth"
-MODEL_DIR = "model"
 
 
 @dataclass(frozen=True)
@@ -133,45 +126,6 @@ class MelCNN(nn.Module):
 def melcnn() -> MelCNN:
     """The seed's mel-spectrogram CNN (untrained)."""
     return MelCNN()
-
-
-# --- data --------------------------------------------------------------------------------------------
-def crop_or_tile(wave: np.ndarray, length: int, rng: np.random.Generator | None) -> np.ndarray:
-    """A ``length``-sample excerpt: a random crop when ``rng`` is given (training), else the start (eval,
-    as AASIST's loader); clips shorter than ``length`` are tiled end to end."""
-    if len(wave) >= length:
-        start = int(rng.integers(0, len(wave) - length + 1)) if rng is not None else 0
-        return wave[start : start + length]
-    return np.tile(wave, length // len(wave) + 1)[:length]
-
-
-class AsvspoofWindows(torch.utils.data.Dataset):
-    """(waveform window, label) pairs from audio files; label 1 = spoof (fake), 0 = bona fide.
-
-    Args:
-        items: ``(path, label)`` pairs, e.g. from ``shared.datasets.asvspoof.read_asvspoof2019_la``.
-        window: samples per example.
-        train: random crops instead of the first window.
-    """
-
-    def __init__(self, items: list[tuple[Path, int]], *, window: int = WINDOW_SAMPLES, train: bool) -> None:
-        self.items = list(items)
-        self.window = window
-        self.train = train
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        from shared.media.audio import load_audio
-
-        path, label = self.items[index]
-        wave = load_audio(path, SAMPLE_RATE)
-        # Crops draw from torch's RNG: seeded by seed_everything, and re-seeded per DataLoader worker
-        # and epoch, so every epoch sees new crops and a run is repeatable.
-        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item())) if self.train else None
-        x = crop_or_tile(wave, self.window, rng).astype(np.float32)
-        return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(label, dtype=torch.long)
 
 
 # --- checkpoints and model folders -------------------------------------------------------------------
@@ -264,7 +218,7 @@ def import_checkpoint(architecture: str, checkpoint: Path, out_dir: Path, *, pub
         training_data=(published.training_data if published is not None else info.get("training_data")),
         source=SourceInfo(file=checkpoint.name, sha256=sha256_file(checkpoint)),
         metrics=metrics,
-        notes=f"Mel-spectrogram CNN trained with train_melcnn (best epoch {info.get('epoch')}).",
+        notes=f"Mel-spectrogram CNN, checkpoint of epoch {info.get('epoch')}.",
     )
     export_melcnn(model, out_dir, card)
     return card
@@ -287,149 +241,3 @@ def init_melcnn_folder(out_dir: Path, *, seed: int = 0) -> Path:
         notes=f"UNTRAINED: random weights (seed {seed}); for tests and plumbing only.",
     )
     return export_melcnn(model, out_dir, card)
-
-
-# --- training ----------------------------------------------------------------------------------------
-def train_melcnn(
-    data_root: Path,
-    out_dir: Path,
-    *,
-    epochs: int = 20,
-    batch_size: int = 32,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-4,
-    patience: int = 5,
-    max_files: int | None = None,
-    max_steps_per_epoch: int | None = None,
-    workers: int = 0,
-    device: str = "auto",
-    seed: int = 0,
-    resume: bool = False,
-    progress: bool = True,
-    export: bool = True,
-) -> dict[str, Any]:
-    """Train the MelCNN on ASVspoof 2019 LA (train split) with early stopping on the dev split.
-
-    Args:
-        data_root: the folder holding ``LA/`` (or ``LA`` itself): flac folders + cm protocol files.
-        out_dir: where ``last.pth`` (resumable), ``history.json``, the best checkpoint (``melcnn_best.pth``)
-            and, with ``export``, the model folder (``model/``) go.
-        max_files: use at most this many files per split (class balance kept), for quick runs.
-        max_steps_per_epoch: cap on training batches per epoch.
-        The rest are the usual optimiser and loop settings (Adam, ReduceLROnPlateau).
-
-    Bona fide is ~10 % of LA, so the loss weights spoof examples by the class ratio (``pos_weight``)
-    instead of resampling: every file is seen once per epoch.
-
-    Returns:
-        A summary: checkpoint, best epoch and validation metrics, sizes, device, model folder.
-    """
-    from shared.datasets.asvspoof import read_asvspoof2019_la
-    from shared.errors import InvalidArgument
-    from shared.training.loop import TrainConfig, pick_device, seed_everything, train
-
-    seed_everything(seed)
-    data = read_asvspoof2019_la(Path(data_root), parts=("train", "val"))
-    splits = {
-        split: _limit([(s.path, int(s.label)) for s in data.samples if s.split == split], max_files, seed)
-        for split in ("train", "val")
-    }
-    for split, items in splits.items():
-        if {label for _, label in items} != {0, 1}:
-            raise InvalidArgument(f"the ASVspoof {split} split needs both bona fide and spoof files")
-    train_set = AsvspoofWindows(splits["train"], train=True)
-    val_set = AsvspoofWindows(splits["val"], train=False)
-    generator = torch.Generator().manual_seed(seed)
-    train_loader = torch.utils.data.DataLoader(
-        train_set,
-        batch_size=batch_size,
-        shuffle=True,
-        num_workers=workers,
-        generator=generator,
-        drop_last=False,
-    )
-    val_loader = torch.utils.data.DataLoader(
-        val_set, batch_size=batch_size, shuffle=False, num_workers=workers
-    )
-    torch_device = pick_device(device)
-    model = MelCNN()
-    labels = np.array([label for _, label in splits["train"]])
-    pos_weight = torch.tensor([(labels == 0).sum() / max((labels == 1).sum(), 1)], dtype=torch.float32)
-    bce = nn.BCEWithLogitsLoss(pos_weight=pos_weight.to(torch_device))
-
-    def loss_fn(out: Tensor, y: Tensor) -> Tensor:
-        return bce(out.reshape(-1), y.float())
-
-    def save_best(m: nn.Module, path: Path, info: dict[str, Any]) -> Path:
-        return save_melcnn_checkpoint(
-            m,  # type: ignore[arg-type]
-            path,
-            epoch=info.get("epoch"),
-            validation_loss=info.get("val_loss"),
-            validation_auc=info.get("val_auc"),
-            validation_eer=info.get("val_eer"),
-            training_data=f"ASVspoof 2019 LA train ({len(splits['train'])} files), dev for early stopping",
-        )
-
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=0.5, patience=max(1, patience // 2)
-    )
-    describe = {
-        "kind": "audio",
-        "arch": "MelCNN",
-        "lr": lr,
-        "batch_size": batch_size,
-        "train_files": len(splits["train"]),
-        "val_files": len(splits["val"]),
-    }
-    result = train(
-        model,
-        train_loader=train_loader,
-        val_loader=val_loader,
-        loss_fn=loss_fn,
-        to_scores=lambda out: torch.sigmoid(out.reshape(-1)),
-        optimizer=optimizer,
-        scheduler=scheduler,
-        save_best=save_best,
-        best_name=BEST_FILE,
-        config=TrainConfig(
-            epochs=epochs,
-            patience=patience,
-            out_dir=Path(out_dir),
-            resume=resume,
-            progress=progress,
-            max_steps_per_epoch=max_steps_per_epoch,
-        ),
-        device=torch_device,
-        describe=describe,
-    )
-    summary: dict[str, Any] = {
-        "checkpoint": str(result.best_checkpoint),
-        "best_epoch": result.best_epoch,
-        "best_val_loss": result.best_val_loss,
-        "epochs_run": result.epochs_run,
-        "stopped_early": result.stopped_early,
-        "train_files": len(splits["train"]),
-        "val_files": len(splits["val"]),
-        "device": str(torch_device),
-        "history": result.history,
-    }
-    if export:
-        model_dir = Path(out_dir) / MODEL_DIR
-        import_checkpoint("MelCNN", result.best_checkpoint, model_dir)
-        summary["model_dir"] = str(model_dir)
-    return summary
-
-
-def _limit(items: list[tuple[Path, int]], limit: int | None, seed: int) -> list[tuple[Path, int]]:
-    """At most ``limit`` items with the class ratio kept (deterministic)."""
-    if limit is None or len(items) <= limit:
-        return items
-    rng = np.random.default_rng(seed)
-    out: list[tuple[Path, int]] = []
-    for label in (0, 1):
-        group = [it for it in items if it[1] == label]
-        take = max(1, round(limit * len(group) / len(items)))
-        out += [group[i] for i in sorted(rng.choice(len(group), size=min(take, len(group)), replace=False))]
-    return out

@@ -8,7 +8,8 @@ weights by validation loss, stop early when it has not improved for ``patience``
 * the best checkpoint in the *published* layout of the architecture (written by ``save_best``), so
   ``deepfake models import-icpr`` and the audio importer read it like a downloaded one.
 
-CPU or GPU is chosen automatically (``pick_device``); the loop is the same.
+CPU or GPU is chosen automatically (``pick_device``); the loop is the same. Every recipe takes a
+``TrainOptions`` (or a subclass with its own fields); ``TrainConfig.from_options`` is the loop's part of it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ def set_cpu_threads(threads: int) -> None:
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators."""
     import random
 
     import torch
@@ -58,8 +60,55 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+@dataclass(kw_only=True)
+class TrainOptions:
+    """What every ``deepfake train`` recipe takes; ``VideoTrainOptions`` and ``AudioTrainOptions`` add their own.
+
+    Attributes:
+        arch: the architecture (each recipe lists the names it knows).
+        out_dir: the run folder: checkpoints, ``history.json``, the model folder.
+        init: starting weights: None or ``"none"`` (random), a published model name, or a checkpoint file.
+        epochs, patience: at most this many epochs; stop after ``patience`` without validation improvement.
+        batch_size, lr: None means the recipe's own default (each recipe's docstring gives it).
+        max_steps_per_epoch: at most this many training batches per epoch (None = all).
+        device: ``auto`` (the first CUDA GPU when there is one), ``cpu``, ``cuda``, ``cuda:1`` ...
+        threads: torch's CPU threads (0 keeps torch's default of one per core).
+        workers: data-loading worker processes.
+        seed: seeds Python's, NumPy's and torch's generators (splits, shuffling, crops, augmentation).
+        resume: continue the run in ``out_dir`` from its ``last.pth``.
+        progress: progress bars and one line per epoch.
+        export: convert the best checkpoint into a model folder (``out_dir/model``).
+        training_data: what the model is trained on, in words, for the model card.
+    """
+
+    arch: str
+    out_dir: Path
+    init: str | None = None
+    epochs: int = 20
+    patience: int = 5
+    batch_size: int | None = None
+    lr: float | None = None
+    max_steps_per_epoch: int | None = None
+    device: str = "auto"
+    threads: int = 0
+    workers: int = 0
+    seed: int = 0
+    resume: bool = False
+    progress: bool = True
+    export: bool = True
+    training_data: str = ""
+
+
+def prepare_process(options: TrainOptions) -> None:
+    """The process-wide part of a run's options: every random generator seeded, torch's CPU threads set."""
+    seed_everything(options.seed)
+    set_cpu_threads(options.threads)
+
+
 @dataclass
 class TrainConfig:
+    """The loop's settings (``from_options`` takes them from a recipe's ``TrainOptions``)."""
+
     epochs: int = 20
     patience: int = 5
     out_dir: Path = Path("runs/train")
@@ -67,12 +116,10 @@ class TrainConfig:
     progress: bool = True
     #: at most this many training batches per epoch (None = all); for quick runs on big data
     max_steps_per_epoch: int | None = None
-    #: epochs without validation improvement before the learning rate is reduced (plateau schedulers)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_options(cls, options: Any) -> TrainConfig:
-        """The loop's part of a ``deepfake train video|audio`` option set (they share these names)."""
+    def from_options(cls, options: TrainOptions) -> TrainConfig:
+        """The loop's part of a recipe's options."""
         return cls(epochs=options.epochs, patience=options.patience, out_dir=Path(options.out_dir),
                    resume=options.resume, progress=options.progress,
                    max_steps_per_epoch=options.max_steps_per_epoch)

@@ -1,9 +1,14 @@
-"""``deepfake train audio --arch melcnn`` on any dataset (the model, its checkpoint format and its
-importer live in ``shared.models.melcnn``; its ``train_melcnn`` is the ASVspoof-only library entry).
+"""Training the seed's mel CNN (``deepfake train audio --arch melcnn``): the one MelCNN training path.
 
-Differences from ``train_melcnn``: the samples come from any reader (manifests, labelled folders,
-several datasets mixed), and training clips get the format/sample-rate augmentation of
-``shared.training.audio`` so the network cannot key on how a file was stored.
+The network, its checkpoint format and its importer live in ``shared.models.melcnn``; the samples come
+from any reader (ASVspoof 2019 LA, manifests, labelled folders, several mixed: ``shared.training.data``),
+the windows and the format/sample-rate augmentation from ``shared.training.audio_common``.
+
+Recipe: random 64,600-sample windows (short clips tiled), BCE with logits, spoof examples weighted by
+the class ratio (``pos_weight``: bona fide is ~10 % of LA) instead of resampling, so every file is seen
+once per epoch; Adam (lr 1e-3, weight decay 1e-4, batch 32 when not given), ReduceLROnPlateau, early
+stopping on the validation loss (``shared.training.loop``). The best checkpoint is ``melcnn_best.pth``
+(``save_melcnn_checkpoint``), converted to ``model/`` by the same importer as ``deepfake audio import``.
 """
 
 from __future__ import annotations
@@ -15,40 +20,64 @@ import numpy as np
 
 from shared.datasets.base import Sample
 from shared.errors import InvalidArgument
+from shared.training.audio_common import (
+    MODEL_DIR,
+    AudioTrainOptions,
+    WaveformDataset,
+    checked_splits,
+    export_trained_audio_model,
+)
+from shared.training.loop import TrainConfig, pick_device, prepare_process, train
+
+BEST_FILE = "melcnn_best.pth"
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_LR = 1e-3
+WEIGHT_DECAY = 1e-4
 
 
-def train_melcnn_run(train_samples: list[Sample], val_samples: list[Sample], options: Any) -> dict[str, Any]:
+def train_melcnn(train_samples: list[Sample], val_samples: list[Sample], options: AudioTrainOptions) -> dict[str, Any]:
+    """Train the MelCNN with early stopping on ``val_samples``; returns a summary for the command to print.
+
+    Args:
+        train_samples, val_samples: labelled clips (1 = fake); those that do not decode are left out and
+            listed in the summary's ``unreadable_files``.
+        options: ``options.init`` may be a MelCNN checkpoint file to continue from (there are no
+            published weights); ``options.arch`` is not read.
+
+    Returns:
+        The loop's summary (checkpoint, best epoch, validation loss, epochs run, early stop) plus the
+        file counts, the device and, with ``options.export``, the model folder.
+
+    Raises:
+        InvalidArgument: ``init`` is not a file, a split without both classes, or a run folder that
+            already holds another run.
+    """
     import torch
 
     from shared.evaluation.plots import plot_training_curves
-    from shared.models.melcnn import BEST_FILE, MODEL_DIR, WINDOW_SAMPLES, MelCNN, save_melcnn_checkpoint
-    from shared.training.audio import WaveformDataset, readable
-    from shared.training.loop import TrainConfig, pick_device, seed_everything, train
+    from shared.models.melcnn import WINDOW_SAMPLES, MelCNN, save_melcnn_checkpoint
 
-    if options.init and options.init != "none":
-        if not Path(options.init).is_file():
-            raise InvalidArgument("--init for melcnn must be a MelCNN checkpoint file (there are no published weights)")
-    seed_everything(options.seed)
-    train_samples, bad_train = readable(train_samples, options.progress)
-    val_samples, bad_val = readable(val_samples, options.progress)
-    for name, samples in (("training", train_samples), ("validation", val_samples)):
-        if {s.label for s in samples} != {0, 1}:
-            raise InvalidArgument(f"the {name} split needs real and fake clips")
+    init = options.init if options.init and options.init != "none" else None
+    if init is not None and not Path(init).is_file():
+        raise InvalidArgument("--init for melcnn must be a MelCNN checkpoint file (there are no published weights)")
+    prepare_process(options)
+    data = checked_splits(train_samples, val_samples, options.progress)
     device = pick_device(options.device)
     model = MelCNN()
-    if options.init and options.init != "none":
+    if init is not None:
         from shared.models.checkpoint import load_state_dict_strict, read_checkpoint
 
-        load_state_dict_strict(model, read_checkpoint(Path(options.init), entry="state_dict"), source=options.init)
-    batch = options.batch_size or 32
-    lr = options.lr or 1e-3
-    train_set = WaveformDataset(train_samples, length=WINDOW_SAMPLES, train=True, augment_clips=options.augment)
-    val_set = WaveformDataset(val_samples, length=WINDOW_SAMPLES, train=False, augment_clips=False)
+        load_state_dict_strict(model, read_checkpoint(Path(init), entry="state_dict"), source=init)
+    batch = options.batch_size or DEFAULT_BATCH_SIZE
+    lr = options.lr or DEFAULT_LR
+    train_set = WaveformDataset(data.train, length=WINDOW_SAMPLES, train=True, augment_clips=options.augment)
+    val_set = WaveformDataset(data.val, length=WINDOW_SAMPLES, train=False, augment_clips=False)
     generator = torch.Generator().manual_seed(options.seed)
     train_loader: Any = torch.utils.data.DataLoader(train_set, batch_size=batch, shuffle=True, generator=generator,  # type: ignore[arg-type]
-                                               num_workers=options.workers)
-    val_loader: Any = torch.utils.data.DataLoader(val_set, batch_size=batch, shuffle=False, num_workers=options.workers)  # type: ignore[arg-type]
-    labels = np.array([s.label for s in train_samples])
+                                                    num_workers=options.workers)
+    val_loader: Any = torch.utils.data.DataLoader(val_set, batch_size=batch, shuffle=False,  # type: ignore[arg-type]
+                                                  num_workers=options.workers)
+    labels = np.array([s.label for s in data.train])
     pos_weight = torch.tensor([(labels == 0).sum() / max((labels == 1).sum(), 1)], dtype=torch.float32)
     bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight.to(device))
 
@@ -62,10 +91,12 @@ def train_melcnn_run(train_samples: list[Sample], val_samples: list[Sample], opt
             training_data=options.training_data or None,
         )
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-4)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=WEIGHT_DECAY)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, options.patience // 2))
+    # what a resumed run must match (the same keys as before the two MelCNN paths became one, so older
+    # run folders still resume)
     describe = {"kind": "audio", "arch": "MelCNN", "lr": lr, "batch_size": batch, "augment": options.augment,
-                "train_files": len(train_samples), "val_files": len(val_samples)}
+                "train_files": len(data.train), "val_files": len(data.val)}
     result = train(
         model, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
         to_scores=lambda out: torch.sigmoid(out.reshape(-1)), optimizer=optimizer, scheduler=scheduler,
@@ -73,17 +104,13 @@ def train_melcnn_run(train_samples: list[Sample], val_samples: list[Sample], opt
         config=TrainConfig.from_options(options),
     )
     summary: dict[str, Any] = {
-        **result.summary(), "train_files": len(train_samples), "val_files": len(val_samples),
-        "unreadable_files": bad_train + bad_val, "device": str(device),
+        **result.summary(), "train_files": len(data.train), "val_files": len(data.val),
+        "unreadable_files": data.unreadable, "device": str(device),
     }
     if options.export:
-        from shared.modelcard import ModelCard
-        from shared.models.melcnn import import_checkpoint
-
-        model_dir = Path(options.out_dir) / MODEL_DIR
-        import_checkpoint("MelCNN", result.best_checkpoint, model_dir)
-        card = ModelCard.load(model_dir)
-        card.model_copy(update={"name": f"MelCNN_{Path(options.out_dir).name}"}).save(model_dir)
-        summary["model_dir"] = str(model_dir)
+        best = next(h for h in result.history if h["epoch"] == result.best_epoch)
+        summary["model_dir"] = str(export_trained_audio_model(
+            "MelCNN", result.best_checkpoint, Path(options.out_dir) / MODEL_DIR,
+            training_data=options.training_data, best=best, init=init, augment=options.augment))
     plot_training_curves(result.history, Path(options.out_dir) / "training_curves.png", title="MelCNN: training")
     return summary

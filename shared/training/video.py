@@ -24,9 +24,13 @@ import numpy as np
 from shared.datasets.base import Sample
 from shared.datasets.facecache import FaceCache, FaceEntry
 from shared.errors import InvalidArgument
+from shared.training.loop import TrainConfig, TrainOptions, pick_device, prepare_process, train
 
 BEST_FILE = "bestval.pth"
 MODEL_DIR = "model"
+#: the reference recipe's batch size and learning rate, used when the options leave them out
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_LR = 1e-5
 
 
 @dataclass
@@ -161,25 +165,17 @@ def fetch_published_checkpoint(name: str) -> Path:
     return fetch_checkpoint(name)
 
 
-@dataclass
-class VideoTrainOptions:
-    arch: str
-    init: str | None
-    out_dir: Path
-    epochs: int = 20
-    patience: int = 5
-    batch_size: int = 32
-    lr: float = 1e-5
+@dataclass(kw_only=True)
+class VideoTrainOptions(TrainOptions):
+    """``TrainOptions`` plus the face recipe's own (batch size 32 and lr 1e-5 when not given).
+
+    Attributes:
+        weight_decay: Adam's weight decay.
+        faces_per_epoch: faces drawn per epoch, real and fake equally often (None = as many as there are).
+    """
+
     weight_decay: float = 0.0
     faces_per_epoch: int | None = None
-    max_steps_per_epoch: int | None = None
-    device: str = "auto"
-    workers: int = 0
-    seed: int = 0
-    resume: bool = False
-    progress: bool = True
-    export: bool = True
-    training_data: str = ""
 
 
 def train_video(train_samples: list[Sample], val_samples: list[Sample], cache: FaceCache,
@@ -188,9 +184,10 @@ def train_video(train_samples: list[Sample], val_samples: list[Sample], cache: F
     import torch
 
     from shared.models.icpr import IMAGENET_MEAN, IMAGENET_STD, save_published_checkpoint
-    from shared.training.loop import TrainConfig, pick_device, seed_everything, train
 
-    seed_everything(options.seed)
+    prepare_process(options)
+    batch = options.batch_size or DEFAULT_BATCH_SIZE
+    lr = options.lr or DEFAULT_LR
     train_items = face_items(train_samples, cache, progress=options.progress)
     val_items = face_items(val_samples, cache, progress=options.progress)
     for name, items in (("training", train_items), ("validation", val_items)):
@@ -204,12 +201,12 @@ def train_video(train_samples: list[Sample], val_samples: list[Sample], cache: F
     val_set = FaceDataset(val_items, mean=IMAGENET_MEAN, std=IMAGENET_STD, train=False)
     per_epoch = options.faces_per_epoch or len(train_items)
     sampler = balanced_sampler([it.label for it in train_items], per_epoch, options.seed)
-    loader_args = {"batch_size": options.batch_size, "num_workers": options.workers,
+    loader_args = {"batch_size": batch, "num_workers": options.workers,
                    "pin_memory": device.type == "cuda"}
-    train_loader: Any = torch.utils.data.DataLoader(train_set, sampler=sampler, drop_last=per_epoch > options.batch_size,  # type: ignore[arg-type]
+    train_loader: Any = torch.utils.data.DataLoader(train_set, sampler=sampler, drop_last=per_epoch > batch,  # type: ignore[arg-type]
                                                **loader_args)
     val_loader: Any = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)  # type: ignore[arg-type]
-    optimizer = torch.optim.Adam(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=options.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=max(1, options.patience // 2))
     bce = torch.nn.BCEWithLogitsLoss()
 
@@ -221,8 +218,8 @@ def train_video(train_samples: list[Sample], val_samples: list[Sample], cache: F
         return save_published_checkpoint(m, path, epoch=info["epoch"], val_loss=info["val_loss"],
                                          val_auc=info.get("val_auc"), arch=options.arch)
 
-    describe = {"kind": "video", "arch": options.arch, "init": options.init, "lr": options.lr,
-                "batch_size": options.batch_size, "train_videos": len(train_samples), "val_videos": len(val_samples)}
+    describe = {"kind": "video", "arch": options.arch, "init": options.init, "lr": lr,
+                "batch_size": batch, "train_videos": len(train_samples), "val_videos": len(val_samples)}
     result = train(
         model, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
         to_scores=lambda out: torch.sigmoid(out.reshape(-1)), optimizer=optimizer, scheduler=scheduler,

@@ -1,4 +1,5 @@
-"""The seed's mel-spectrogram CNN: OpenVINO export with the front end inside, training on the LA layout."""
+"""The seed's mel-spectrogram CNN: OpenVINO export with the front end inside, training on the LA layout
+(through ``shared.training.melcnn``, the one MelCNN training path)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,13 @@ import pytest
 import torch
 from fixtures_audio import write_tiny_asvspoof_la
 
-from shared.audio_scoring import AudioScorer, score_audio
-from shared.errors import CheckpointMismatch
+from shared.audio_scoring import AudioScorer, score_audio, tile_to
+from shared.datasets.asvspoof import parse_protocol, read_asvspoof2019_la
+from shared.errors import CheckpointMismatch, InvalidArgument
 from shared.models import create_model
-from shared.models.melcnn import (
-    AsvspoofWindows,
-    MelCNN,
-    crop_or_tile,
-    import_checkpoint,
-    parse_protocol,
-    save_melcnn_checkpoint,
-    train_melcnn,
-)
+from shared.models.melcnn import MelCNN, import_checkpoint, save_melcnn_checkpoint
+from shared.training.audio_common import AudioTrainOptions, WaveformDataset, crop_or_tile
+from shared.training.melcnn import train_melcnn
 
 
 def test_melcnn_is_registered_and_outputs_one_logit_per_window() -> None:
@@ -64,7 +60,7 @@ def test_untrained_folder_scores_audio_end_to_end(melcnn_model_dir: Path) -> Non
     wave = (np.random.default_rng(2).normal(0, 0.1, 100_000)).astype(np.float32)
     result = score_audio(scorer, wave)
     assert result.status == "analyzed" and len(result.segments) == 3
-    assert 0.0 <= result.score <= 1.0
+    assert result.score is not None and 0.0 <= result.score <= 1.0
 
 
 def test_protocol_excerpts_parse(shared_reference: Path) -> None:
@@ -82,16 +78,26 @@ def test_crop_or_tile() -> None:
     np.testing.assert_array_equal(crop_or_tile(wave, 25, None), np.concatenate([wave, wave, wave[:5]]))
     crop = crop_or_tile(wave, 4, np.random.default_rng(0))
     assert len(crop) == 4 and np.all(np.diff(crop) == 1)
+    # a short clip is padded the way the scorer pads it, whether or not the window is drawn at random
+    np.testing.assert_array_equal(crop_or_tile(wave, 25, np.random.default_rng(0)), tile_to(wave, 25))
+    with pytest.raises(InvalidArgument, match="empty"):
+        crop_or_tile(wave[:0], 4, None)
 
 
 def test_short_training_run_learns_a_separable_task_and_exports(tmp_path: Path) -> None:
     torch.set_num_threads(2)
     la = write_tiny_asvspoof_la(tmp_path / "data", per_class=6)
-    summary = train_melcnn(
-        la, tmp_path / "run", epochs=3, batch_size=6, lr=3e-3, patience=3, progress=False, seed=0
+    data = read_asvspoof2019_la(la, parts=("train", "val"))
+    train = [s for s in data.samples if s.split == "train"]
+    val = [s for s in data.samples if s.split == "val"]
+    options = AudioTrainOptions(
+        arch="melcnn", out_dir=tmp_path / "run", epochs=3, batch_size=6, lr=3e-3, patience=3,
+        progress=False, seed=0, augment=False,
+        training_data=f"ASVspoof 2019 LA train ({len(train)} files), dev for early stopping",
     )
+    summary = train_melcnn(train, val, options)
     assert summary["train_files"] == 12 and summary["val_files"] == 12
-    history = summary["history"]
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert len(history) == summary["epochs_run"] >= 1
     best = next(h for h in history if h["epoch"] == summary["best_epoch"])
     assert best["val_auc"] >= 0.9, history  # noise bursts vs steady tones: easy
@@ -103,9 +109,9 @@ def test_short_training_run_learns_a_separable_task_and_exports(tmp_path: Path) 
     payload = torch.load(summary["checkpoint"], weights_only=True)
     model = MelCNN().eval()
     model.load_state_dict(payload["state_dict"])
-    windows = torch.stack(
-        [AsvspoofWindows([(p, 0)], train=False)[0][0] for p in sorted(la.rglob("LA_D_*.flac"))[:4]]
-    )
+    dev_windows = WaveformDataset(sorted(val, key=lambda s: s.path)[:4], length=64600, train=False,
+                                  augment_clips=False)
+    windows = torch.stack([dev_windows[i][0] for i in range(len(dev_windows))])
     with torch.no_grad():
         expected = torch.sigmoid(model(windows)).numpy()
     np.testing.assert_allclose(
