@@ -144,7 +144,6 @@ def build_report(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         verdict=verdict,
         score=overall,
-        thresholds=options.thresholds,
         media=source.facts,
         reasons=reasons,
         models=models,

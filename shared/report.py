@@ -7,10 +7,16 @@ contract: ``make schemas`` regenerates the committed file and a test checks they
 Versioning: ``schema_version`` is ``MAJOR.MINOR``. Adding an optional field bumps MINOR; removing or
 changing the meaning of a field bumps MAJOR.
 
-Scores are fake probabilities in [0, 1]. A verdict is ``fake`` above the upper bound of the uncertainty
-band, ``real`` below its lower bound, ``uncertain`` in between, and ``not_applicable`` when nothing in
-the file could be analysed (no face in any sampled frame and no usable speech). The band is reported
-(``thresholds``) so a reader knows how a score became a verdict.
+Scores are fake probabilities in [0, 1]. Each section judges its own score against its own band
+(``band``: fake above its upper bound, real below its lower bound, uncertain in between), so a reader
+sees the band each verdict used; the overall verdict follows the written rule of
+``shared.pipeline.fuse`` over the sections' verdicts. ``not_applicable`` means nothing in the file could
+be judged (no face in any sampled frame, no usable speech, no provenance evidence).
+
+Changes:
+- 2.0: the top-level ``thresholds`` is gone (one band cannot describe two models); each section carries
+  the ``band`` its verdict used. The ``provenance`` section (1.1) takes part in the overall verdict.
+- 1.1: ``provenance`` section (C2PA, generator metadata, watermarks).
 """
 
 from __future__ import annotations
@@ -22,12 +28,12 @@ from typing import Literal
 from pydantic import Field
 
 from shared.provenance.section import ProvenanceSection
-from shared.schema_base import MediaKind, SectionStatus, StrictModel, Verdict
+from shared.schema_base import MediaKind, SectionStatus, Verdict
+from shared.schema_base import StrictModel as _Model
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "2.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
 
-_Model = StrictModel
 __all__ = ["MediaKind", "SectionStatus", "Verdict"]
 
 
@@ -132,6 +138,7 @@ class VideoSection(_Model):
     model: ModelInfo | None = None
     score: float | None = Field(default=None, description="score of the most suspicious counted track")
     verdict: Verdict
+    band: Band | None = Field(default=None, description="the band this section's verdict used")
     sampling: Sampling | None = None
     frames_analyzed: int = 0
     frames_with_faces: int = 0
@@ -150,6 +157,7 @@ class AudioSection(_Model):
     model: ModelInfo | None = None
     score: float | None = None
     verdict: Verdict
+    band: Band | None = Field(default=None, description="the band this section's verdict used")
     duration_s: float | None = Field(default=None, description="seconds of audio analysed")
     segments: list[AudioSegment] = Field(default_factory=list)
     reason: str | None = Field(default=None, description="why the audio was not analysed, when it was not")
@@ -158,6 +166,23 @@ class AudioSection(_Model):
 class Thresholds(_Model):
     uncertain_low: float = Field(description="scores below are 'real'")
     uncertain_high: float = Field(description="scores above are 'fake'; in between 'uncertain'")
+
+
+class Band(Thresholds):
+    """How one section's score became its verdict: real below ``uncertain_low``, fake above
+    ``uncertain_high``, uncertain in between (bounds inclusive)."""
+
+    source: Literal["settings", "model_card"] = Field(
+        description="settings: the configured band (moved with the model's decision threshold); "
+        "model_card: the operating point measured for the model and recorded in its card"
+    )
+    description: str = Field(description="one line saying where the band comes from and what it means")
+    false_alarm_rate: float | None = Field(
+        default=None, description="measured share of real media called fake at this band, when known"
+    )
+    catch_rate: float | None = Field(
+        default=None, description="measured share of fake media called fake at this band, when known"
+    )
 
 
 class Artifact(_Model):
@@ -179,7 +204,6 @@ class Report(_Model):
     score: float | None = Field(
         default=None, description="fake probability of the most suspicious modality, or null"
     )
-    thresholds: Thresholds
     media: MediaFacts
     video: VideoSection
     audio: AudioSection

@@ -223,8 +223,20 @@ def _fmt_score(score: float | None) -> str:
     return "n/a" if score is None else f"{score:.2f}"
 
 
+def _fmt_band(band: Any) -> str:
+    if band is None:
+        return ""
+    where = "measured operating point" if band.source == "model_card" else "configured band"
+    return f"  (real < {band.uncertain_low:.2f} <= uncertain <= {band.uncertain_high:.2f} < fake; {where})"
+
+
 def summarize(report: Any) -> str:
-    """A short human summary of a report (what ``deepfake analyze`` prints without ``--json``)."""
+    """A short human summary of a report (what ``deepfake analyze`` prints without ``--json``).
+
+    Each kind of evidence first, with the band its verdict used; then the overall verdict and why.
+    """
+    from shared.provenance import summary_lines
+
     m = report.media
     lines = []
     facts = [m.kind]
@@ -234,18 +246,13 @@ def summarize(report: Any) -> str:
         facts.append(f"{m.duration_s:.1f} s")
     if m.fps:
         facts.append(f"{m.fps:g} fps")
-    band = report.thresholds
     lines.append(f"{m.filename} ({', '.join(facts)})")
-    lines.append(
-        f"verdict: {report.verdict.upper().replace('_', ' ')}   score: {_fmt_score(report.score)}   "
-        f"(fake probability; real < {band.uncertain_low:.2f} <= uncertain <= {band.uncertain_high:.2f} < fake)"
-    )
     v = report.video
     if v.status != "not_applicable" or m.kind != "audio":
         model = f"{v.model.name}" if v.model else "no model"
         lines.append(
             f"video: {v.verdict} {_fmt_score(v.score)} [{model}] faces in {v.frames_with_faces} of "
-            f"{v.frames_analyzed} analysed frame(s)"
+            f"{v.frames_analyzed} analysed frame(s){_fmt_band(v.band)}"
         )
         for t in v.tracks:
             note = "" if t.counted else "  (not counted: seen too briefly)"
@@ -255,13 +262,21 @@ def summarize(report: Any) -> str:
     if m.kind != "image":
         model = f"{a.model.name}" if a.model else "no model"
         if a.status == "analyzed":
-            lines.append(f"audio: {a.verdict} {_fmt_score(a.score)} [{model}] {a.duration_s or 0:.1f} s")
-            for s in a.segments[:12]:
-                lines.append(f"  {s.start_s:6.1f}-{s.end_s:6.1f} s: {s.score:.2f}")
+            lines.append(
+                f"audio: {a.verdict} {_fmt_score(a.score)} [{model}] {a.duration_s or 0:.1f} s{_fmt_band(a.band)}"
+            )
+            if a.band is not None and a.band.source == "model_card":
+                lines.append(f"  {a.band.description}")
+            for seg in a.segments[:12]:
+                lines.append(f"  {seg.start_s:6.1f}-{seg.end_s:6.1f} s: {seg.score:.2f}")
             if len(a.segments) > 12:
                 lines.append(f"  ... {len(a.segments) - 12} more segment(s) in the JSON report")
         else:
             lines.append(f"audio: {a.status.replace('_', ' ')} ({a.reason})")
+    if report.provenance is not None:
+        lines.append(f"provenance: {report.provenance.verdict}")
+        lines.extend(f"  {line}" for line in summary_lines(report.provenance)[:-1])
+    lines.append(f"verdict: {report.verdict.upper().replace('_', ' ')}   score: {_fmt_score(report.score)}")
     for reason in report.reasons:
         lines.append(f"- {reason}")
     timing_keys = [k for k in report.timings if k != "total"]

@@ -22,7 +22,16 @@ from shared.detectors.base import Detector, model_info
 from shared.faces.stage import FaceStage, PreparedFaces
 from shared.media.probe import MediaSource
 from shared.modelcard import ModelCard, VideoPreprocessing
-from shared.report import Artifact, FaceObservation, FrameResult, Thresholds, Track, VideoSection, verdict_for
+from shared.report import (
+    Artifact,
+    Band,
+    FaceObservation,
+    FrameResult,
+    Thresholds,
+    Track,
+    VideoSection,
+    verdict_for,
+)
 from shared.stages import DECODING, SCORING_VIDEO
 
 
@@ -42,16 +51,23 @@ class ScoredFaces:
     attention: np.ndarray | None  # (N, h, w) in [0, 1], AutoAtt models only
 
 
-def band_for(card: ModelCard | None, band: Thresholds) -> Thresholds:
-    """The uncertainty band around the model's decision threshold.
+def band_for(card: ModelCard | None, band: Thresholds) -> Band:
+    """The settings' uncertainty band around the model's decision threshold.
 
     The settings give the band around 0.5; a model card whose threshold differs (a calibrated or
     retrained model) moves the band with it, keeping its width.
     """
     shift = (card.decision_threshold - 0.5) if card is not None else 0.0
-    low = min(max(band.uncertain_low + shift, 0.0), 1.0)
-    high = min(max(band.uncertain_high + shift, 0.0), 1.0)
-    return Thresholds(uncertain_low=low, uncertain_high=high)
+    low = round(min(max(band.uncertain_low + shift, 0.0), 1.0), 4)
+    high = round(min(max(band.uncertain_high + shift, 0.0), 1.0), 4)
+    moved = f" (moved with the model's decision threshold {card.decision_threshold:g})" if card and shift else ""
+    return Band(
+        uncertain_low=low,
+        uncertain_high=high,
+        source="settings",
+        description=f"the configured band: real below {low:.2f}, fake above {high:.2f}{moved}; "
+        "no false-alarm rate measured for it",
+    )
 
 
 def logit_to_probability(logit: float, card: ModelCard | None) -> float:
@@ -230,6 +246,7 @@ class FaceEvidence(Detector):
             status="analyzed",
             model=model_info(card) if card is not None else None,
             verdict="not_applicable",
+            band=band,
             sampling=prepared.sampling,
             frames_analyzed=len(prepared.frames),
             frames_with_faces=sum(1 for f in prepared.frames if f.faces),

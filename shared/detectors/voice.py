@@ -136,6 +136,7 @@ class VoiceEvidence(Detector):
             model=model,
             score=round(overall, 4),
             verdict=verdict_for(overall, band),
+            band=band,
             duration_s=duration,
             segments=[
                 AudioSegment(start_s=round(float(s.start_s), 3), end_s=round(float(s.end_s), 3), score=round(float(s.score), 4))

@@ -22,13 +22,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 def minimal_report() -> dict:
     """A valid report (schema-checked) for a PNG with no face: enough to exercise storage and serving."""
-    from shared.report import AudioSection, MediaFacts, Report, Thresholds, VideoSection
+    from shared.report import AudioSection, MediaFacts, Report, VideoSection
 
     report = Report(
         tool_version="test",
         created_at="2026-11-26T03:00:00+00:00",
         verdict="not_applicable",
-        thresholds=Thresholds(uncertain_low=0.35, uncertain_high=0.65),
         media=MediaFacts(filename="a.png", kind="image", size_bytes=72, sha256="0" * 64, container="png_pipe"),
         video=VideoSection(status="not_applicable", verdict="not_applicable"),
         audio=AudioSection(status="not_applicable", verdict="not_applicable"),
