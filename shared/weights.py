@@ -144,8 +144,10 @@ def package_checkpoint(entry: PublishedModel) -> Path:
 
     folders = set()
     for rel, sha in entry.package_files.items():
-        top = rel.split("/", 1)[0]
-        spec = importlib.util.find_spec(top)
+        try:
+            spec = importlib.util.find_spec(rel.split("/", 1)[0])
+        except (ImportError, ValueError):
+            spec = None
         if spec is None or not spec.submodule_search_locations:
             raise ModelUnavailable(_how_to_convert(entry, f"the package {entry.package} is not installed"))
         path = Path(list(spec.submodule_search_locations)[0]).parent / rel

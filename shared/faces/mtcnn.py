@@ -16,8 +16,14 @@ adaptive average pooling (output pixel ``i`` of ``O`` averages input pixels ``fl
 weighs fractional pixels when shrinking and interpolates bilinearly when enlarging, so it feeds the
 networks other pixels. :func:`area_resize` computes torch's windows from an integral image
 (``cv2.integral``): bit-identical network inputs, at INTER_AREA's cost (the 7 pyramid levels of 16
-640x360 frames: 0.08-0.12 s against 0.11-0.17 s for INTER_AREA on float32, 2 shared cores). So the only
-difference from the stock detector is OpenVINO's arithmetic inside the networks.
+640x360 frames: 0.08-0.12 s against 0.11-0.17 s for INTER_AREA on float32, 2 shared cores).
+
+Why the NMS follows the reference's candidate order: ONet's probabilities often saturate at exactly 1.0,
+and then the order of the candidates decides which box survives (on a real frame, a box 3.5 px away when
+ours were taken per image). So candidates keep torchvision's ``batched_nms`` order between stages and the
+last NMS is facenet-pytorch's own, over the whole batch. What remains different from the stock detector
+is OpenVINO's arithmetic inside the networks (boxes within 1e-4 px, probabilities within 1e-6, measured on
+``../shared/media``) and, among more than 1000 candidates of exactly equal score, their order.
 
 Differences from facenet-pytorch, on purpose: a frame smaller than the first pyramid level (shorter side
 below ``min_face_size``: 1x1, 16x16, 5x500 pictures) has no detection instead of raising (facenet-pytorch's
@@ -118,8 +124,11 @@ def integral_images(images: np.ndarray) -> np.ndarray:
     height, width = images.shape[1:3]
     import cv2
 
-    depth = cv2.CV_32S if height * width * 255 < 2**31 else cv2.CV_64F  # sums stay exact either way
-    return np.stack([cv2.integral(np.ascontiguousarray(img), sdepth=depth) for img in images])
+    small = height * width * 255 < 2**31  # int32 sums cannot overflow; float64 ones are exact up to 2**53
+    out = np.empty((len(images), height + 1, width + 1, 3), np.int32 if small else np.float64)
+    for img, integral in zip(images, out, strict=True):  # written in place: no stacking copy
+        cv2.integral(np.ascontiguousarray(img), sum=integral, sdepth=cv2.CV_32S if small else cv2.CV_64F)
+    return out
 
 
 def _window_mean(total: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -173,43 +182,72 @@ def area_crops(
     return _window_mean(total, (ey - sy)[:, :, None, None], (ex - sx)[:, None, :, None])
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, *, overlap: str = "iou") -> np.ndarray:
-    """Greedy non-maximum suppression in one image; the kept indices, highest score first.
-
-    ``overlap="iou"`` is ``torchvision.ops.nms`` (areas ``(x2-x1)*(y2-y1)``, a box goes when its IoU with a
-    kept one is above ``threshold``); ``"min"`` is facenet-pytorch's ``nms_numpy(..., "Min")`` (areas with
-    +1 pixel, intersection over the smaller area, a box stays when that is at most ``threshold``).
-    """
-    if overlap not in ("iou", "min"):
-        raise ValueError(f"overlap must be 'iou' or 'min', not {overlap!r}")
+def nms_iou(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """``torchvision.ops.nms``: greedy, by score (ties in index order), a box goes when its IoU with a kept
+    one is above ``threshold``; areas ``(x2-x1)*(y2-y1)`` in float32. Returns the kept indices in that order."""
     x1, y1, x2, y2 = (boxes[:, j] for j in range(4))
-    one = np.float32(1 if overlap == "min" else 0)
-    area = (x2 - x1 + one) * (y2 - y1 + one)
+    area = (x2 - x1) * (y2 - y1)
     order = np.argsort(-scores, kind="stable")
     keep = []
-    # Degenerate boxes give NaN overlaps; each comparison below treats NaN as its reference does.
+    # Degenerate boxes give NaN overlaps, which (as in torchvision) suppress nothing.
     with np.errstate(divide="ignore", invalid="ignore"):
         while order.size:
             i = order[0]
             keep.append(i)
             rest = order[1:]
-            w = np.maximum(np.float32(0), np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + one)
-            h = np.maximum(np.float32(0), np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + one)
+            w = np.maximum(np.float32(0), np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+            h = np.maximum(np.float32(0), np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
             inter = w * h
-            if overlap == "min":
-                order = rest[inter / np.minimum(area[i], area[rest]) <= threshold]
-            else:
-                order = rest[~(inter / (area[i] + area[rest] - inter) > threshold)]
+            order = rest[~(inter / (area[i] + area[rest] - inter) > threshold)]
     return np.asarray(keep, dtype=np.int64)
 
 
-def nms_per_image(cand: _Candidates, threshold: float, *, overlap: str = "iou") -> _Candidates:
-    """``nms`` within each image of the batch (facenet-pytorch's ``batched_nms`` keyed by image)."""
-    picks = []
-    for img in np.unique(cand.image):
-        members = np.flatnonzero(cand.image == img)
-        picks.append(members[nms(cand.boxes[members], cand.scores[members], threshold, overlap=overlap)])
-    return cand.take(np.concatenate(picks) if picks else np.zeros(0, np.int64))
+def batched_nms_iou(boxes: np.ndarray, scores: np.ndarray, image: np.ndarray, threshold: float) -> np.ndarray:
+    """``torchvision.ops.batched_nms`` keyed by image: the kept indices, highest score first.
+
+    Below 1000 boxes torchvision shifts each image's boxes apart by a float32 offset and runs one NMS;
+    above, it runs NMS per image and sorts the survivors with torch's unstable sort. Both are followed here
+    (offsets included, since they round the coordinates), so the candidates reach the next stage in the
+    reference's order, which decides between boxes of equal score; only ties among more than 1000 boxes
+    may be ordered differently (ours: index order).
+    """
+    if len(boxes) == 0:
+        return np.zeros(0, np.int64)
+    if boxes.size > 4000:
+        keep = []
+        for img in np.unique(image):
+            members = np.flatnonzero(image == img)
+            keep.append(members[nms_iou(boxes[members], scores[members], threshold)])
+        kept = np.sort(np.concatenate(keep))
+        return kept[np.argsort(-scores[kept], kind="stable")]
+    offsets = image.astype(np.float32) * (boxes.max() + np.float32(1))
+    return nms_iou(boxes + offsets[:, None], scores, threshold)
+
+
+def batched_nms_min(boxes: np.ndarray, scores: np.ndarray, image: np.ndarray, threshold: float) -> np.ndarray:
+    """facenet-pytorch's last NMS, ``batched_nms_numpy(..., "Min")``, operation for operation.
+
+    Overlap is the intersection over the smaller box (areas with +1 pixel); a box stays when that is at
+    most ``threshold``. The order comes from NumPy's default (unstable) ``argsort`` of the scores, taken
+    from the highest, over all images at once with the same offsets: ONet's probabilities often saturate
+    at exactly 1.0, and this is what picks the reference's box among such ties.
+    """
+    if len(boxes) == 0:
+        return np.zeros(0, np.int64)
+    shifted = boxes + (image.astype(np.float32) * (boxes.max() + 1))[:, None]
+    x1, y1, x2, y2 = (shifted[:, j].copy() for j in range(4))
+    area = (x2 - x1 + 1) * (y2 - y1 + 1)
+    order = np.argsort(scores)
+    pick = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while order.size > 0:
+            i = order[-1]
+            pick.append(i)
+            rest = order[:-1]
+            w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
+            h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
+            order = rest[np.where(w * h / np.minimum(area[i], area[rest]) <= threshold)]
+    return np.asarray(pick, dtype=np.int64)
 
 
 def rerec(boxes: np.ndarray) -> np.ndarray:
@@ -394,8 +432,9 @@ class MTCNNDetector:
                 image=image.astype(np.int64),
                 reg=reg[image, :, row, col],
             )
-            levels.append(nms_per_image(found, NMS_LEVEL))
-        cand = nms_per_image(_Candidates.concat(levels), NMS_ACROSS_LEVELS)
+            levels.append(found.take(batched_nms_iou(found.boxes, found.scores, found.image, NMS_LEVEL)))
+        cand = _Candidates.concat(levels)
+        cand = cand.take(batched_nms_iou(cand.boxes, cand.scores, cand.image, NMS_ACROSS_LEVELS))
         b, r = cand.boxes, cand.reg
         regw, regh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
         moved = np.stack(
@@ -433,7 +472,7 @@ class MTCNNDetector:
         score = out["prob"][:, 1]
         passed = np.flatnonzero(score > np.float32(self.pre.thresholds[1]))
         cand = _Candidates(cand.boxes[passed], score[passed], cand.image[passed], out["reg"][passed])
-        cand = nms_per_image(cand, NMS_RNET)
+        cand = cand.take(batched_nms_iou(cand.boxes, cand.scores, cand.image, NMS_RNET))
         return _Candidates(rerec(bbreg(cand.boxes, cand.reg)), cand.scores, cand.image, cand.reg)
 
     def _stage_output(
@@ -455,10 +494,10 @@ class MTCNNDetector:
         py = h * marks[:, 5:] + boxes[:, 1:2] - np.float32(1)
         landmarks = np.stack([px, py], axis=2)  # (K, 5, 2)
         boxes, score = bbreg(boxes, out["reg"][passed]), score[passed]
-        for img in np.unique(image):
-            members = np.flatnonzero(image == img)
-            pick = members[nms(boxes[members], score[members], NMS_ONET, overlap="min")]
-            faces[int(img)] = MTCNNFaces(boxes[pick], score[pick], landmarks[pick])
+        pick = batched_nms_min(boxes, score, image, NMS_ONET)
+        for img in np.unique(image[pick]):
+            mine = pick[image[pick] == img]  # in pick order: highest probability first
+            faces[int(img)] = MTCNNFaces(boxes[mine], score[mine], landmarks[mine])
         return faces
 
 
