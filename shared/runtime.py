@@ -134,8 +134,9 @@ def compile_ir(
 
     folder = Path(folder).resolve()
     card = check_model_folder(folder)
-    if (network is None) != (card.networks is None) or (network and network not in (card.networks or [])):
-        raise ModelUnavailable(f"{folder} holds the networks {card.networks or ['model']}, not {network!r}")
+    if network not in (card.networks or [None]):
+        held = f"the networks {card.networks}" if card.networks else "one network (model.xml)"
+        raise ModelUnavailable(f"{folder} holds {held}; network={network!r} is not one of them")
     xml = f"{network}.xml" if network else IR_XML
     key = (str(folder), precision_hint, hint, xml)
     with _compile_lock:
