@@ -48,7 +48,8 @@ NETWORKS = ("pnet", "rnet", "onet")
 #: NMS thresholds of facenet-pytorch's detect_face: per pyramid level, across levels, after RNet, after
 #: ONet (the last with the "Min" overlap)
 NMS_LEVEL, NMS_ACROSS_LEVELS, NMS_RNET, NMS_ONET = 0.5, 0.7, 0.7, 0.7
-#: candidates per RNet/ONet call: bounds the crops held in memory at once (48x48x3 float32 = 27 KB each)
+#: candidates per RNet/ONet call: bounds the crops held in memory at once (48x48x3 float32 = 27 KB each,
+#: and 4x that in int32 window sums while cutting them)
 CROP_BATCH = 1024
 
 
@@ -448,27 +449,32 @@ class MTCNNDetector:
         )
         return _Candidates(rerec(moved), cand.scores, cand.image, np.zeros_like(moved))
 
-    def _crops(
-        self, cand: _Candidates, integrals: np.ndarray, height: int, width: int, size: int
-    ) -> tuple[_Candidates, np.ndarray]:
-        """The candidates whose window holds pixels, and their crops as network input ``(K, 3, size, size)``."""
+    def _score_crops(
+        self, net: str, cand: _Candidates, integrals: np.ndarray, height: int, width: int, size: int
+    ) -> tuple[_Candidates, dict[str, np.ndarray] | None]:
+        """Run ``net`` on the ``size`` x ``size`` crops of the candidates whose window holds pixels.
+
+        Crops are cut ``CROP_BATCH`` at a time, so memory stays bounded however many candidates there are.
+
+        Returns:
+            Those candidates (in order) and the network's outputs for them; None when there are none.
+        """
         win = crop_windows(cand.boxes, height, width)
         keep = np.flatnonzero(win.valid)
-        crops = area_crops(
-            integrals, cand.image[keep], win.y0[keep], win.x0[keep], win.y1[keep], win.x1[keep], size
-        )
-        return cand.take(keep), self._normalize(crops)
-
-    def _infer_chunked(self, net: str, x: np.ndarray) -> dict[str, np.ndarray]:
-        parts = [self._nets[net].infer(x[i : i + CROP_BATCH]) for i in range(0, len(x), CROP_BATCH)]
-        return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+        if keep.size == 0:
+            return cand.take(keep), None
+        parts = []
+        for i in range(0, keep.size, CROP_BATCH):
+            k = keep[i : i + CROP_BATCH]
+            crops = area_crops(integrals, cand.image[k], win.y0[k], win.x0[k], win.y1[k], win.x1[k], size)
+            parts.append(self._nets[net].infer(self._normalize(crops)))
+        return cand.take(keep), {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
     def _stage_refine(self, cand: _Candidates, integrals: np.ndarray, height: int, width: int) -> _Candidates:
         """RNet: score 24x24 crops, keep those above the threshold, NMS, regress, square."""
-        cand, x = self._crops(cand, integrals, height, width, self.pre.rnet_size)
-        if len(x) == 0:
+        cand, out = self._score_crops("rnet", cand, integrals, height, width, self.pre.rnet_size)
+        if out is None:
             return cand
-        out = self._infer_chunked("rnet", x)
         score = out["prob"][:, 1]
         passed = np.flatnonzero(score > np.float32(self.pre.thresholds[1]))
         cand = _Candidates(cand.boxes[passed], score[passed], cand.image[passed], out["reg"][passed])
@@ -480,10 +486,9 @@ class MTCNNDetector:
     ) -> list[MTCNNFaces]:
         """ONet: score 48x48 crops with landmarks, threshold, regress, "Min" NMS; split by image."""
         faces = [MTCNNFaces.empty() for _ in range(n)]
-        cand, x = self._crops(cand, integrals, height, width, self.pre.onet_size)
-        if len(x) == 0:
+        cand, out = self._score_crops("onet", cand, integrals, height, width, self.pre.onet_size)
+        if out is None:
             return faces
-        out = self._infer_chunked("onet", x)
         score = out["prob"][:, 1]
         passed = np.flatnonzero(score > np.float32(self.pre.thresholds[2]))
         boxes, image, marks = cand.boxes[passed], cand.image[passed], out["landmarks"][passed]

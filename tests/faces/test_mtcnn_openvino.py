@@ -219,6 +219,28 @@ def test_parity_with_stock_facenet_pytorch_on_generated_images(detector, stock_m
     assert with_face == 3 and faces >= 4
 
 
+def test_crops_cut_in_small_chunks_change_nothing(detector, monkeypatch: pytest.MonkeyPatch) -> None:
+    scenes = astronaut_scenes()
+    whole = {name: detector.run(batch) for name, batch in scenes.items()}
+    monkeypatch.setattr("shared.faces.mtcnn.CROP_BATCH", 5)
+    for name, batch in scenes.items():
+        for a, b in zip(detector.run(batch), whole[name], strict=True):
+            assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.probs, b.probs), name
+
+
+def test_candidate_windows_outside_the_image_are_dropped_not_misaligned() -> None:
+    from shared.faces.mtcnn import crop_windows
+
+    boxes = np.array(
+        [[10, 10, 50, 50], [-80, 5, -20, 60], [700, 5, 760, 60], [-5.5, -5.5, 30.9, 30.9]], np.float32
+    )
+    win = crop_windows(boxes, 100, 640)
+    assert win.valid.tolist() == [True, False, False, True]
+    # facenet-pytorch's pad: truncate, clip to [1, size], rows y-1..ey and columns x-1..ex
+    assert (win.y0[0], win.x0[0], win.y1[0], win.x1[0]) == (9, 9, 50, 50)
+    assert (win.y0[3], win.x0[3], win.y1[3], win.x1[3]) == (0, 0, 30, 30)
+
+
 @pytest.mark.slow
 def test_parity_with_stock_facenet_pytorch_on_real_media(detector, stock_mtcnn, shared_media: Path) -> None:
     from shared.media.image import load_image
