@@ -134,7 +134,8 @@ def compile_ir(
 
     folder = Path(folder).resolve()
     card = check_model_folder(folder)
-    if network not in (card.networks or [None]):
+    known = network in card.networks if card.networks else network is None
+    if not known:
         held = f"the networks {card.networks}" if card.networks else "one network (model.xml)"
         raise ModelUnavailable(f"{folder} holds {held}; network={network!r} is not one of them")
     xml = f"{network}.xml" if network else IR_XML
