@@ -22,6 +22,9 @@ class SourceInfo(BaseModel):
     file: str = Field(description="file name of the checkpoint the IR was made from")
     sha256: str
     url: str | None = None
+    #: when the weights are several files (MTCNN's three networks): each file and its sha256; ``sha256``
+    #: is then the sha256 of their ``sha256sum`` manifest (``shared.registry.manifest_sha256``)
+    files: dict[str, str] | None = None
 
 
 class VideoPreprocessing(BaseModel):
@@ -51,6 +54,25 @@ class AudioPreprocessing(BaseModel):
     frontend: dict[str, float | int | str] | None = None
 
 
+class MTCNNPreprocessing(BaseModel):
+    """MTCNN (PNet, RNet, ONet run in turn): how pixels enter the networks and each stage's threshold."""
+
+    kind: Literal["mtcnn"] = "mtcnn"
+    color: Literal["RGB"] = "RGB"
+    #: every network's input is ``(pixel - mean) * scale``, float32 NCHW
+    mean: float = 127.5
+    scale: float = 0.0078125
+    #: PNet slides a ``pnet_cell`` window with ``pnet_stride``; RNet and ONet see square crops of these sizes
+    pnet_cell: int = 12
+    pnet_stride: int = 2
+    rnet_size: int = 24
+    onet_size: int = 48
+    #: each level of the image pyramid is this fraction of the previous one
+    pyramid_factor: float = 0.709
+    #: face probability thresholds of PNet, RNet and ONet
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+
+
 class Calibration(BaseModel):
     """Platt scaling fitted on validation data: p = sigmoid(a * logit + b)."""
 
@@ -64,15 +86,22 @@ class ModelCard(BaseModel):
     schema_version: int = CARD_SCHEMA_VERSION
     name: str
     architecture: str
-    kind: Literal["video", "audio"]
+    kind: Literal["video", "audio", "face_detector"]
     precision: Literal["FP32", "INT8"] = "FP32"
-    preprocessing: VideoPreprocessing | AudioPreprocessing = Field(discriminator="kind")
+    preprocessing: VideoPreprocessing | AudioPreprocessing | MTCNNPreprocessing = Field(discriminator="kind")
     decision_threshold: float = 0.5
     training_data: str | None = Field(None, description="what the weights were trained on, if known")
     reported_metrics: dict[str, float | str] = Field(default_factory=dict)
     source: SourceInfo | None = None
     calibration: Calibration | None = None
     notes: str | None = None
+    #: a model made of several networks run in turn keeps one IR per network, ``<network>.xml``/``.bin``
+    #: (MTCNN: pnet, rnet, onet); None: the single ``model.xml``/``model.bin``
+    networks: list[str] | None = None
+
+    def ir_files(self) -> list[str]:
+        """The IR files this card's folder must hold (``.xml`` and ``.bin`` of each network)."""
+        return [f"{net}{ext}" for net in (self.networks or ["model"]) for ext in (".xml", ".bin")]
 
     @property
     def version(self) -> str:

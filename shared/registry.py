@@ -10,6 +10,7 @@ Architectures (the networks themselves) are registered separately in ``shared.mo
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,15 +20,26 @@ from shared.errors import UnknownModel
 @dataclass(frozen=True)
 class PublishedModel:
     name: str
-    kind: Literal["video", "audio"]
+    kind: Literal["video", "audio", "face_detector"]
     architecture: str
     file: str
     sha256: str
-    #: which setting holds the base address ("icpr_base_url" / "aasist_base_url"); a user can mirror it
+    #: which setting holds the base address ("icpr_base_url" / "aasist_base_url"); a user can mirror it.
+    #: Empty for weights shipped in a package (``package_files``)
     base_url_setting: str
     training_data: str
     reported_metrics: dict[str, float | str] = field(default_factory=dict)
     licence: str = ""
+    #: weights shipped inside an installed Python package instead of downloaded: the pip requirement, and
+    #: each file's path below site-packages with its sha256 (``sha256`` is then ``manifest_sha256`` of them)
+    package: str = ""
+    package_files: dict[str, str] = field(default_factory=dict)
+
+
+def manifest_sha256(files: dict[str, str]) -> str:
+    """One digest for several files: the sha256 of their ``sha256sum`` manifest (sorted by path)."""
+    manifest = "".join(f"{sha}  {path}\n" for path, sha in sorted(files.items()))
+    return hashlib.sha256(manifest.encode()).hexdigest()
 
 
 _ICPR_SHA = {
@@ -111,7 +123,32 @@ _AASIST = {
     ),
 }
 
-PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST}
+# MTCNN's three networks ship inside facenet-pytorch (its data/ folder); nothing is downloaded.
+_MTCNN_FILES = {
+    "facenet_pytorch/data/pnet.pt": "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f",
+    "facenet_pytorch/data/rnet.pt": "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
+    "facenet_pytorch/data/onet.pt": "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d",
+}
+
+_FACE_DETECTORS = {
+    "mtcnn": PublishedModel(
+        name="mtcnn",
+        kind="face_detector",
+        architecture="MTCNN",
+        file="facenet_pytorch/data/{pnet,rnet,onet}.pt",
+        sha256=manifest_sha256(_MTCNN_FILES),
+        base_url_setting="",
+        training_data=(
+            "MTCNN (Zhang et al. 2016): WIDER FACE (faces) and CelebA (landmarks); the original Caffe "
+            "weights, as converted by davidsandberg/facenet and shipped by facenet-pytorch"
+        ),
+        licence="MIT (facenet-pytorch, timesler/facenet-pytorch)",
+        package="facenet-pytorch==2.5.3",
+        package_files=_MTCNN_FILES,
+    ),
+}
+
+PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST, **_FACE_DETECTORS}
 
 
 def get_published(name: str) -> PublishedModel:

@@ -33,6 +33,26 @@ def get_core() -> Any:
     return ov.Core()
 
 
+def convert_torch(
+    model: Any,
+    example_input: Any,
+    *,
+    output_names: list[str] | None = None,
+    input_shapes: list[Any] | None = None,
+) -> Any:
+    """Convert a PyTorch module (in eval mode) to an in-memory ``ov.Model``; see ``export_ir`` for the options."""
+    import openvino as ov
+    import torch
+
+    with torch.no_grad():
+        extra: dict[str, Any] = {"input": [ov.PartialShape(s) for s in input_shapes]} if input_shapes else {}
+        ov_model = ov.convert_model(model.eval(), example_input=example_input, **extra)
+    if output_names:
+        for port, name in zip(ov_model.outputs, output_names, strict=True):
+            port.get_tensor().set_names({name})
+    return ov_model
+
+
 def export_ir(
     model: Any,
     example_input: Any,
@@ -49,16 +69,10 @@ def export_ir(
     every dimension is dynamic.
     """
     import openvino as ov
-    import torch
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad():
-        extra: dict[str, Any] = {"input": [ov.PartialShape(s) for s in input_shapes]} if input_shapes else {}
-        ov_model = ov.convert_model(model.eval(), example_input=example_input, **extra)
-    if output_names:
-        for port, name in zip(ov_model.outputs, output_names, strict=True):
-            port.get_tensor().set_names({name})
+    ov_model = convert_torch(model, example_input, output_names=output_names, input_shapes=input_shapes)
     with atomic_folder(out_dir) as tmp:
         ov.save_model(ov_model, tmp / IR_XML, compress_to_fp16=False)
         card.save(tmp)
@@ -84,18 +98,29 @@ class CompiledIR:
 
 
 _compile_lock = threading.Lock()
-_compiled: dict[tuple[str, str, str], CompiledIR] = {}
+_compiled: dict[tuple[str, str, str, str], CompiledIR] = {}
 
 
 def check_model_folder(folder: Path) -> ModelCard:
     folder = Path(folder)
-    for name in (IR_XML, IR_BIN, CARD_FILE):
+    if not (folder / CARD_FILE).is_file():
+        missing = next(n for n in (IR_XML, IR_BIN, CARD_FILE) if not (folder / n).is_file())
+        raise ModelUnavailable(f"{folder} is not a model folder: {missing} is missing")
+    card = ModelCard.load(folder)
+    for name in card.ir_files():  # model.xml/.bin, or one pair per network (MTCNN)
         if not (folder / name).is_file():
             raise ModelUnavailable(f"{folder} is not a model folder: {name} is missing")
-    return ModelCard.load(folder)
+    return card
 
 
-def compile_ir(folder: Path, *, precision_hint: str = "f32", hint: str = "LATENCY", threads: int = 0) -> CompiledIR:
+def compile_ir(
+    folder: Path,
+    *,
+    precision_hint: str = "f32",
+    hint: str = "LATENCY",
+    threads: int = 0,
+    network: str | None = None,
+) -> CompiledIR:
     """Compile ``folder/model.xml`` for the CPU, once per process per (folder, hint).
 
     Args:
@@ -103,12 +128,18 @@ def compile_ir(folder: Path, *, precision_hint: str = "f32", hint: str = "LATENC
         precision_hint: ``INFERENCE_PRECISION_HINT``; ``"f32"`` unless measured otherwise.
         hint: ``PERFORMANCE_HINT``: ``"LATENCY"`` for in-process analysis, ``"THROUGHPUT"`` for services.
         threads: ``INFERENCE_NUM_THREADS``; 0 lets OpenVINO use every core.
+        network: for a folder of several networks (the card's ``networks``), which one to compile.
     """
     from shared.settings import get_model_settings
 
     folder = Path(folder).resolve()
     card = check_model_folder(folder)
-    key = (str(folder), precision_hint, hint)
+    known = network in card.networks if card.networks else network is None
+    if not known:
+        held = f"the networks {card.networks}" if card.networks else "one network (model.xml)"
+        raise ModelUnavailable(f"{folder} holds {held}; network={network!r} is not one of them")
+    xml = f"{network}.xml" if network else IR_XML
+    key = (str(folder), precision_hint, hint, xml)
     with _compile_lock:
         if key in _compiled:
             return _compiled[key]
@@ -119,7 +150,7 @@ def compile_ir(folder: Path, *, precision_hint: str = "f32", hint: str = "LATENC
         cache = get_model_settings().ov_cache
         cache.mkdir(parents=True, exist_ok=True)
         core.set_property({"CACHE_DIR": str(cache)})
-        compiled = core.compile_model(str(folder / IR_XML), "CPU", config)
+        compiled = core.compile_model(str(folder / xml), "CPU", config)
         _compiled[key] = CompiledIR(folder=folder, card=card, compiled=compiled)
         return _compiled[key]
 

@@ -27,8 +27,9 @@ from shared.modelcard import ModelCard
 from shared.registry import PUBLISHED, PublishedModel, get_published
 from shared.settings import get_model_settings
 
-#: Which module converts each kind of published checkpoint (imported only when needed: torch).
-IMPORTERS = {"video": "shared.models.icpr", "audio": "shared.models.aasist"}
+#: Which module converts each kind of published checkpoint (imported only when needed: torch). Face
+#: detectors are keyed by architecture: each has its own converter.
+IMPORTERS = {"video": "shared.models.icpr", "audio": "shared.models.aasist", "MTCNN": "shared.models.mtcnn"}
 CHUNK = 1 << 20
 
 
@@ -131,6 +132,44 @@ def fetch_checkpoint(name: str, *, progress: bool = True) -> Path:
     return download(published_url(entry), path, entry.sha256, progress=progress)
 
 
+def package_checkpoint(entry: PublishedModel) -> Path:
+    """The folder of an installed package's weight files (``entry.package_files``), each sha256 verified.
+
+    The package is found without importing it (importing facenet-pytorch would import torch).
+
+    Raises:
+        ModelUnavailable: the package is not installed, or a file is missing or not the pinned one.
+    """
+    import importlib.util
+
+    folders = set()
+    for rel, sha in entry.package_files.items():
+        try:
+            spec = importlib.util.find_spec(rel.split("/", 1)[0])
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelUnavailable(_how_to_convert(entry, f"the package {entry.package} is not installed"))
+        path = Path(list(spec.submodule_search_locations)[0]).parent / rel
+        if not path.is_file() or sha256_file(path) != sha:
+            raise ModelUnavailable(
+                _how_to_convert(entry, f"{path} is missing or is not the file of {entry.package} (sha256)")
+            )
+        folders.add(path.parent)
+    if len(folders) != 1:
+        raise ModelUnavailable(_how_to_convert(entry, f"its files are not in one folder: {sorted(folders)}"))
+    return folders.pop()
+
+
+def _how_to_convert(entry: PublishedModel, reason: str) -> str:
+    return (
+        f"model {entry.name} is not in the cache ({cache_dir()}) and cannot be converted here: {reason}. "
+        f"Converting it needs torch and {entry.package} (the project's `ml` extra: "
+        f"pip install 'deepfake-detect[ml]'); then run `deepfake models fetch {entry.name}`, or copy the "
+        f"folder {models_dir() / entry.name} from a machine where that ran."
+    )
+
+
 def _cached_folder(entry: PublishedModel) -> Path | None:
     folder = models_dir() / entry.name
     try:
@@ -138,27 +177,38 @@ def _cached_folder(entry: PublishedModel) -> Path | None:
     except (OSError, ValueError):
         return None
     ok = card.source is not None and card.source.sha256 == entry.sha256
-    files = all((folder / f).is_file() for f in ("model.xml", "model.bin"))
+    files = all((folder / f).is_file() for f in card.ir_files())
     return folder if ok and files else None
 
 
 def fetch(name: str, *, progress: bool = True) -> Path:
     """Download (or find) the published model ``name``, verify it, and convert it to a model folder.
 
+    Weights shipped inside a package (``entry.package_files``, e.g. MTCNN's in facenet-pytorch) are
+    read from the installed package instead of downloaded.
+
     Returns:
-        ``cache_dir/models/<name>``: model.xml, model.bin, model.json.
+        ``cache_dir/models/<name>``: model.xml, model.bin (or one pair per network), model.json.
 
     Raises:
         UnknownModel: ``name`` is not in the registry (the message lists the known names).
         DownloadFailed, ChecksumMismatch: see ``download``.
-        ModelUnavailable: offline and not in the cache.
+        ModelUnavailable: offline and not in the cache; or a package's weights cannot be converted here
+            (torch or the package missing: the message says what to install and run).
     """
     entry = get_published(name)
     cached = _cached_folder(entry)
     if cached is not None:
         return cached
-    checkpoint = fetch_checkpoint(name, progress=progress)
-    importer = importlib.import_module(IMPORTERS[entry.kind])
+    if entry.package_files:
+        checkpoint = package_checkpoint(entry)
+        try:  # the converter imports torch
+            importer = importlib.import_module(IMPORTERS[entry.architecture])
+        except ModuleNotFoundError as exc:
+            raise ModelUnavailable(_how_to_convert(entry, f"{exc.name} is not installed")) from None
+    else:
+        checkpoint = fetch_checkpoint(name, progress=progress)
+        importer = importlib.import_module(IMPORTERS[entry.kind])
     folder = models_dir() / entry.name
     importer.import_checkpoint(entry.architecture, checkpoint, folder, published=entry)
     return folder
