@@ -1,12 +1,11 @@
-"""Time MTCNN on batches of 16 640x360 frames: stock facenet-pytorch, today's patched one, OpenVINO.
+"""Time MTCNN on batches of 16 640x360 frames: stock facenet-pytorch against ours on OpenVINO.
 
-The three run on the very same batch (16 frames of a 1080p DFDC clip from ``../shared/media``, shrunk to
+The two run on the very same batch (16 frames of a 1080p DFDC clip from ``../shared/media``, shrunk to
 640x360 with INTER_AREA as the detectors do; a generated scene when the clip is absent), in one process,
 after one warm-up call each; the median of ``--repeat`` calls is printed with its ratio to the stock
 detector. It also prints how far the OpenVINO detector's faces are from the stock ones on that batch.
 
 - ``stock``: ``facenet_pytorch.MTCNN.detect`` as shipped (torch's ``area`` resize).
-- ``patched``: the same with ``shared.faces.mtcnn_torch``'s OpenCV pyramid resize (today's detector).
 - ``openvino``: ``shared.faces.mtcnn.MTCNNDetector.run`` (no torch).
 
     .venv/bin/python benchmarks/bench_mtcnn.py [--repeat 5] [--model FOLDER_OR_NAME]
@@ -68,7 +67,6 @@ def main() -> int:
     from facenet_pytorch import MTCNN
 
     from shared.faces.mtcnn import MTCNNDetector
-    from shared.faces.mtcnn_torch import _fast_pyramid
 
     batch, source = frames_640x360()
     stock = MTCNN(keep_all=True, select_largest=False, min_face_size=40, device="cpu")
@@ -78,17 +76,12 @@ def main() -> int:
         with torch.inference_mode():
             return stock.detect(batch, landmarks=True)
 
-    def run_patched() -> tuple[np.ndarray, np.ndarray]:
-        with torch.inference_mode(), _fast_pyramid():
-            return stock.detect(batch)
-
     print(
         f"batch: 16 x 640x360 from {source}; torch threads {torch.get_num_threads()}, cpus {os.cpu_count()}"
     )
     print(f"load before: {os.getloadavg()}")
     results = {
         "stock": timed(run_stock, args.repeat),
-        "patched": timed(run_patched, args.repeat),
         "openvino": timed(lambda: ours.run(batch), args.repeat),
     }
     for name, seconds in results.items():

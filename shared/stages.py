@@ -23,17 +23,17 @@ class Stage:
 
 
 STARTING = Stage("starting", "starting", (0.0, 0.02))
-DECODING = Stage("decoding", "decoding", (0.02, 0.7))
-DETECTING_FACES = Stage("detecting_faces", "finding faces", (0.02, 0.7))
+DECODING = Stage("decoding", "decoding", (0.02, 0.66))
+DETECTING_FACES = Stage("detecting_faces", "finding faces", (0.02, 0.66))
+CHECKING_PROVENANCE = Stage("checking_provenance", "reading provenance", (0.66, 0.7))
 SCORING_VIDEO = Stage("scoring_video", "scoring faces", (0.7, 0.85))
 SCORING_AUDIO = Stage("scoring_audio", "scoring speech", (0.85, 0.95))
-CHECKING_PROVENANCE = Stage("checking_provenance", "reading provenance", (0.95, 0.97))
-MERGING = Stage("merging", "writing report", (0.97, 1.0))
+MERGING = Stage("merging", "writing report", (0.95, 1.0))
 
-#: every stage, in pipeline order
+#: every stage, in pipeline order (every detector prepares before any model scores)
 STAGES: dict[str, Stage] = {
     s.name: s
-    for s in (STARTING, DECODING, DETECTING_FACES, SCORING_VIDEO, SCORING_AUDIO, CHECKING_PROVENANCE, MERGING)
+    for s in (STARTING, DECODING, DETECTING_FACES, CHECKING_PROVENANCE, SCORING_VIDEO, SCORING_AUDIO, MERGING)
 }
 
 

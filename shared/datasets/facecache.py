@@ -132,7 +132,7 @@ class FaceCache:
         if self._detector is None:
             from shared.faces import get_detector
 
-            s = self.settings
+            s = self.settings  # the face cache keeps MTCNN (its cache key names these settings)
             self._detector = get_detector(s.detector_max_side, s.min_face_size, s.min_confidence)
         return self._detector
 

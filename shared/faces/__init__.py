@@ -1,7 +1,7 @@
 """Faces: detection, the reference crop policy, and tracks across frames.
 
 - ``base``: the :class:`Detection` every detector returns.
-- ``mtcnn_torch``: MTCNN through facenet-pytorch.
+- ``mtcnn``: MTCNN's three networks on OpenVINO, torch-free (converted once from facenet-pytorch).
 - ``crop``: the ICPR2020 reference margin and ``scale`` crop.
 - ``tracks``: linking faces into tracks, interpolating boxes between detections.
 """
@@ -11,11 +11,11 @@ from shared.faces.crop import crop_face_scale_policy, enlarge_box
 from shared.faces.tracks import FaceTracker, box_iou, interpolate_box, link_tracks
 
 
-def get_detector(max_side: int = 640, min_face_size: int = 40, min_confidence: float = 0.9):  # type: ignore[no-untyped-def]
-    """One MTCNN detector per process and setting (see ``shared.faces.mtcnn_torch``)."""
-    from shared.faces.mtcnn_torch import get_detector as _get
+def get_detector(max_side: int = 640, min_face_size: int = 40, min_confidence: float = 0.9) -> FaceDetectorLike:
+    """One MTCNN detector (OpenVINO) per process and setting (see ``shared.faces.mtcnn``)."""
+    from shared.faces.mtcnn import get_mtcnn_detector
 
-    return _get(max_side, min_face_size, min_confidence)
+    return get_mtcnn_detector(max_side, min_face_size, min_confidence)
 
 
 def get_detector_by_name(name: str, options: object) -> FaceDetectorLike:

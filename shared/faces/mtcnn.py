@@ -1,6 +1,6 @@
 """MTCNN face detection on OpenVINO, without torch: numpy, OpenCV and the three IRs of ``shared.models.mtcnn``.
 
-Contract: :class:`MTCNNDetector` takes the options of ``shared.faces.mtcnn_torch.FaceDetector`` and gives
+Contract: :class:`MTCNNDetector` takes the options of the facenet-pytorch-based detector it replaced and gives
 the same :class:`~shared.faces.base.Detection` lists (boxes in each frame's own pixels, best first, with
 five landmarks). :meth:`MTCNNDetector.run` is facenet-pytorch 2.5.3's ``detect_face`` step for step: an
 image pyramid (each level ``pyramid_factor`` = 0.709 of the previous, the first one making a

@@ -140,6 +140,11 @@ def test_prepare_score_report_split_matches_analyze(face_video: Path, face_score
     )
     assert [f.index for f in report.video.frames] == [0, 25, 50]
     assert ("scoring_video", 1.0) in stages and stages[-1] == ("merging", 1.0)
+    # the three steps by hand give exactly the report analyze() gives (clock and paths aside)
+    whole = analyze(face_video, face_scorer=face_scorer, options=options, artifacts_dir=tmp_path / "art2")
+    volatile = {"created_at", "timings"}
+    assert whole.model_dump(exclude=volatile) == report.model_dump(exclude=volatile)
+    assert whole.video.tracks and whole.video.score is not None
     names = {a.name: a for a in report.artifacts}
     assert names["track0_face.png"].kind == "face_thumbnail" and names["track0_face.png"].track_id == 0
     assert names["track0_heatmap.png"].kind == "heatmap_overlay"
@@ -187,6 +192,7 @@ def test_artifacts_for_the_page_include_the_mel_spectrogram(
     assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == [
         "decoding",
         "detecting_faces",
+        "checking_provenance",
         "scoring_video",
         "scoring_audio",
         "merging",

@@ -1,0 +1,91 @@
+"""The inference path runs without torch: ``deepfake analyze``, the worker and both services.
+
+Converting published ``.pth`` files is the only step that needs torch, so the model folders are made
+first (in this test process, where torch is allowed); then the real command runs in a subprocess in
+which importing torch, torchaudio, torchvision, facenet-pytorch or timm raises ``ImportError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BLOCKED = ("torch", "torchaudio", "torchvision", "facenet_pytorch", "timm")
+
+_BLOCKER = f'''
+import sys
+
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {BLOCKED!r}:
+            raise ImportError(f"{{name}} is blocked: the inference path must not import it")
+        return None
+
+sys.meta_path.insert(0, _NoTorch())
+'''
+
+
+@pytest.fixture
+def no_torch_env(tmp_path: Path) -> dict[str, str]:
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(_BLOCKER)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(REPO)]), "OMP_NUM_THREADS": "2"}
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_the_blocker_blocks(no_torch_env: dict[str, str]) -> None:
+    result = _run([sys.executable, "-c", "import torch"], no_torch_env)
+    assert result.returncode != 0 and "is blocked" in result.stderr
+
+
+@pytest.mark.parametrize("detector", ["mtcnn"])
+def test_deepfake_analyze_without_torch(
+    detector: str,
+    face_video: Path,
+    face_image: Path,
+    video_model_dir: Path,
+    melcnn_model_dir: Path,
+    no_torch_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    from shared.weights import resolve_model
+
+    resolve_model(detector)  # the one conversion step (torch allowed here), into the test's cache
+    result = _run(
+        [
+            sys.executable, "-m", "shared.cli", "analyze", str(face_video), str(face_image), "--json",
+            "--frames", "3", "--detector", detector, "--video-model", str(video_model_dir),
+            "--audio-model", str(melcnn_model_dir), "--heatmaps", str(tmp_path / "heat"),
+        ],
+        no_torch_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    video, image = (json.loads(line) for line in result.stdout.splitlines())
+    assert video["video"]["status"] == "analyzed" and video["video"]["frames_with_faces"] == 3
+    assert video["audio"]["status"] == "analyzed" and video["audio"]["segments"]
+    assert image["video"]["status"] == "analyzed"
+    assert list((tmp_path / "heat").glob("*.png"))  # the heatmap renderer is torch-free too
+
+
+def test_worker_and_services_import_without_torch(no_torch_env: dict[str, str]) -> None:
+    code = (
+        "import sys\n"
+        "import preprocess_worker.jobs, preprocess_worker.worker, preprocess_worker.remote\n"
+        "import video_service.app, audio_service.app, gateway.app\n"
+        "import shared.pipeline, shared.detectors, shared.faces.mtcnn, shared.faces.stage\n"
+        "import shared.detectors.faces, shared.detectors.voice, shared.detectors.provenance\n"
+        f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {BLOCKED!r})\n"
+        "assert not loaded, loaded\n"
+    )
+    result = _run([sys.executable, "-c", code], no_torch_env)
+    assert result.returncode == 0, result.stderr
