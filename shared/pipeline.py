@@ -49,6 +49,8 @@ ProgressFn = Callable[[str, float], None]
 #: frames searched for faces per MTCNN batch, and the most decoded pixels held at once (bounds memory)
 CHUNK_FRAMES = 16
 CHUNK_BYTES = 200_000_000
+#: the face detectors ``AnalyzeOptions.detector`` can name
+DETECTORS = ("mtcnn", "blazeface")
 #: the order in which a verdict is "more suspicious" when modalities disagree
 _SEVERITY = {"not_applicable": 0, "real": 1, "uncertain": 2, "fake": 3}
 
@@ -77,6 +79,8 @@ class AnalyzeOptions:
     max_audio_seconds: float = 600.0
     detect_interval_s: float = 0.25
     decode_threads: int = 0
+    #: face detector: "mtcnn", or "blazeface" (the ICPR2020 reference face stage, see docs/faces.md)
+    detector: str = "mtcnn"
 
     @classmethod
     def from_settings(cls, settings: Any | None = None, **overrides: Any) -> AnalyzeOptions:
@@ -111,6 +115,8 @@ class AnalyzeOptions:
             raise InvalidArgument(f"--frames must be at least 1, got {self.frames}")
         if not 0.0 <= self.uncertain_low <= self.uncertain_high <= 1.0:
             raise InvalidArgument("the uncertainty band must satisfy 0 <= low <= high <= 1")
+        if self.detector not in DETECTORS:
+            raise InvalidArgument(f"unknown face detector {self.detector!r}; choose one of {', '.join(DETECTORS)}")
 
     @property
     def thresholds(self) -> Thresholds:
@@ -235,15 +241,21 @@ class _FaceStage:
     def __init__(
         self, prepared: Prepared, options: AnalyzeOptions, prep: VideoPreprocessing, clock: _Clock
     ) -> None:
-        from shared.faces import FaceTracker, get_detector
+        from shared.faces import FaceDetectorLike, FaceTracker, get_detector
 
         self.prepared = prepared
         self.options = options
         self.prep = prep
         self.clock = clock
-        self.detector = get_detector(
-            options.detector_max_side, options.min_face_size, options.min_face_confidence
-        )
+        self.detector: FaceDetectorLike
+        if options.detector == "blazeface":
+            from shared.faces.blazeface import get_blazeface_detector
+
+            self.detector = get_blazeface_detector()
+        else:
+            self.detector = get_detector(
+                options.detector_max_side, options.min_face_size, options.min_face_confidence
+            )
         self.tracker = FaceTracker()
         self.last_detection: tuple[float, dict[int, tuple[np.ndarray, float]]] | None = None
         self.pending: list[tuple[int, float, np.ndarray]] = []  # frames waiting for the next detection

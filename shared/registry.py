@@ -17,9 +17,21 @@ from shared.errors import UnknownModel
 
 
 @dataclass(frozen=True)
+class Companion:
+    """A file published beside the checkpoint that the model cannot work without (BlazeFace's anchors).
+
+    It is fetched from the same base address, verified by its own sha256, and copied into the model folder
+    under its own name, so it travels with the IR.
+    """
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class PublishedModel:
     name: str
-    kind: Literal["video", "audio"]
+    kind: Literal["video", "audio", "face_detector"]
     architecture: str
     file: str
     sha256: str
@@ -28,6 +40,7 @@ class PublishedModel:
     training_data: str
     reported_metrics: dict[str, float | str] = field(default_factory=dict)
     licence: str = ""
+    companions: tuple[Companion, ...] = ()
 
 
 _ICPR_SHA = {
@@ -111,7 +124,27 @@ _AASIST = {
     ),
 }
 
-PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST}
+_BLAZEFACE = {
+    "blazeface": PublishedModel(
+        name="blazeface",
+        kind="face_detector",
+        architecture="blazeface",
+        file="blazeface.pth",
+        sha256="54ecff653feaaaf1f7d44b6aff28fd2fc50e483a4e847563b6dd261369c43ba4",
+        base_url_setting="blazeface_base_url",
+        training_data=(
+            "MediaPipe BlazeFace front-camera model (Google), converted to PyTorch by M. Hollemans; the "
+            "face detector the ICPR2020 models were trained and evaluated with"
+        ),
+        reported_metrics={"source": "hollance/BlazeFace-PyTorch; MediaPipe BlazeFace (Bazarevsky et al., 2019)"},
+        licence="Apache-2.0 (hollance/BlazeFace-PyTorch, MediaPipe)",
+        companions=(
+            Companion(file="anchors.npy", sha256="a10bb2fb93ab54ca426d6c750bfc3aad685028a16dcf231357d03694f261fd95"),
+        ),
+    ),
+}
+
+PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST, **_BLAZEFACE}
 
 
 def get_published(name: str) -> PublishedModel:
