@@ -133,8 +133,8 @@ _BLAZEFACE = {
         sha256="54ecff653feaaaf1f7d44b6aff28fd2fc50e483a4e847563b6dd261369c43ba4",
         base_url_setting="blazeface_base_url",
         training_data=(
-            "MediaPipe BlazeFace front-camera model (Google), converted to PyTorch by M. Hollemans; the "
-            "face detector the ICPR2020 models were trained and evaluated with"
+            "Google's own face images for MediaPipe's front-camera BlazeFace (Bazarevsky et al., 2019; not "
+            "published); the detector the ICPR2020 face classifiers were trained and evaluated with"
         ),
         reported_metrics={"source": "hollance/BlazeFace-PyTorch; MediaPipe BlazeFace (Bazarevsky et al., 2019)"},
         licence="Apache-2.0 (hollance/BlazeFace-PyTorch, MediaPipe)",
