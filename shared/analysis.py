@@ -74,6 +74,10 @@ class AnalyzeOptions:
             raise InvalidArgument(f"--every must be at least 1, got {self.every}")
         if self.frames is not None and self.frames < 1:
             raise InvalidArgument(f"--frames must be at least 1, got {self.frames}")
+        from shared.faces import DETECTORS
+
+        if self.detector not in DETECTORS:
+            raise InvalidArgument(f"unknown face detector {self.detector!r}; choose one of {', '.join(DETECTORS)}")
         if not 0.0 <= self.uncertain_low <= self.uncertain_high <= 1.0:
             raise InvalidArgument("the uncertainty band must satisfy 0 <= low <= high <= 1")
 

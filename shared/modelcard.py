@@ -73,6 +73,34 @@ class MTCNNPreprocessing(BaseModel):
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
 
 
+class FaceDetectorPreprocessing(BaseModel):
+    """How to feed a face detector IR and read its outputs (BlazeFace: the ICPR2020 reference face stage)."""
+
+    kind: Literal["face_detector"] = "face_detector"
+    #: square network input; frames are cut into square tiles of at most ``tile_max_side`` pixels first
+    input_size: int = 128
+    color: Literal["RGB"] = "RGB"
+    #: network input = pixel / ``input_divisor`` + ``input_offset`` (BlazeFace: x / 127.5 - 1)
+    input_divisor: float = 127.5
+    input_offset: float = -1.0
+    tile_max_side: int = 720
+    #: OpenCV interpolation that shrinks each tile to ``input_size`` (the reference's INTER_AREA)
+    tile_resize: Literal["INTER_AREA"] = "INTER_AREA"
+    #: raw scores are clipped to [-score_clip, score_clip] before the sigmoid
+    score_clip: float = 100.0
+    score_threshold: float = 0.75
+    #: weighted NMS: detections overlapping the best remaining one by more than this IoU are blended
+    nms_iou: float = 0.3
+    #: the raw box offsets are in input pixels: divided by this before scaling by the anchor size
+    box_scale: float = 128.0
+    keypoints: int = 6
+    #: anchors (N, 4) (x_centre, y_centre, w, h), normalized to the input, saved beside the IR
+    anchors_file: str = "anchors.npy"
+    anchors_sha256: str | None = None
+    #: the IR's outputs: "raw_boxes" (N, anchors, 4 + 2 * keypoints), "raw_scores" (N, anchors, 1)
+    outputs: list[str] = ["raw_boxes", "raw_scores"]
+
+
 class Calibration(BaseModel):
     """Platt scaling fitted on validation data: p = sigmoid(a * logit + b)."""
 
@@ -88,7 +116,9 @@ class ModelCard(BaseModel):
     architecture: str
     kind: Literal["video", "audio", "face_detector"]
     precision: Literal["FP32", "INT8"] = "FP32"
-    preprocessing: VideoPreprocessing | AudioPreprocessing | MTCNNPreprocessing = Field(discriminator="kind")
+    preprocessing: (
+        VideoPreprocessing | AudioPreprocessing | MTCNNPreprocessing | FaceDetectorPreprocessing
+    ) = Field(discriminator="kind")
     decision_threshold: float = 0.5
     training_data: str | None = Field(None, description="what the weights were trained on, if known")
     reported_metrics: dict[str, float | str] = Field(default_factory=dict)

@@ -18,12 +18,27 @@ from shared.errors import UnknownModel
 
 
 @dataclass(frozen=True)
+class Companion:
+    """A file published beside the checkpoint that the model cannot work without (BlazeFace's anchors).
+
+    It is fetched from the same base address, verified by its own sha256, and copied into the model folder
+    under its own name, so it travels with the IR.
+    """
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class PublishedModel:
     name: str
     kind: Literal["video", "audio", "face_detector"]
     architecture: str
     file: str
     sha256: str
+    #: the module whose ``import_checkpoint`` converts the file into a model folder (imported only when
+    #: needed: it imports torch)
+    importer: str
     #: which setting holds the base address ("icpr_base_url" / "aasist_base_url"); a user can mirror it.
     #: Empty for weights shipped in a package (``package_files``)
     base_url_setting: str
@@ -32,6 +47,7 @@ class PublishedModel:
     licence: str = ""
     #: weights shipped inside an installed Python package instead of downloaded: the pip requirement, and
     #: each file's path below site-packages with its sha256 (``sha256`` is then ``manifest_sha256`` of them)
+    companions: tuple[Companion, ...] = ()
     package: str = ""
     package_files: dict[str, str] = field(default_factory=dict)
 
@@ -83,6 +99,7 @@ def _icpr_entries() -> dict[str, PublishedModel]:
         out[name] = PublishedModel(
             name=name,
             kind="video",
+            importer="shared.models.icpr",
             architecture=arch,
             file=f"{name}_bestval-{sha}.pth",
             sha256=sha,
@@ -102,6 +119,7 @@ _AASIST = {
     "AASIST": PublishedModel(
         name="AASIST",
         kind="audio",
+        importer="shared.models.aasist",
         architecture="AASIST",
         file="AASIST.pth",
         sha256="51d2d9cf0738172f61e2a384ec50a54a55363240f67c971ed55a92435bc1a1c0",
@@ -113,6 +131,7 @@ _AASIST = {
     "AASIST-L": PublishedModel(
         name="AASIST-L",
         kind="audio",
+        importer="shared.models.aasist",
         architecture="AASIST-L",
         file="AASIST-L.pth",
         sha256="814331d088032bb4c3fa61cc014789eadeed464209dd094ab3a2dd6ffbdce27a",
@@ -134,6 +153,7 @@ _FACE_DETECTORS = {
     "mtcnn": PublishedModel(
         name="mtcnn",
         kind="face_detector",
+        importer="shared.models.mtcnn",
         architecture="MTCNN",
         file="facenet_pytorch/data/{pnet,rnet,onet}.pt",
         sha256=manifest_sha256(_MTCNN_FILES),
@@ -148,7 +168,28 @@ _FACE_DETECTORS = {
     ),
 }
 
-PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST, **_FACE_DETECTORS}
+_BLAZEFACE = {
+    "blazeface": PublishedModel(
+        name="blazeface",
+        kind="face_detector",
+        importer="shared.models.blazeface",
+        architecture="blazeface",
+        file="blazeface.pth",
+        sha256="54ecff653feaaaf1f7d44b6aff28fd2fc50e483a4e847563b6dd261369c43ba4",
+        base_url_setting="blazeface_base_url",
+        training_data=(
+            "Google's own face images for MediaPipe's front-camera BlazeFace (Bazarevsky et al., 2019; not "
+            "published); the detector the ICPR2020 face classifiers were trained and evaluated with"
+        ),
+        reported_metrics={"source": "hollance/BlazeFace-PyTorch; MediaPipe BlazeFace (Bazarevsky et al., 2019)"},
+        licence="Apache-2.0 (hollance/BlazeFace-PyTorch, MediaPipe)",
+        companions=(
+            Companion(file="anchors.npy", sha256="a10bb2fb93ab54ca426d6c750bfc3aad685028a16dcf231357d03694f261fd95"),
+        ),
+    ),
+}
+
+PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST, **_FACE_DETECTORS, **_BLAZEFACE}
 
 
 def get_published(name: str) -> PublishedModel:

@@ -39,6 +39,10 @@ class ModelSettings(BaseSettings):
         "https://github.com/clovaai/aasist/raw/main/models/weights/",
         description="where the AASIST checkpoints live",
     )
+    blazeface_base_url: str = Field(
+        "https://github.com/hollance/BlazeFace-PyTorch/raw/master/",
+        description="where the BlazeFace face detector (blazeface.pth, anchors.npy) lives",
+    )
     ov_cache_dir: Path | None = Field(None, description="OpenVINO compiled-blob cache (default: cache_dir/ov)")
     inference_threads: int = Field(0, description="CPU threads for inference; 0 = all cores")
     offline: bool = Field(False, description="never download; fail with instructions instead")

@@ -27,9 +27,6 @@ from shared.modelcard import ModelCard
 from shared.registry import PUBLISHED, PublishedModel, get_published
 from shared.settings import get_model_settings
 
-#: Which module converts each kind of published checkpoint (imported only when needed: torch). Face
-#: detectors are keyed by architecture: each has its own converter.
-IMPORTERS = {"video": "shared.models.icpr", "audio": "shared.models.aasist", "MTCNN": "shared.models.mtcnn"}
 CHUNK = 1 << 20
 
 
@@ -45,9 +42,10 @@ def models_dir() -> Path:
     return cache_dir() / "models"
 
 
-def published_url(entry: PublishedModel) -> str:
+def published_url(entry: PublishedModel, file: str | None = None) -> str:
+    """The address of ``entry``'s checkpoint, or of one of its companion files (same base address)."""
     base = str(getattr(get_model_settings(), entry.base_url_setting))
-    return base.rstrip("/") + "/" + entry.file
+    return base.rstrip("/") + "/" + (file or entry.file)
 
 
 def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeout: float = 30.0) -> Path:
@@ -122,14 +120,25 @@ def fetch_checkpoint(name: str, *, progress: bool = True) -> Path:
     """The published checkpoint ``name`` in ``downloads/``: the file already there if its sha256 is
     right, otherwise downloaded (unless ``DEEPFAKE_OFFLINE``)."""
     entry = get_published(name)
-    path = downloads_dir() / entry.file
+    return _fetch_file(entry, entry.file, entry.sha256, progress=progress)
+
+
+def fetch_companions(name: str, *, progress: bool = True) -> dict[str, Path]:
+    """The companion files of ``name`` (e.g. BlazeFace's ``anchors.npy``) in ``downloads/``, by file name,
+    each found or downloaded and verified like the checkpoint."""
+    entry = get_published(name)
+    return {c.file: _fetch_file(entry, c.file, c.sha256, progress=progress) for c in entry.companions}
+
+
+def _fetch_file(entry: PublishedModel, file: str, sha256: str, *, progress: bool) -> Path:
+    path = downloads_dir() / file
     if path.is_file():
-        if sha256_file(path) == entry.sha256:
+        if sha256_file(path) == sha256:
             return path
         path.unlink()  # a wrong file under the published name: never use it
     if get_model_settings().offline:
         raise ModelUnavailable(_how_to_get(entry, "offline mode (DEEPFAKE_OFFLINE) forbids downloading"))
-    return download(published_url(entry), path, entry.sha256, progress=progress)
+    return download(published_url(entry, file), path, sha256, progress=progress)
 
 
 def package_checkpoint(entry: PublishedModel) -> Path:
@@ -177,7 +186,17 @@ def _cached_folder(entry: PublishedModel) -> Path | None:
     except (OSError, ValueError):
         return None
     ok = card.source is not None and card.source.sha256 == entry.sha256
-    files = all((folder / f).is_file() for f in card.ir_files())
+    companions: dict[str, Path] = {}
+    if entry.package_files:
+        checkpoint = package_checkpoint(entry)
+        try:  # the converter imports torch
+            importer = importlib.import_module(entry.importer)
+        except ModuleNotFoundError as exc:
+            raise ModelUnavailable(_how_to_convert(entry, f"{exc.name} is not installed")) from None
+    else:
+        checkpoint = fetch_checkpoint(name, progress=progress)
+        companions = fetch_companions(name, progress=progress)
+        importer = importlib.import_module(entry.importer)
     return folder if ok and files else None
 
 
@@ -200,25 +219,33 @@ def fetch(name: str, *, progress: bool = True) -> Path:
     cached = _cached_folder(entry)
     if cached is not None:
         return cached
+    companions: dict[str, Path] = {}
     if entry.package_files:
         checkpoint = package_checkpoint(entry)
         try:  # the converter imports torch
-            importer = importlib.import_module(IMPORTERS[entry.architecture])
+            importer = importlib.import_module(entry.importer)
         except ModuleNotFoundError as exc:
             raise ModelUnavailable(_how_to_convert(entry, f"{exc.name} is not installed")) from None
     else:
         checkpoint = fetch_checkpoint(name, progress=progress)
-        importer = importlib.import_module(IMPORTERS[entry.kind])
+        companions = fetch_companions(name, progress=progress)
+        importer = importlib.import_module(entry.importer)
     folder = models_dir() / entry.name
-    importer.import_checkpoint(entry.architecture, checkpoint, folder, published=entry)
+    if companions:  # only importers of entries with companions take them (BlazeFace: the anchors)
+        importer.import_checkpoint(entry.architecture, checkpoint, folder, published=entry, companions=companions)
+    else:
+        importer.import_checkpoint(entry.architecture, checkpoint, folder, published=entry)
     return folder
 
 
 def _how_to_get(entry: PublishedModel, reason: str) -> str:
+    files = " and ".join(
+        f"{f} (from {published_url(entry, f)})" for f in (entry.file, *(c.file for c in entry.companions))
+    )
     return (
         f"model {entry.name} is not in the cache ({cache_dir()}) and cannot be fetched: {reason}. "
         f"Run `deepfake models fetch {entry.name}` on a machine with internet access, or copy "
-        f"{entry.file} (from {published_url(entry)}) into {downloads_dir()}, "
+        f"{files} into {downloads_dir()}, "
         "or point the setting at a model folder made by `deepfake models import-icpr`."
     )
 

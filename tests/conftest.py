@@ -49,6 +49,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("DEEPFAKE_CACHE_DIR", str(cache))
     monkeypatch.setenv("DEEPFAKE_ICPR_BASE_URL", "http://127.0.0.1:9/unreachable/")
     monkeypatch.setenv("DEEPFAKE_AASIST_BASE_URL", "http://127.0.0.1:9/unreachable/")
+    monkeypatch.setenv("DEEPFAKE_BLAZEFACE_BASE_URL", "http://127.0.0.1:9/unreachable/")
     from shared import settings
 
     settings.get_model_settings.cache_clear()

@@ -1,6 +1,7 @@
 """Faces: detection, the reference crop policy, and tracks across frames.
 
 - ``base``: the :class:`Detection` every detector returns.
+- ``blazeface``: BlazeFace on OpenVINO, the ICPR2020 reference detector (tiles, weighted NMS).
 - ``mtcnn``: MTCNN's three networks on OpenVINO, torch-free (converted once from facenet-pytorch).
 - ``crop``: the ICPR2020 reference margin and ``scale`` crop.
 - ``tracks``: linking faces into tracks, interpolating boxes between detections.
@@ -18,8 +19,20 @@ def get_detector(max_side: int = 640, min_face_size: int = 40, min_confidence: f
     return get_mtcnn_detector(max_side, min_face_size, min_confidence)
 
 
+#: the face detectors ``AnalyzeOptions.detector`` (``--detector``, ``DEEPFAKE_DETECTOR``) can name
+DETECTORS = ("blazeface", "mtcnn")
+
+
 def get_detector_by_name(name: str, options: object) -> FaceDetectorLike:
-    """The face detector ``name`` with the sizes and thresholds of ``options`` (an ``AnalyzeOptions``)."""
+    """The face detector ``name`` with the sizes and thresholds of ``options`` (an ``AnalyzeOptions``).
+
+    ``blazeface`` is the ICPR2020 reference stage (fixed tiling, its own thresholds); ``mtcnn`` takes the
+    downscale size, minimum face size and confidence of the options.
+    """
+    if name == "blazeface":
+        from shared.faces.blazeface import get_blazeface_detector
+
+        return get_blazeface_detector()
     if name == "mtcnn":
         return get_detector(
             options.detector_max_side,  # type: ignore[attr-defined]
@@ -28,10 +41,11 @@ def get_detector_by_name(name: str, options: object) -> FaceDetectorLike:
         )
     from shared.errors import InvalidArgument
 
-    raise InvalidArgument(f"unknown face detector {name!r}; known detectors: mtcnn")
+    raise InvalidArgument(f"unknown face detector {name!r}; choose one of {', '.join(DETECTORS)}")
 
 
 __all__ = [
+    "DETECTORS",
     "get_detector_by_name",
     "Detection",
     "FaceDetectorLike",

@@ -30,7 +30,7 @@ def _load_all() -> None:
     # Importing the families registers them; done lazily so `import shared.models` stays cheap.
     import importlib
 
-    for family in ("icpr", "aasist", "melcnn"):
+    for family in ("icpr", "aasist", "melcnn", "blazeface"):
         try:
             importlib.import_module(f"shared.models.{family}")
         except ModuleNotFoundError as exc:
