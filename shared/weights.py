@@ -186,17 +186,8 @@ def _cached_folder(entry: PublishedModel) -> Path | None:
     except (OSError, ValueError):
         return None
     ok = card.source is not None and card.source.sha256 == entry.sha256
-    companions: dict[str, Path] = {}
-    if entry.package_files:
-        checkpoint = package_checkpoint(entry)
-        try:  # the converter imports torch
-            importer = importlib.import_module(entry.importer)
-        except ModuleNotFoundError as exc:
-            raise ModelUnavailable(_how_to_convert(entry, f"{exc.name} is not installed")) from None
-    else:
-        checkpoint = fetch_checkpoint(name, progress=progress)
-        companions = fetch_companions(name, progress=progress)
-        importer = importlib.import_module(entry.importer)
+    needed = (*card.ir_files(), *(c.file for c in entry.companions))
+    files = all((folder / f).is_file() for f in needed)
     return folder if ok and files else None
 
 

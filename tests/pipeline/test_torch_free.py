@@ -48,7 +48,7 @@ def test_the_blocker_blocks(no_torch_env: dict[str, str]) -> None:
     assert result.returncode != 0 and "is blocked" in result.stderr
 
 
-@pytest.mark.parametrize("detector", ["mtcnn"])
+@pytest.mark.parametrize("detector", ["mtcnn", "blazeface"])
 def test_deepfake_analyze_without_torch(
     detector: str,
     face_video: Path,
