@@ -57,9 +57,17 @@ def test_deepfake_analyze_without_torch(
     melcnn_model_dir: Path,
     no_torch_env: dict[str, str],
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
-    from shared.weights import resolve_model
+    import shutil
 
+    from shared.weights import downloads_dir, resolve_model
+
+    if detector == "blazeface":  # the published files, as a user's first run would have downloaded them
+        weights = request.getfixturevalue("shared_weights") / "blazeface"
+        downloads_dir().mkdir(parents=True, exist_ok=True)
+        for name in ("blazeface.pth", "anchors.npy"):
+            shutil.copy(weights / name, downloads_dir() / name)
     resolve_model(detector)  # the one conversion step (torch allowed here), into the test's cache
     result = _run(
         [
