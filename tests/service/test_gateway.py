@@ -101,7 +101,7 @@ def test_upload_is_stored_and_enqueued_with_explicit_timeout_ttls_and_retry(clie
     assert rq_job.timeout == defaults.job_timeout
     assert rq_job.result_ttl == defaults.result_ttl and rq_job.failure_ttl == defaults.failure_ttl
     assert rq_job.retries_left == defaults.retries
-    assert rq_job._failure_callback_name == "gateway.jobs.on_rq_failure"
+    assert rq_job._failure_callback_name == "shared.jobs.on_rq_failure"
 
     again = client.get(f"/v1/jobs/{job['id']}")
     assert again.status_code == 200 and again.json()["id"] == job["id"]
@@ -183,7 +183,7 @@ def test_delete_takes_a_queued_job_off_the_queue_and_removes_its_upload(client, 
 
 
 def test_artifacts_are_served_only_when_listed_in_the_report(client, redis_db, tmp_path) -> None:
-    from gateway.jobs import JobStore
+    from shared.jobs import JobStore
 
     job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
     folder = tmp_path / "artifacts" / job_id
@@ -264,7 +264,7 @@ def test_wait_returns_the_finished_job_with_200(client, redis_db) -> None:
     import threading
     import time
 
-    from gateway.jobs import JobStore
+    from shared.jobs import JobStore
 
     store = JobStore(redis_db)
     report = minimal_report()
@@ -291,7 +291,7 @@ def test_a_job_rq_gave_up_on_reads_failed_worker_lost_and_its_upload_is_deleted(
     from rq.job import Job, JobStatus
     from rq.serializers import JSONSerializer
 
-    from gateway.jobs import JobStore
+    from shared.jobs import JobStore
 
     job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
     JobStore(redis_db).update(job_id, status="running", stage="detecting_faces", progress=0.3)
@@ -305,7 +305,7 @@ def test_failure_callback_requeues_while_retries_are_left_then_fails(client, red
     from rq.job import Job
     from rq.serializers import JSONSerializer
 
-    from gateway.jobs import JobStore, on_rq_failure
+    from shared.jobs import JobStore, on_rq_failure
 
     job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
     store = JobStore(redis_db)
@@ -321,7 +321,7 @@ def test_failure_callback_requeues_while_retries_are_left_then_fails(client, red
 
 
 def test_retention_keeps_the_upload(redis_db, tmp_path) -> None:
-    from gateway.jobs import JobStore, finalize
+    from shared.jobs import JobStore, finalize
 
     with make_client(tmp_path, retain_uploads=True) as c:
         job_id = c.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
@@ -332,7 +332,7 @@ def test_retention_keeps_the_upload(redis_db, tmp_path) -> None:
 
 
 def test_worker_sweeps_files_of_jobs_whose_record_is_gone(redis_db, tmp_path) -> None:
-    from gateway.jobs import JobStore
+    from shared.jobs import JobStore
     from preprocess_worker.worker import sweep_orphans
 
     with make_client(tmp_path) as c:
