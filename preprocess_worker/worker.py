@@ -68,6 +68,13 @@ class PreloadedWorker(SimpleWorker):
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return self.heartbeat_interval + self.heartbeat_grace
 
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ blocks an idle worker in BLPOP for worker_ttl - 15 s (about 7 minutes) and sweeps only
+        # between dequeues; waking every maintenance interval lets idle workers find an abandoned job
+        # (and a job that crashed its worker) within seconds, as the module docstring promises.
+        return max(1, int(self.maintenance_interval))
+
     def execute_job(self, job: Job, queue: Queue) -> None:
         execution = self.prepare_execution(job)
         stop = threading.Event()

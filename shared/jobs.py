@@ -310,7 +310,13 @@ def on_rq_failure(job: Any, connection: Redis, exc_type: Any, exc_value: Any, tr
     if record is None or record.get("status") in TERMINAL:
         return
     if exc_type is AbandonedJobError:
-        crashes = int(connection.hincrby(job_key(job.id), "crashes", 1))
+        # Counted once per dead worker: the gateway's reconcile and a worker's sweep may both report
+        # the same abandoned attempt, and each attempt ran on a different worker.
+        key = job_key(job.id)
+        if connection.hsetnx(key, f"crashed:{job.worker_name or job.started_at}", utcnow()):
+            crashes = int(connection.hincrby(key, "crashes", 1))
+        else:
+            crashes = int(_text(connection.hget(key, "crashes") or 0))
         limit = int(record.get("max_crashes") or 0)
         if limit and crashes >= limit:
             log.warning("job %s killed %d workers; failing it as %s", job.id, crashes, WORKER_CRASHED)
