@@ -29,7 +29,7 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error("%s: %s", exc.code, exc.message)
         if exc.status in (413, 415):
             request.app.state.metrics.uploads_rejected.labels(code=exc.code).inc()
-        headers = {"Retry-After": "30"} if exc.status == 503 else None
+        headers = {"Retry-After": "5"} if exc.status == 503 else None  # as for Redis errors below
         return JSONResponse(exc.to_body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(redis.exceptions.RedisError)
