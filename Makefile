@@ -49,10 +49,11 @@ bench: setup
 
 # The service stack on this machine (deploy/local.py): Redis if none answers, both inference services,
 # the gateway on $(PORT), $(WORKERS) preprocess workers; logs in run/logs/, PIDs in run/stack.json.
-WORKERS ?= 2
-PORT ?= 8000
+# Unset, both come from the settings (DEEPFAKE_GATEWAY_PORT, else 8000) and the runner (2 workers).
+WORKERS ?=
+PORT ?=
 up: setup
-	$(PY) deploy/local.py up --workers $(WORKERS) --port $(PORT)
+	$(PY) deploy/local.py up $(if $(WORKERS),--workers $(WORKERS)) $(if $(PORT),--port $(PORT))
 
 down:
 	@test -x $(PY) && $(PY) deploy/local.py down || echo "no stack running"

@@ -7,18 +7,28 @@ preprocess workers (waits until each has registered with RQ). Every process writ
 ``run/logs/<name>.log``; PIDs and URLs go to ``run/stack.json`` so ``down`` stops exactly what ``up``
 started. If any step fails, what was started is stopped again and the failing log's tail is printed.
 
-Configuration is the services' own environment variables (``DEEPFAKE_*``, see ``docs/service.md``) plus
-the options below; the same ``Stack`` class starts the stack for the end-to-end tests.
+Workers are supervised: each worker slot is a small supervisor process (``local.py supervise``) that
+runs one ``python -m preprocess_worker`` and starts a new one (a new RQ name, after a backoff) whenever
+it dies, e.g. killed by a file that crashes the decoder. It stops restarting after a clean exit, on
+SIGTERM (``make down`` signals the slot's whole process group), or when the worker keeps dying right
+after start (a configuration error: the slot then exits and ``make up`` shows the log).
+
+Configuration is the services' own environment variables (``DEEPFAKE_*``, see ``docs/service.md``);
+every default (ports, Redis URL, queue name, hosts) is read from the settings classes in
+``shared/settings.py``, never repeated here. The same ``Stack`` class starts the stack for the
+end-to-end tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,21 +36,35 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script (``python deploy/local.py``): the library is beside it
+    sys.path.insert(0, str(REPO))
+
+from shared.settings import AudioServiceSettings, GatewaySettings, VideoServiceSettings  # noqa: E402
+
+log = logging.getLogger("deploy.local")
+
+
+def _default(settings_class: Any, name: str) -> Any:
+    """A field's default as its settings class declares it (the one place defaults live)."""
+    return settings_class.model_fields[name].get_default(call_default_factory=True)
 
 
 @dataclass
 class StackConfig:
     run_dir: Path = REPO / "run"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    host: str = "127.0.0.1"
-    gateway_port: int = 8000
-    video_port: int = 8001
-    audio_port: int = 8002
+    redis_url: str = field(default_factory=lambda: _default(GatewaySettings, "redis_url"))
+    host: str = field(default_factory=lambda: _default(GatewaySettings, "host"))
+    gateway_port: int = field(default_factory=lambda: _default(GatewaySettings, "port"))
+    #: where the inference services listen (the gateway and workers reach them there)
+    service_host: str = field(default_factory=lambda: _default(VideoServiceSettings, "host"))
+    video_port: int = field(default_factory=lambda: _default(VideoServiceSettings, "port"))
+    audio_port: int = field(default_factory=lambda: _default(AudioServiceSettings, "port"))
     workers: int = 2
-    queue_name: str = "deepfake"
+    queue_name: str = field(default_factory=lambda: _default(GatewaySettings, "queue_name"))
     python: str = sys.executable
     #: extra environment for every process (model folders, TTLs, ...); wins over the inherited one
     env: dict[str, str] = field(default_factory=dict)
@@ -48,15 +72,16 @@ class StackConfig:
 
     @classmethod
     def from_env(cls, **overrides: object) -> StackConfig:
-        """Defaults, then ``DEEPFAKE_*`` variables, then explicit overrides (None = keep)."""
-        env = os.environ
+        """The settings classes read from the environment (``DEEPFAKE_*``), then explicit overrides (None = keep)."""
+        gateway, video, audio = GatewaySettings(), VideoServiceSettings(), AudioServiceSettings()
         cfg = cls(
-            redis_url=env.get("DEEPFAKE_GATEWAY_REDIS_URL", cls.redis_url),
-            host=env.get("DEEPFAKE_GATEWAY_HOST", cls.host),
-            gateway_port=int(env.get("DEEPFAKE_GATEWAY_PORT", cls.gateway_port)),
-            video_port=int(env.get("DEEPFAKE_VIDEO_SERVICE_PORT", cls.video_port)),
-            audio_port=int(env.get("DEEPFAKE_AUDIO_SERVICE_PORT", cls.audio_port)),
-            queue_name=env.get("DEEPFAKE_GATEWAY_QUEUE_NAME", cls.queue_name),
+            redis_url=gateway.redis_url,
+            host=gateway.host,
+            gateway_port=gateway.port,
+            service_host=video.host,
+            video_port=video.port,
+            audio_port=audio.port,
+            queue_name=gateway.queue_name,
         )
         for key, value in overrides.items():
             if value is not None:
@@ -69,11 +94,11 @@ class StackConfig:
 
     @property
     def video_url(self) -> str:
-        return f"http://127.0.0.1:{self.video_port}"
+        return f"http://{self.service_host}:{self.video_port}"
 
     @property
     def audio_url(self) -> str:
-        return f"http://127.0.0.1:{self.audio_port}"
+        return f"http://{self.service_host}:{self.audio_port}"
 
     @property
     def logs(self) -> Path:
@@ -82,6 +107,11 @@ class StackConfig:
     @property
     def state_file(self) -> Path:
         return self.run_dir / "stack.json"
+
+    @property
+    def pids(self) -> Path:
+        """Where each worker slot's supervisor writes the PID of the worker it runs now."""
+        return self.run_dir / "pids"
 
 
 class StackError(RuntimeError):
@@ -119,9 +149,9 @@ class Stack:
             {
                 "DEEPFAKE_GATEWAY_HOST": c.host,
                 "DEEPFAKE_GATEWAY_PORT": str(c.gateway_port),
-                "DEEPFAKE_VIDEO_SERVICE_HOST": "127.0.0.1",
+                "DEEPFAKE_VIDEO_SERVICE_HOST": c.service_host,
                 "DEEPFAKE_VIDEO_SERVICE_PORT": str(c.video_port),
-                "DEEPFAKE_AUDIO_SERVICE_HOST": "127.0.0.1",
+                "DEEPFAKE_AUDIO_SERVICE_HOST": c.service_host,
                 "DEEPFAKE_AUDIO_SERVICE_PORT": str(c.audio_port),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -151,12 +181,14 @@ class Stack:
             self._wait_http("audio_service", c.audio_url + "/healthz")
             self.timings["inference_services"] = round(time.monotonic() - t0, 2)
             self._spawn("gateway", ["-m", "gateway"])
-            self._wait_http("gateway", c.gateway_url + "/readyz")
+            self._wait_http("gateway", c.gateway_url + "/healthz")
             self.timings["gateway"] = round(time.monotonic() - t0, 2)
             for _ in range(c.workers):
                 self.start_worker(wait=False)
             self._wait_workers(c.workers)
             self.timings["workers"] = round(time.monotonic() - t0, 2)
+            # ready only now: /readyz needs a live worker (and the services, Redis, the upload folder)
+            self._wait_http("gateway", c.gateway_url + "/readyz")
         except BaseException:
             self.down()
             raise
@@ -194,13 +226,23 @@ class Stack:
         self._stop("redis", timeout=15)
 
     def start_worker(self, *, wait: bool = True) -> str:
+        """Start one supervised worker slot; returns its name (``workerN``)."""
         self._worker_seq += 1
         name = f"worker{self._worker_seq}"
-        self._spawn(name, ["-m", "preprocess_worker", "--name", f"{name}-{self._token}"])
+        self.config.pids.mkdir(parents=True, exist_ok=True)
+        self._spawn(name, [str(Path(__file__).resolve()), "supervise", "--name", f"{name}-{self._token}",
+                           "--pid-file", str(self.worker_pid_file(name))])
         if wait:
             self._wait_workers(1, names=[f"{name}-{self._token}"])
             self.save()
         return name
+
+    def worker_pid_file(self, name: str) -> Path:
+        return self.config.pids / f"{name}.pid"
+
+    def worker_pid(self, name: str) -> int:
+        """The PID of the worker process slot ``name`` runs now (not its supervisor's)."""
+        return int(self.worker_pid_file(name).read_text())
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to one process (tests: a worker killed mid-job)."""
@@ -290,7 +332,7 @@ class Stack:
         Each group gets SIGTERM together (workers finish or abandon their job: an abandoned job is retried
         on the next start), then SIGKILL whatever is still alive after ``timeout`` seconds.
         """
-        groups = [
+        groups: list[list[str]] = [
             [n for n in self.procs if n.startswith("worker")],
             [n for n in ("gateway", "video_service", "audio_service") if n in self.procs],
             [n for n in ("redis",) if n in self.procs],
@@ -352,13 +394,82 @@ class Stack:
 
 
 def _ensure_port_free(port: int) -> None:
-    import socket
-
+    """Refuse a port something listens on. SO_REUSEADDR, like uvicorn's own bind: connections of a
+    stack just stopped linger in TIME_WAIT for a minute and must not make the port look busy."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
             raise StackError(f"port {port} is already in use (another stack? `make down`, or choose another port)") from None
+
+
+# --- worker supervision ----------------------------------------------------------------------------
+@dataclass
+class Supervisor:
+    """Keeps one worker running: starts it, and starts a new one whenever it dies.
+
+    Each new worker gets a new RQ name (``NAME.sK``): the dead one stays registered in RQ until its key
+    expires. After a clean exit (status 0: a warm stop) or a SIGTERM to the supervisor it stops. If the
+    worker dies ``give_up_after`` times in a row within ``quick_exit`` seconds of starting, the cause
+    is not a job but the set-up, and the supervisor exits with status 1 (``make up`` reports it).
+
+    Signals are not forwarded: the supervisor and its worker share a process group, and the runner
+    signals the group (``make down``), so forwarding would give RQ a second SIGTERM (a cold stop).
+    """
+
+    name: str
+    pid_file: Path
+    python: str = sys.executable
+    #: what to run, before ``--name NAME``
+    program: tuple[str, ...] = ("-m", "preprocess_worker")
+    first_delay: float = 1.0
+    max_delay: float = 30.0
+    quick_exit: float = 10.0
+    give_up_after: int = 5
+    _stopping: bool = False
+
+    def command(self, restarts: int) -> list[str]:
+        name = self.name if restarts == 0 else f"{self.name}.s{restarts}"
+        return [self.python, *self.program, "--name", name]
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        restarts, quick_failures, delay = 0, 0, self.first_delay
+        while not self._stopping:
+            started = time.monotonic()
+            child = subprocess.Popen(self.command(restarts), cwd=REPO)
+            self.pid_file.write_text(f"{child.pid}\n")
+            status = child.wait()  # PEP 475: a signal to us does not interrupt the wait
+            if self._stopping or status == 0:
+                return 0
+            quick_failures = quick_failures + 1 if time.monotonic() - started < self.quick_exit else 0
+            if quick_failures >= self.give_up_after:
+                log.error("%s: the worker died %d times right after starting; giving up", self.name, quick_failures)
+                return 1
+            if quick_failures == 0:
+                delay = self.first_delay  # it ran a while: this death was a job's, not the set-up's
+            restarts += 1
+            log.warning("%s: the worker exited with %s; starting %s in %.0f s", self.name, _describe(status),
+                        self.command(restarts)[-1], delay)
+            deadline = time.monotonic() + delay
+            while not self._stopping and time.monotonic() < deadline:
+                time.sleep(0.1)
+            delay = min(delay * 2, self.max_delay)
+        return 0
+
+
+def _describe(status: int) -> str:
+    if status < 0:
+        try:
+            return f"signal {signal.Signals(-status).name}"
+        except ValueError:
+            return f"signal {-status}"
+    return f"status {status}"
 
 
 def _alive(pid: int) -> bool:
@@ -388,11 +499,19 @@ def _reap(pid: int, timeout: float) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deploy/local.py", description="run the stack on this machine")
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "supervise"])
     parser.add_argument("--run-dir", default=os.environ.get("DEEPFAKE_RUN_DIR", str(REPO / "run")))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "2")))
-    parser.add_argument("--port", type=int, default=None, help="gateway port (default 8000)")
+    parser.add_argument("--workers", type=int, default=None, help=f"preprocess workers (default {StackConfig.workers})")
+    parser.add_argument("--port", type=int, default=None,
+                        help="gateway port (default: DEEPFAKE_GATEWAY_PORT, else the settings' default)")
+    parser.add_argument("--name", help="supervise: the worker's RQ name")
+    parser.add_argument("--pid-file", help="supervise: where to write the running worker's PID")
     args = parser.parse_args(argv)
+    if args.command == "supervise":
+        logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s supervisor: %(message)s")
+        if not args.name or not args.pid_file:
+            parser.error("supervise needs --name and --pid-file")
+        return Supervisor(name=args.name, pid_file=Path(args.pid_file)).run()
     config = StackConfig.from_env(run_dir=args.run_dir, workers=args.workers, gateway_port=args.port)
     if args.command == "up":
         try:

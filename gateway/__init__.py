@@ -1,1 +1,1 @@
-"""The gateway: HTTP in, jobs out. Torch-free (``gateway.app:app``)."""
+"""The gateway: HTTP in, jobs out. Torch-free (``gateway.app:app``; routes in ``gateway.routes``)."""

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class QueueCollector(Collector):
-    """Jobs waiting, running and failed in RQ, and workers alive, read when Prometheus scrapes."""
+    """Jobs waiting, running and failed in RQ, and live workers, read when Prometheus scrapes."""
 
     def __init__(self, queue_getter: Callable[[], Any]) -> None:
         self._queue_getter = queue_getter
@@ -29,14 +29,14 @@ class QueueCollector(Collector):
         if queue is None:
             return
         try:
-            from rq import Worker
+            from shared.jobs import live_workers
 
             values = {
                 "queued": queue.count,
                 "started": queue.started_job_registry.count,
                 "failed": queue.failed_job_registry.count,
             }
-            workers = Worker.count(queue=queue)
+            workers = len(live_workers(queue.connection))
         except Exception as exc:  # Redis down: expose what we can, /readyz says why
             log.debug("queue gauges unavailable: %s", exc)
             return
@@ -44,7 +44,8 @@ class QueueCollector(Collector):
         for state, value in values.items():
             jobs.add_metric([state], value)
         yield jobs
-        yield GaugeMetricFamily("deepfake_workers", "preprocess workers registered in Redis", value=workers)
+        yield GaugeMetricFamily("deepfake_workers", "preprocess workers alive (liveness beat not expired)",
+                                value=workers)
 
 
 class GatewayMetrics:

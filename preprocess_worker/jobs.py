@@ -4,11 +4,17 @@ It runs ``shared.pipeline`` — the same code as ``deepfake analyze`` — with r
 inference services), writes stage and progress into the job record as the pipeline reports them, stores
 the report, and ends every job in a state a client can act on:
 
-- bad input (``BadInput`` errors: not decodable, no usable stream...) → ``failed`` with the error's code,
-  never retried (it would fail again);
-- anything else (an inference service down, a bug) → retried while RQ has retries left, then
-  ``failed`` with a code and a message that says nothing internal;
+- the user's fault (``BadInput`` errors: not decodable, no usable stream...) → ``failed`` with the
+  error's code, never retried (it would fail again);
+- ours, and another attempt cannot help (``ModelContractError``: a model's outputs broke its
+  contract) → ``failed`` with that code at once;
+- ours otherwise (an inference service down or refusing what we sent, a bug) → retried while RQ has
+  retries left, then ``failed`` with a code and a message that says nothing internal. An inference
+  service that answered 4xx (``InferenceServiceError``) makes the worker reconnect, so the retry reads
+  the service's current model card;
 - the job deleted meanwhile (``DELETE /v1/jobs/{id}``) → the pipeline stops at its next progress report.
+
+:func:`classify_failure` makes that decision; the table is pinned by a test.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from typing import Any
 
 from redis import Redis
 
-from gateway.jobs import JobStore, finalize
-from shared.errors import BadInput, DeepfakeError
+from shared.errors import DeepfakeError, InferenceServiceError
+from shared.jobs import TERMINAL, JobStore, finalize
 from shared.settings import WorkerSettings, get_analyze_settings, get_worker_settings
 from shared.stages import overall_progress
 
@@ -59,6 +65,15 @@ class WorkerContext:
                     )
             return self._scorers[role]
 
+    def forget_scorers(self) -> None:
+        """Drop the service clients, so the next job reconnects and reads each model card again."""
+        with self._lock:
+            scorers, self._scorers = self._scorers, {}
+        for scorer in scorers.values():
+            close = getattr(scorer, "close", None)
+            if close is not None:
+                close()
+
 
 _context: WorkerContext | None = None
 
@@ -90,6 +105,10 @@ def analyze_job(job_id: str) -> dict[str, str]:
     if record is None:
         log.info("job %s was deleted before it started", job_id)
         return {"status": "cancelled"}
+    if record.get("status") in TERMINAL:
+        # e.g. failed worker_crashed by another process while RQ still held a retry of it
+        log.info("job %s already ended (%s); not running it again", job_id, record.get("status"))
+        return {"status": record["status"]}
     store.update(job_id, status="running", stage="starting", progress=0)
 
     done = 0.0
@@ -106,39 +125,60 @@ def analyze_job(job_id: str) -> dict[str, str]:
     except JobCancelled:
         log.info("job %s was deleted while running; stopped", job_id)
         return {"status": "cancelled"}
-    except BadInput as exc:
-        store.fail(job_id, exc.code, exc.message)
-        finalize(store, job_id, webhook_timeout=ctx.settings.webhook_timeout,
-                 webhook_attempts=ctx.settings.webhook_attempts)
-        return {"status": "failed", "code": exc.code}
     except Exception as exc:
-        _fail_or_retry(store, job_id, exc, ctx.settings)
-        raise
+        failure = classify_failure(exc)
+        if failure.code == "internal_error":
+            log.exception("job %s failed", job_id)
+        else:
+            log.warning("job %s: %s: %s", job_id, failure.code, failure.message)
+        if isinstance(exc, InferenceServiceError):
+            ctx.forget_scorers()
+        if not failure.retry:
+            store.fail(job_id, failure.code, failure.message)
+            finalize(store, job_id)
+            return {"status": "failed", "code": failure.code}
+        if _retry_left():
+            store.update(job_id, status="queued", stage="retrying", progress=0)
+        else:
+            store.fail(job_id, failure.code, failure.message)
+            finalize(store, job_id)
+        raise  # RQ retries it while retries are left, else moves it to its failed registry
     if not store.finish(job_id, report):
         return {"status": "cancelled"}
-    finalize(store, job_id, webhook_timeout=ctx.settings.webhook_timeout, webhook_attempts=ctx.settings.webhook_attempts)
+    finalize(store, job_id)
     return {"status": "done"}
 
 
-def _fail_or_retry(store: JobStore, job_id: str, exc: Exception, settings: WorkerSettings) -> None:
-    from rq import get_current_job
+@dataclass(frozen=True)
+class Failure:
+    """How a failed attempt ends: the job's error code and message, and whether to try again."""
+
+    code: str
+    message: str
+    #: another attempt can succeed (used only while RQ has retries left)
+    retry: bool
+
+
+def classify_failure(exc: BaseException) -> Failure:
+    """Whose fault a failure is, and whether a retry can help (see the module docstring).
+
+    Messages are safe to show a user: our own errors carry one; anything else is ``internal_error``
+    with nothing internal in it (the worker log has the traceback).
+    """
     from rq.timeouts import JobTimeoutException
 
     if isinstance(exc, DeepfakeError):
-        code, message = exc.code, exc.message
-        log.warning("job %s: %s: %s", job_id, code, message)
-    elif isinstance(exc, JobTimeoutException):
-        code, message = "job_timeout", "the analysis took longer than the configured limit"
-        log.warning("job %s: %s", job_id, exc)
-    else:
-        code, message = "internal_error", "the analysis failed because of an internal error"
-        log.exception("job %s failed", job_id)
+        return Failure(exc.code, exc.message, retry=exc.retryable)
+    if isinstance(exc, JobTimeoutException):
+        return Failure("job_timeout", "the analysis took longer than the configured limit", retry=True)
+    return Failure("internal_error", "the analysis failed because of an internal error", retry=True)
+
+
+def _retry_left() -> bool:
+    from rq import get_current_job
+
     rq_job = get_current_job()
-    if rq_job is not None and rq_job.retries_left:
-        store.update(job_id, status="queued", stage="retrying", progress=0)
-        return
-    store.fail(job_id, code, message)
-    finalize(store, job_id, webhook_timeout=settings.webhook_timeout, webhook_attempts=settings.webhook_attempts)
+    return bool(rq_job is not None and rq_job.retries_left)
 
 
 def run_pipeline(

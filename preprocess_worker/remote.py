@@ -5,7 +5,11 @@
 with either kind, which is how the worker and ``deepfake analyze`` give the same report for the same file.
 
 Tensors travel in the binary format of :mod:`shared.wire`. A call that cannot connect is retried with
-backoff (a service restarting); an error body from the service is raised as the same error type.
+backoff (a service restarting). Whatever goes wrong here is ours, never the user's: the worker made
+the tensors from an upload it already decoded. So a service that answers 5xx or stays down is
+``ServiceUnavailable``, one that refuses the request (4xx) is ``InferenceServiceError``, and outputs that
+break the model's contract (a missing output, the wrong shape, NaN or infinite values) are
+``ModelContractError``; none of them is ``BadInput``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ import httpx
 import numpy as np
 
 from shared import wire
-from shared.errors import DeepfakeError, InvalidArgument, ServiceUnavailable
+from shared.errors import (
+    DeepfakeError,
+    InferenceServiceError,
+    InvalidArgument,
+    ModelContractError,
+    ServiceUnavailable,
+)
 from shared.modelcard import ModelCard
 
 log = logging.getLogger(__name__)
@@ -63,7 +73,10 @@ class _ServiceClient:
     def infer(self, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         body = wire.encode(tensors)
         response = self._request("POST", "/v1/infer", content=body, headers={"content-type": wire.CONTENT_TYPE})
-        return wire.decode(response.content)
+        try:
+            return wire.decode(response.content)
+        except InvalidArgument as exc:  # the service's answer is malformed: its fault, not the upload's
+            raise ModelContractError(f"the {self.role} inference service sent an unreadable answer") from exc
 
     def infer_batched(self, name: str, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Send ``batch`` in chunks of the service's ``max_batch`` and concatenate the outputs."""
@@ -77,16 +90,43 @@ class _ServiceClient:
 
 
 def _error_from(response: httpx.Response, role: str) -> DeepfakeError:
+    """The error for a non-2xx answer. The service's own message goes to the log, not to the job."""
     try:
         error = response.json()["error"]
         code, message = str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
         code, message = "", response.text[:200]
+    log.warning("%s inference service answered %s %s: %s", role, response.status_code, code, message)
     if response.status_code >= 500:
         return ServiceUnavailable(f"the {role} inference service failed: {message}")
-    exc = InvalidArgument(f"the {role} inference service refused the batch: {message}")
-    exc.code = code or exc.code
-    return exc
+    return InferenceServiceError(
+        f"the {role} inference service refused a request from the worker (HTTP {response.status_code})",
+        service_code=code or None,
+    )
+
+
+def checked_output(
+    outputs: dict[str, np.ndarray], name: str, shape: tuple[int, ...], *, role: str, low: float | None = None,
+    high: float | None = None,
+) -> np.ndarray:
+    """``outputs[name]`` as float32 of exactly ``shape``, all finite (and within [low, high] when given).
+
+    Raises:
+        ModelContractError: the output is missing, has another shape, or holds NaN, infinite or
+            out-of-range values. A NaN score would otherwise pass for "no evidence".
+    """
+    if name not in outputs:
+        raise ModelContractError(f"the {role} model returned no {name!r} output (got {sorted(outputs)})")
+    array = np.asarray(outputs[name], dtype=np.float32)
+    if array.shape != shape:
+        raise ModelContractError(
+            f"the {role} model's {name!r} output has shape {list(array.shape)}, expected {list(shape)}"
+        )
+    if not np.isfinite(array).all():
+        raise ModelContractError(f"the {role} model's {name!r} output holds NaN or infinite values")
+    if (low is not None and (array < low).any()) or (high is not None and (array > high).any()):
+        raise ModelContractError(f"the {role} model's {name!r} output is outside [{low}, {high}]")
+    return array
 
 
 class RemoteFaceScorer:
@@ -114,9 +154,15 @@ class RemoteFaceScorer:
 
         faces = check_faces(faces, self.input_size)
         out = self._client.infer_batched("faces", faces)
-        logits = np.asarray(out["logits"], dtype=np.float32).reshape(len(faces))
-        attention = out.get("attention")
-        return FaceScores(logits=logits, attention=None if attention is None else np.asarray(attention, np.float32))
+        logits = checked_output(out, "logits", (len(faces),), role="video")
+        attention = None
+        if self.has_attention:
+            maps = np.asarray(out.get("attention", np.empty(0)), np.float32)
+            if maps.ndim != 3:
+                raise ModelContractError(f"the video model's attention maps have shape {list(maps.shape)}")
+            attention = checked_output(out, "attention", (len(faces), *maps.shape[1:]), role="video",
+                                       low=0.0, high=1.0)
+        return FaceScores(logits=logits, attention=attention)
 
     def close(self) -> None:
         self._client.close()
@@ -143,7 +189,7 @@ class RemoteAudioScorer:
         if windows.ndim != 2:
             raise InvalidArgument(f"windows must have shape (N, samples), got {tuple(windows.shape)}")
         out = self._client.infer_batched("windows", windows)
-        return np.asarray(out["probs"], dtype=np.float32).reshape(len(windows))
+        return checked_output(out, "probs", (len(windows),), role="audio", low=0.0, high=1.0)
 
     def close(self) -> None:
         self._client.close()

@@ -11,6 +11,11 @@ promises a heartbeat for the whole job timeout, so a worker killed mid-job would
 with a short TTL instead: a killed worker's job expires within ``heartbeat_interval + heartbeat_grace``
 seconds and the next registry sweep (any worker's maintenance, or the gateway reading the job) retries
 it or fails it with ``worker_lost``.
+
+Beside the RQ work loop each worker process runs two daemon threads: a liveness beat (what ``/readyz``
+counts, :func:`shared.jobs.worker_beat`) and a webhook sender (:class:`shared.webhooks.WebhookSender`),
+so a slow webhook receiver never holds a job. A worker that dies is restarted by its supervisor
+(``deploy/local.py``'s runner, or the container's ``restart:`` policy).
 """
 
 from __future__ import annotations
@@ -25,14 +30,21 @@ import threading
 import time
 from pathlib import Path
 
-from redis import Redis
-from redis.exceptions import RedisError
-from rq import Queue, SimpleWorker
-from rq.job import Job
-from rq.serializers import JSONSerializer
-from rq.worker import WorkerStatus
+from shared.errors import require
 
-from shared.settings import WorkerSettings, get_worker_settings
+# One error naming the extra instead of a bare ImportError from deep inside RQ.
+require("rq", "gateway", needed_for="the preprocess worker")
+
+from redis import Redis  # noqa: E402
+from redis.exceptions import RedisError  # noqa: E402
+from rq import Queue, SimpleWorker  # noqa: E402
+from rq.job import Job  # noqa: E402
+from rq.serializers import JSONSerializer  # noqa: E402
+from rq.worker import WorkerStatus  # noqa: E402
+
+from shared.jobs import worker_beat, worker_gone  # noqa: E402
+from shared.settings import WorkerSettings, get_worker_settings  # noqa: E402
+from shared.webhooks import WebhookPolicy, WebhookSender  # noqa: E402
 
 log = logging.getLogger("preprocess_worker")
 
@@ -55,6 +67,13 @@ class PreloadedWorker(SimpleWorker):
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return self.heartbeat_interval + self.heartbeat_grace
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ blocks an idle worker in BLPOP for worker_ttl - 15 s (about 7 minutes) and sweeps only
+        # between dequeues; waking every maintenance interval lets idle workers find an abandoned job
+        # (and a job that crashed its worker) within seconds, as the module docstring promises.
+        return max(1, int(self.maintenance_interval))
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         execution = self.prepare_execution(job)
@@ -83,7 +102,7 @@ def sweep_orphans(connection: Redis, folders: tuple[Path, ...], min_age: float) 
     Only trees older than ``min_age`` seconds: the gateway writes an upload just before the record.
     Returns how many were removed.
     """
-    from gateway.jobs import KEY_PREFIX
+    from shared.jobs import KEY_PREFIX
 
     removed = 0
     now = time.time()
@@ -132,6 +151,14 @@ def main(argv: list[str] | None = None) -> int:
 
     load_context()  # the pipeline's models, once per process, before the first job
     base_name = args.name or f"{socket.gethostname()}.{os.getpid()}"
+    helpers = WorkerHelpers.start(settings, base_name)
+    try:
+        return _work(settings, base_name, args.burst, args.log_level)
+    finally:
+        helpers.stop()
+
+
+def _work(settings: WorkerSettings, base_name: str, burst: bool, log_level: str) -> int:
     # RQ's work loop quits on some Redis errors (e.g. Redis restarting between two jobs). The models
     # stay loaded: wait for Redis and go on with a fresh RQ worker (a new name, since the old one may
     # still be registered) instead of letting the process die.
@@ -139,13 +166,62 @@ def main(argv: list[str] | None = None) -> int:
         worker = build_worker(settings, name=base_name if generation == 0 else f"{base_name}.r{generation}")
         log.info("worker %s listening on %s (%s)", worker.name, settings.queue_name, settings.redis_url)
         try:
-            worker.work(burst=args.burst, logging_level=args.log_level)
+            worker.work(burst=burst, logging_level=log_level)
         except RedisError as exc:
             log.warning("worker %s: Redis error: %s", worker.name, exc)
-        if worker._shutdown_requested_date is not None or args.burst:  # SIGTERM/SIGINT: a real stop
+        if worker._shutdown_requested_date is not None or burst:  # SIGTERM/SIGINT: a real stop
             return 0
         _wait_for_redis(worker.connection)
     return 0
+
+
+class WorkerHelpers:
+    """The worker process's two daemon threads: the liveness beat and the webhook sender."""
+
+    def __init__(self, connection: Redis, name: str, beat_every: float, beat_ttl: float,
+                 sender: WebhookSender) -> None:
+        self.connection = connection
+        self.name = name
+        self.beat_every = beat_every
+        self.beat_ttl = beat_ttl
+        self.sender = sender
+        self._stop = threading.Event()
+        self._beat = threading.Thread(target=self._beat_loop, name="liveness-beat", daemon=True)
+
+    @classmethod
+    def start(cls, settings: WorkerSettings, name: str) -> WorkerHelpers:
+        """Start both threads for worker ``name`` (own Redis connection, so a job never waits on them)."""
+        connection = Redis.from_url(settings.redis_url, health_check_interval=10, socket_timeout=10)
+        policy = WebhookPolicy.from_urls(
+            [settings.redis_url, settings.video_service_url, settings.audio_service_url],
+            allow_private=settings.webhook_allow_private,
+        )
+        sender = WebhookSender(connection, policy, timeout=settings.webhook_timeout,
+                               attempts=settings.webhook_attempts, backoff=settings.webhook_backoff)
+        helpers = cls(connection, name, settings.heartbeat_interval,
+                      settings.heartbeat_interval + settings.heartbeat_grace, sender)
+        helpers._beat.start()
+        sender.start()
+        return helpers
+
+    def _beat_loop(self) -> None:
+        while True:
+            try:
+                worker_beat(self.connection, self.name, self.beat_ttl)
+            except RedisError as exc:  # Redis restarting: the next beat tries again
+                log.debug("liveness beat failed: %s", exc)
+            if self._stop.wait(self.beat_every):
+                return
+
+    def stop(self) -> None:
+        """Stop both threads and take this worker off the live list at once."""
+        self._stop.set()
+        self.sender.stop(timeout=self.sender.timeout + 5)
+        self._beat.join(timeout=5)
+        try:
+            worker_gone(self.connection, self.name)
+        except RedisError:
+            pass  # the beat expires on its own
 
 
 def _wait_for_redis(connection: Redis) -> None:

@@ -19,14 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from shared import wire
-from shared.errors import DeepfakeError, FileTooLarge, InvalidArgument, ModelUnavailable
-from shared.fsutil import sha256_file
-from shared.modelcard import ModelCard
+from shared.errors import require
+
+# The services' packages, checked before they are imported: one error naming the extra to install.
+for _module in ("fastapi", "uvicorn", "openvino"):
+    require(_module, "ml", needed_for="the inference services")
+
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import JSONResponse, Response  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
+
+from shared import wire  # noqa: E402
+from shared.errors import DeepfakeError, FileTooLarge, InvalidArgument  # noqa: E402
+from shared.fsutil import sha256_file  # noqa: E402
+from shared.modelcard import ModelCard  # noqa: E402
+from shared.weights import resolve_model  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +55,7 @@ class LoadedModel:
 
 
 def resolve_model_folder(spec: str) -> Path:
-    """A registry name or a model folder → the model folder (``shared.weights.resolve_model``).
-
-    Until ``shared.weights`` is importable, only folders are accepted (with a clear error otherwise).
-    """
-    try:
-        from shared.weights import resolve_model
-    except ImportError:
-        folder = Path(spec)
-        if folder.is_dir():
-            return folder
-        raise ModelUnavailable(f"{spec!r} is not a model folder, and registry names need shared.weights") from None
+    """A registry name or a model folder → the model folder (``shared.weights.resolve_model``)."""
     return Path(resolve_model(spec))
 
 

@@ -100,6 +100,11 @@ class _JobQueueSettings(BaseSettings):
     artifacts_dir: Path = Field(Path("run/artifacts"), description="per-job report images (thumbnails, heatmaps)")
     video_service_url: str = Field("http://127.0.0.1:8001", description="the video inference service")
     audio_service_url: str = Field("http://127.0.0.1:8002", description="the audio inference service")
+    webhook_allow_private: bool = Field(
+        False,
+        description="allow callback_url targets on loopback and private networks (development, tests); "
+        "link-local, metadata and the service's own ports stay refused",
+    )
 
 
 class GatewaySettings(_JobQueueSettings):
@@ -116,6 +121,9 @@ class GatewaySettings(_JobQueueSettings):
     result_ttl: int = Field(86400, ge=60, description="seconds a finished job and its report are kept")
     failure_ttl: int = Field(7 * 86400, ge=60, description="seconds a failed job is kept")
     retries: int = Field(1, ge=0, le=10, description="extra attempts after a worker loss or a transient error")
+    max_worker_crashes: int = Field(
+        2, ge=1, description="a job whose attempts killed this many workers fails as worker_crashed"
+    )
     max_wait: float = Field(30.0, ge=0, le=30, description="cap on the `wait` form field, seconds")
     readiness_timeout: float = Field(2.0, gt=0, description="seconds /readyz waits for each dependency")
     retain_uploads: bool = Field(False, description="keep uploads after processing (default: delete them)")
@@ -136,8 +144,9 @@ class WorkerSettings(_JobQueueSettings):
     maintenance_interval: int = Field(10, ge=1, description="seconds between sweeps for abandoned jobs")
     service_timeout: float = Field(120.0, gt=0, description="seconds one inference call may take")
     service_retries: int = Field(3, ge=0, description="retries of an inference call that could not connect")
-    webhook_timeout: float = Field(5.0, gt=0, description="seconds per webhook attempt")
-    webhook_attempts: int = Field(3, ge=1, description="webhook delivery attempts")
+    webhook_timeout: float = Field(5.0, gt=0, le=60, description="seconds per webhook attempt")
+    webhook_attempts: int = Field(3, ge=1, le=20, description="webhook delivery attempts")
+    webhook_backoff: float = Field(1.0, gt=0, description="seconds before the 2nd webhook attempt; doubles after")
     torch_threads: int = Field(1, ge=1, description="torch threads per worker (scale with more workers)")
 
 

@@ -61,7 +61,5 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 #   fixtures_media.py:  generated media (a video with a face and an audio track, ...), bad-input corpus
 #   fixtures_audio.py:  audio model folders (AASIST from ../shared/weights), generated speech
 #   fixtures_stack.py:  the running service stack (make up / make down) for end-to-end tests
-# They are star-imported here so every test folder sees them.
-for _area in ("models", "media", "audio", "stack"):
-    if (Path(__file__).with_name(f"fixtures_{_area}.py")).exists():
-        exec(f"from fixtures_{_area} import *")  # noqa: S102 - registers the module's fixtures
+# Registered as plugins so every test folder sees their fixtures (tests/ is on sys.path: rootdir conftest).
+pytest_plugins = ["fixtures_models", "fixtures_media", "fixtures_audio", "fixtures_stack"]

@@ -110,6 +110,9 @@ def service_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         "DEEPFAKE_WORKER_MAINTENANCE_INTERVAL": "2",
         "DEEPFAKE_GATEWAY_MAX_UPLOAD_MB": str(max_upload_mb),
         "DEEPFAKE_GATEWAY_JOB_TIMEOUT": "300",
+        # the webhook test's receiver listens on loopback, which is refused by default
+        "DEEPFAKE_GATEWAY_WEBHOOK_ALLOW_PRIVATE": "true",
+        "DEEPFAKE_WORKER_WEBHOOK_ALLOW_PRIVATE": "true",
         "OMP_NUM_THREADS": "1",
     }
     config = runner.StackConfig(

@@ -97,3 +97,9 @@ def test_gateway_image_installs_no_model_stack() -> None:
 def test_docker_compose_config_validates() -> None:
     out = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_every_long_running_service_restarts_when_it_dies(compose: dict) -> None:
+    """Issue 14: a worker killed by one upload must come back (the local runner's supervisor does the same)."""
+    for name, service in compose["services"].items():
+        assert service.get("restart") in ("unless-stopped", "always", "on-failure"), name

@@ -55,7 +55,7 @@ def make_client(tmp_path: Path, **overrides) -> TestClient:
     settings = GatewaySettings(
         redis_url=overrides.pop("redis_url", REDIS_DB_URL),
         queue_name="test-gateway",
-        upload_dir=tmp_path / "uploads",
+        upload_dir=overrides.pop("upload_dir", tmp_path / "uploads"),
         artifacts_dir=tmp_path / "artifacts",
         video_service_url="http://127.0.0.1:9",
         audio_service_url="http://127.0.0.1:9",
@@ -100,7 +100,7 @@ def test_upload_is_stored_and_enqueued_with_explicit_timeout_ttls_and_retry(clie
     assert rq_job.timeout == defaults.job_timeout
     assert rq_job.result_ttl == defaults.result_ttl and rq_job.failure_ttl == defaults.failure_ttl
     assert rq_job.retries_left == defaults.retries
-    assert rq_job._failure_callback_name == "gateway.jobs.on_rq_failure"
+    assert rq_job._failure_callback_name == "shared.jobs.on_rq_failure"
 
     again = client.get(f"/v1/jobs/{job['id']}")
     assert again.status_code == 200 and again.json()["id"] == job["id"]
@@ -182,7 +182,7 @@ def test_delete_takes_a_queued_job_off_the_queue_and_removes_its_upload(client, 
 
 
 def test_artifacts_are_served_only_when_listed_in_the_report(client, redis_db, tmp_path) -> None:
-    from gateway.jobs import JobStore
+    from shared.jobs import JobStore
 
     job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
     folder = tmp_path / "artifacts" / job_id
@@ -263,7 +263,7 @@ def test_wait_returns_the_finished_job_with_200(client, redis_db) -> None:
     import threading
     import time
 
-    from gateway.jobs import JobStore
+    from shared.jobs import JobStore
 
     store = JobStore(redis_db)
     report = minimal_report()
@@ -290,7 +290,7 @@ def test_a_job_rq_gave_up_on_reads_failed_worker_lost_and_its_upload_is_deleted(
     from rq.job import Job, JobStatus
     from rq.serializers import JSONSerializer
 
-    from gateway.jobs import JobStore
+    from shared.jobs import JobStore
 
     job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
     JobStore(redis_db).update(job_id, status="running", stage="detecting_faces", progress=0.3)
@@ -304,7 +304,7 @@ def test_failure_callback_requeues_while_retries_are_left_then_fails(client, red
     from rq.job import Job
     from rq.serializers import JSONSerializer
 
-    from gateway.jobs import JobStore, on_rq_failure
+    from shared.jobs import JobStore, on_rq_failure
 
     job_id = client.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
     store = JobStore(redis_db)
@@ -320,7 +320,7 @@ def test_failure_callback_requeues_while_retries_are_left_then_fails(client, red
 
 
 def test_retention_keeps_the_upload(redis_db, tmp_path) -> None:
-    from gateway.jobs import JobStore, finalize
+    from shared.jobs import JobStore, finalize
 
     with make_client(tmp_path, retain_uploads=True) as c:
         job_id = c.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
@@ -331,8 +331,8 @@ def test_retention_keeps_the_upload(redis_db, tmp_path) -> None:
 
 
 def test_worker_sweeps_files_of_jobs_whose_record_is_gone(redis_db, tmp_path) -> None:
-    from gateway.jobs import JobStore
     from preprocess_worker.worker import sweep_orphans
+    from shared.jobs import JobStore
 
     with make_client(tmp_path) as c:
         kept = c.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
@@ -342,3 +342,187 @@ def test_worker_sweeps_files_of_jobs_whose_record_is_gone(redis_db, tmp_path) ->
     assert sweep_orphans(redis_db, (tmp_path / "uploads",), min_age=3600) == 0  # too young
     assert sweep_orphans(redis_db, (tmp_path / "uploads",), min_age=0) == 1
     assert not orphan.exists() and (tmp_path / "uploads" / kept).exists() and JobStore(redis_db).exists(kept)
+
+
+# --- issue 14: callback targets, webhooks off the request path, crashes, storage, readiness, auth -----
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:6379/", "http://localhost:8001/v1/infer",
+     "http://10.0.0.7/hook", "http://[::ffff:127.0.0.1]/hook"],
+)
+def test_callback_urls_to_internal_addresses_are_refused_at_submit(client, redis_db, tmp_path, url: str) -> None:
+    r = client.post("/v1/analyze", files={"file": ("a.png", PNG)}, data={"callback_url": url})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "callback_url_refused" and "refused" in r.json()["error"]["message"]
+    assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
+    assert not redis_db.keys("deepfake:job:*")
+
+
+def test_allowing_private_targets_still_refuses_the_services_own_ports(redis_db, tmp_path) -> None:
+    with make_client(tmp_path, webhook_allow_private=True) as c:
+        ok = c.post("/v1/analyze", files={"file": ("a.png", PNG)}, data={"callback_url": "http://127.0.0.1:9999/h"})
+        assert ok.status_code == 202, ok.text
+        # the test settings put Redis on 6379/11 and both inference services on 127.0.0.1:9
+        for url in ("http://127.0.0.1:6379/", "http://127.0.0.1:9/v1/infer", "http://169.254.169.254/"):
+            r = c.post("/v1/analyze", files={"file": ("a.png", PNG)}, data={"callback_url": url})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "callback_url_refused", url
+
+
+def test_reconciling_a_lost_job_in_get_queues_its_webhook_instead_of_posting(redis_db, receiver, tmp_path) -> None:
+    """Before: the GET that noticed the lost job POSTed the webhook itself (16 s with a silent receiver)."""
+    import threading
+
+    from rq.job import Job, JobStatus
+    from rq.serializers import JSONSerializer
+
+    from shared.jobs import WEBHOOK_OUTBOX_KEY, JobStore
+
+    silent = receiver(hang=threading.Event())
+    with make_client(tmp_path, webhook_allow_private=True) as c:
+        job_id = c.post("/v1/analyze", files={"file": ("a.png", PNG)}, data={"callback_url": silent.url}).json()["id"]
+        JobStore(redis_db).update(job_id, status="running", stage="detecting_faces", progress=0.3)
+        Job.fetch(job_id, connection=redis_db, serializer=JSONSerializer).set_status(JobStatus.FAILED)
+        job = c.get(f"/v1/jobs/{job_id}").json()
+    assert job["status"] == "failed" and job["error"]["code"] == "worker_lost"
+    assert silent.connections == 0
+    assert redis_db.zscore(WEBHOOK_OUTBOX_KEY, job_id) is not None
+
+
+def _abandon(redis_db, job_id: str, worker_name: str) -> None:
+    """A worker takes the job off the queue and is killed mid-job; then the registry sweep finds it."""
+    from rq import Queue
+    from rq.job import Job, JobStatus
+    from rq.registry import StartedJobRegistry
+    from rq.serializers import JSONSerializer
+    from rq.timeouts import TimerDeathPenalty
+
+    from shared.jobs import JobStore
+
+    Queue("test-gateway", connection=redis_db, serializer=JSONSerializer).remove(job_id)  # dequeued
+    JobStore(redis_db).update(job_id, status="running", stage="decoding", progress=0.1)
+    rq_job = Job.fetch(job_id, connection=redis_db, serializer=JSONSerializer)
+    rq_job.worker_name = worker_name
+    rq_job.save()
+    rq_job.set_status(JobStatus.STARTED)
+    registry = StartedJobRegistry("test-gateway", connection=redis_db, serializer=JSONSerializer,
+                                  death_penalty_class=TimerDeathPenalty)
+    redis_db.zadd(registry.key, {f"{job_id}:exec-{worker_name}": 1})  # heartbeat long expired
+    registry.cleanup()
+
+
+def test_a_job_that_killed_max_worker_crashes_workers_fails_worker_crashed(redis_db, tmp_path) -> None:
+    from rq import Queue
+    from rq.exceptions import AbandonedJobError
+    from rq.job import Job, JobStatus
+    from rq.serializers import JSONSerializer
+
+    from shared.jobs import JobStore, on_rq_failure
+
+    with make_client(tmp_path, retries=5, max_worker_crashes=2) as c:
+        job_id = c.post("/v1/analyze", files={"file": ("a.png", PNG)}).json()["id"]
+    store = JobStore(redis_db)
+    queue = Queue("test-gateway", connection=redis_db, serializer=JSONSerializer)
+
+    _abandon(redis_db, job_id, "worker-a")
+    assert store.get(job_id, reconcile=False).status == "queued" and queue.job_ids == [job_id]  # retried
+    # the same dead worker reported again (the gateway and a worker both swept) is one crash
+    rq_job = Job.fetch(job_id, connection=redis_db, serializer=JSONSerializer)
+    rq_job.worker_name = "worker-a"
+    on_rq_failure(rq_job, redis_db, AbandonedJobError, AbandonedJobError(), None)
+    assert store.raw(job_id)["crashes"] == "1" and store.get(job_id, reconcile=False).status == "queued"
+
+    _abandon(redis_db, job_id, "worker-b")  # a second worker took it, and died too
+    job = store.get(job_id, reconcile=False)
+    assert job.status == "failed" and job.error.code == "worker_crashed" and job.error.message
+    rq_job = Job.fetch(job_id, connection=redis_db, serializer=JSONSerializer)
+    assert rq_job.get_status() == JobStatus.FAILED and job_id not in queue.job_ids  # retries were left: not used
+
+
+def test_an_unwritable_upload_folder_is_503_with_a_reason_and_not_ready(redis_db, tmp_path) -> None:
+    """Before: the gateway would not start (or answered 500 internal_error) while /readyz said ready."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # works for root too, unlike permission bits
+    with make_client(tmp_path, upload_dir=blocker / "uploads") as c:
+        r = c.post("/v1/analyze", files={"file": ("a.png", PNG)})
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "storage_unavailable" and "not writable" in r.json()["error"]["message"]
+        assert str(tmp_path) not in r.text  # the path stays in the log
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["upload_dir"] == "not writable"
+    assert not redis_db.keys("deepfake:job:*")
+
+
+def test_readyz_counts_live_workers_from_their_beats(client, redis_db) -> None:
+    """Before: /readyz counted RQ registrations, which outlive a killed worker by minutes."""
+    from shared.jobs import worker_beat, worker_gone
+
+    body = client.get("/readyz").json()
+    assert body["checks"]["workers"] == "none alive" and body["workers"] == 0
+    worker_beat(redis_db, "w-expired", ttl=-1)  # its last beat ran out
+    worker_beat(redis_db, "w-live", ttl=30)
+    body = client.get("/readyz").json()
+    assert body["checks"]["workers"] == "ok" and body["workers"] == 1
+    assert body["checks"]["upload_dir"] == "ok"
+    assert body["status"] == "not_ready"  # the inference services of these settings do not exist
+    worker_gone(redis_db, "w-live")
+    assert client.get("/readyz").json()["workers"] == 0
+    assert "deepfake_workers 0.0" in client.get("/metrics").text
+
+
+def _serve(app):
+    """Run ``app`` under a real uvicorn in a thread; returns (server, port)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    return server, port
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_an_unauthenticated_upload_is_refused_before_its_body_is_read(redis_db, tmp_path, framing: str) -> None:
+    """A 400 MB upload without the key: the client sends the headers and 64 KB, and gets 401 at once.
+
+    Before: FastAPI parsed the whole multipart body before the auth dependency ran, so no answer came
+    until all 400 MB had arrived (here: never; the read below times out and the test fails).
+    """
+    import socket
+
+    from gateway.app import create_app
+
+    settings = GatewaySettings(redis_url=REDIS_DB_URL, queue_name="test-gateway", upload_dir=tmp_path / "uploads",
+                               artifacts_dir=tmp_path / "artifacts", auth_enabled=True, api_key="s3cr3t-key-for-tests")
+    app = create_app()
+    app.dependency_overrides[get_gateway_settings] = lambda: settings
+    server, port = _serve(app)
+    try:
+        length = "Content-Length: 419430400" if framing == "content-length" else "Transfer-Encoding: chunked"
+        head = (f"POST /v1/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\n{length}\r\n"
+                "Content-Type: multipart/form-data; boundary=B\r\n\r\n").encode()
+        part = b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n" + PNG + b"\0" * 65536
+        if framing == "chunked":
+            part = f"{len(part):x}\r\n".encode() + part + b"\r\n"  # one chunk, and never the last one
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            sock.sendall(head + part)
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line.startswith(b"HTTP/1.1 401"), answer[:300]
+        assert b'"code":"unauthorized"' in rest
+        assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
+    finally:
+        server.should_exit = True

@@ -197,3 +197,51 @@ def test_deleting_a_running_job_stops_it_and_removes_its_files(service_stack, fa
     follow_up = upload(service_stack, face_video).json()["id"]
     assert service_stack.wait_for(follow_up, timeout=240)["status"] == "done"
     assert httpx.get(f"{service_stack.url}/v1/jobs/{job_id}", timeout=10).status_code == 404
+
+
+def test_a_killed_worker_is_restarted_and_jobs_still_run(service_stack, face_image: Path) -> None:
+    """Issue 14: a worker killed (kill -9, as a decoder crash kills it) comes back under its supervisor."""
+    from shared.jobs import live_workers
+
+    stack = service_stack.stack
+    slot = stack.workers()[0]
+    old_pid = stack.worker_pid(slot)
+    os.kill(old_pid, signal.SIGKILL)  # the worker only: its supervisor stays
+    deadline = time.monotonic() + 240
+    while stack.worker_pid(slot) == old_pid or not any(
+            n.startswith(f"{slot}-") and ".s" in n for n in live_workers(service_stack.redis())):
+        assert time.monotonic() < deadline, "no new worker appeared" + stack._tail(slot)
+        time.sleep(0.5)
+    assert stack.alive()
+    job_id = upload(service_stack, face_image).json()["id"]
+    assert service_stack.wait_for(job_id, timeout=240)["status"] == "done"
+    ready = httpx.get(f"{service_stack.url}/readyz", timeout=10).json()
+    assert ready["checks"]["workers"] == "ok" and ready["workers"] >= 1
+
+
+def test_a_job_that_kills_its_workers_fails_worker_crashed_and_the_pool_survives(service_stack,
+                                                                                  face_image: Path) -> None:
+    """A job that kills every worker it meets (here ``os._exit``) ends after ``max_crashes`` (2) of them,
+    although RQ still had retries left; before, it was retried until no worker was left."""
+    import secrets
+
+    from rq import Callback, Queue, Retry
+    from rq.serializers import JSONSerializer
+
+    from shared.jobs import FAILURE_CALLBACK, JobStore
+
+    redis = service_stack.redis()
+    store = JobStore(redis)
+    job_id = "poison-" + secrets.token_hex(6)
+    store.create(job_id, filename="poison.bin", upload_path=service_stack.run_dir / "uploads" / job_id / "x",
+                 callback_url=None, delete_upload=True, artifacts_dir=None, result_ttl=600, failure_ttl=600,
+                 pending_ttl=900, max_crashes=2)
+    queue = Queue(service_stack.stack.config.queue_name, connection=redis, serializer=JSONSerializer)
+    queue.enqueue("os._exit", 1, job_id=job_id, job_timeout=120, retry=Retry(max=5),
+                  on_failure=Callback(FAILURE_CALLBACK, timeout=60))
+    job = service_stack.wait_for(job_id, timeout=300)
+    assert job["status"] == "failed" and job["error"]["code"] == "worker_crashed", job
+    assert store.raw(job_id)["crashes"] == "2"
+    # the supervisors brought the workers back: real work still gets done
+    follow_up = upload(service_stack, face_image).json()["id"]
+    assert service_stack.wait_for(follow_up, timeout=300)["status"] == "done"

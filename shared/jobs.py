@@ -8,9 +8,13 @@ RQ and the record can disagree only when a worker dies mid-job: RQ then retries 
 its failed registry, while the record still says ``running``. Two paths repair that, so a job is never
 stuck ``running``: the RQ failure callback :func:`on_rq_failure` (run by whichever process notices the
 abandoned job: a worker's maintenance sweep or the gateway) and :meth:`JobStore.get`, which reconciles
-the record with RQ's status on every read.
+the record with RQ's status on every read. A job whose attempts killed ``max_crashes`` workers ends
+``worker_crashed`` instead of taking down the next worker too.
 
-Torch-free on purpose: the gateway imports this module.
+Also here, because both sides need them: the webhook outbox a finished job is put in (:func:`finalize`;
+delivery is :mod:`shared.webhooks`, never inline) and the workers' liveness beats that ``/readyz`` counts.
+
+The gateway and the workers import this module; it needs Redis and RQ (the ``gateway`` extra), never torch.
 """
 
 from __future__ import annotations
@@ -21,20 +25,31 @@ import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import BaseModel, Field
-from redis import Redis
 
+from shared.errors import require
 from shared.report import Report
+
+# One clear error naming the extra, instead of a bare ModuleNotFoundError from deep inside RQ.
+require("redis", "gateway", needed_for="the job queue")
+require("rq", "gateway", needed_for="the job queue")
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "deepfake:job:"
 #: The job function, enqueued by dotted path so the gateway never imports the worker's torch code.
 JOB_FUNCTION = "preprocess_worker.jobs.analyze_job"
-FAILURE_CALLBACK = "gateway.jobs.on_rq_failure"
+#: RQ's failure callback, also by dotted path (it runs in whichever process notices a failure)
+FAILURE_CALLBACK = "shared.jobs.on_rq_failure"
+#: webhooks waiting for delivery: a sorted set of job ids scored by when the next attempt is due
+WEBHOOK_OUTBOX_KEY = "deepfake:webhooks:due"
+#: live preprocess workers: a sorted set of worker names scored by when their last beat expires
+WORKERS_ALIVE_KEY = "deepfake:workers:alive"
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 TERMINAL = frozenset({"done", "failed"})
@@ -74,7 +89,8 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _key(job_id: str) -> str:
+def job_key(job_id: str) -> str:
+    """The Redis key of a job record."""
     return KEY_PREFIX + job_id
 
 
@@ -101,7 +117,22 @@ class JobStore:
         result_ttl: int,
         failure_ttl: int,
         pending_ttl: int,
+        max_crashes: int = 2,
     ) -> None:
+        """Write the record of a job about to be enqueued.
+
+        Args:
+            job_id: the job's id (also RQ's job id).
+            filename: the name the user gave the file (shown back, never used as a path).
+            upload_path: where the upload is stored.
+            callback_url: where to POST the job JSON when it ends (already checked), or None.
+            delete_upload: delete the upload once the job ends.
+            artifacts_dir: where the worker writes the report's pictures, or None.
+            result_ttl: seconds the record lives once done.
+            failure_ttl: seconds the record lives once failed.
+            pending_ttl: seconds the record lives before it ends.
+            max_crashes: the job fails ``worker_crashed`` once its attempts killed this many workers.
+        """
         now = utcnow()
         fields: dict[Any, Any] = {
             "id": job_id,
@@ -117,15 +148,16 @@ class JobStore:
             "callback_url": callback_url or "",
             "result_ttl": str(result_ttl),
             "failure_ttl": str(failure_ttl),
+            "max_crashes": str(max_crashes),
         }
         with self.redis.pipeline() as pipe:
-            pipe.hset(_key(job_id), mapping=fields)
-            pipe.expire(_key(job_id), pending_ttl)
+            pipe.hset(job_key(job_id), mapping=fields)
+            pipe.expire(job_key(job_id), pending_ttl)
             pipe.execute()
 
     def update(self, job_id: str, **fields: Any) -> bool:
         """Set some fields (stage, progress, status) of a job that is not finished. False if it is gone."""
-        key = _key(job_id)
+        key = job_key(job_id)
         status = self.redis.hget(key, "status")
         if status is None:
             return False
@@ -137,11 +169,11 @@ class JobStore:
         return True
 
     def exists(self, job_id: str) -> bool:
-        return bool(self.redis.exists(_key(job_id)))
+        return bool(self.redis.exists(job_key(job_id)))
 
     def finish(self, job_id: str, report: Report | dict[str, Any]) -> bool:
         """Mark a job done with its report; the record then lives ``result_ttl`` seconds."""
-        key = _key(job_id)
+        key = job_key(job_id)
         ttl = self.redis.hget(key, "result_ttl")
         if ttl is None:
             return False
@@ -158,7 +190,7 @@ class JobStore:
 
     def fail(self, job_id: str, code: str, message: str) -> bool:
         """Mark a job failed with a machine-readable error; the record then lives ``failure_ttl`` seconds."""
-        key = _key(job_id)
+        key = job_key(job_id)
         ttl = self.redis.hget(key, "failure_ttl")
         if ttl is None:
             return False
@@ -171,7 +203,7 @@ class JobStore:
 
     def delete(self, job_id: str) -> dict[str, str] | None:
         """Remove the record; returns what it held (for cleaning up files), or None if there was none."""
-        key = _key(job_id)
+        key = job_key(job_id)
         with self.redis.pipeline() as pipe:
             pipe.hgetall(key)
             pipe.delete(key)
@@ -180,7 +212,7 @@ class JobStore:
 
     # --- reading -----------------------------------------------------------------------------------
     def raw(self, job_id: str) -> dict[str, str] | None:
-        raw = self.redis.hgetall(_key(job_id))
+        raw = self.redis.hgetall(job_key(job_id))
         return {_text(k): _text(v) for k, v in raw.items()} if raw else None
 
     def get(self, job_id: str, *, reconcile: bool = True) -> Job | None:
@@ -213,13 +245,19 @@ def to_job(record: dict[str, str]) -> Job:
 # --- when RQ and the record disagree ---------------------------------------------------------------
 WORKER_LOST = "worker_lost"
 WORKER_LOST_MESSAGE = "the worker processing this job stopped before finishing; it was not retried further"
+WORKER_CRASHED = "worker_crashed"
+WORKER_CRASHED_MESSAGE = (
+    "every worker that tried this job died while processing it, so it was not retried again; "
+    "the file may be one the decoder cannot handle"
+)
 
 
 def reconcile_with_rq(store: JobStore, job_id: str, record: dict[str, str]) -> bool:
     """Bring an unfinished record in line with RQ. Returns True when the record was changed.
 
     A ``running`` job whose worker died is found by RQ's started-registry cleanup (its heartbeat
-    expired); the cleanup retries it or fails it, and :func:`on_rq_failure` updates the record.
+    expired); the cleanup retries it or fails it, and :func:`on_rq_failure` updates the record. Nothing
+    here waits on the network beyond Redis: a webhook is only put in the outbox.
     """
     from rq.exceptions import NoSuchJobError
     from rq.job import Job as RQJob
@@ -260,13 +298,32 @@ def on_rq_failure(job: Any, connection: Redis, exc_type: Any, exc_value: Any, tr
     """RQ failure callback (dotted path :data:`FAILURE_CALLBACK`).
 
     Called when the job function raised (the worker already wrote the record) and when RQ finds an
-    abandoned job (its worker died: the record still says ``running``). If RQ will retry, the record
-    goes back to ``queued``; otherwise it ends ``failed`` with ``worker_lost`` unless it already ended.
+    abandoned job (its worker died: the record still says ``running``). An abandoned attempt counts as
+    a crash; once a job has killed ``max_crashes`` workers it ends ``worker_crashed`` and RQ does not
+    retry it (RQ reads ``retries_left`` right after this callback). Otherwise, if RQ will retry, the
+    record goes back to ``queued``; if not, it ends ``failed`` with ``worker_lost``.
     """
+    from rq.exceptions import AbandonedJobError
+
     store = JobStore(connection)
     record = store.raw(job.id)
     if record is None or record.get("status") in TERMINAL:
         return
+    if exc_type is AbandonedJobError:
+        # Counted once per dead worker: the gateway's reconcile and a worker's sweep may both report
+        # the same abandoned attempt, and each attempt ran on a different worker.
+        key = job_key(job.id)
+        if connection.hsetnx(key, f"crashed:{job.worker_name or job.started_at}", utcnow()):
+            crashes = int(connection.hincrby(key, "crashes", 1))
+        else:
+            crashes = int(_text(connection.hget(key, "crashes") or 0))
+        limit = int(record.get("max_crashes") or 0)
+        if limit and crashes >= limit:
+            log.warning("job %s killed %d workers; failing it as %s", job.id, crashes, WORKER_CRASHED)
+            job.retries_left = 0
+            store.fail(job.id, WORKER_CRASHED, WORKER_CRASHED_MESSAGE)
+            finalize(store, job.id)
+            return
     if job.retries_left and job.retries_left > 0:
         store.update(job.id, status="queued", stage="retrying", progress=0)
         return
@@ -275,12 +332,14 @@ def on_rq_failure(job: Any, connection: Redis, exc_type: Any, exc_value: Any, tr
 
 
 # --- after a job ends ------------------------------------------------------------------------------
-def finalize(store: JobStore, job_id: str, *, webhook_timeout: float = 5.0, webhook_attempts: int = 3) -> None:
-    """What happens once per finished job: delete the upload (unless retained) and send the webhook.
+def finalize(store: JobStore, job_id: str) -> None:
+    """What happens once per finished job: delete the upload (unless retained), queue the webhook.
 
-    Safe to call from several processes: an ``HSETNX`` claim makes exactly one of them do it.
+    Safe to call from several processes: an ``HSETNX`` claim makes exactly one of them do it. The
+    webhook is only put in the outbox (one Redis write): the workers' senders deliver it
+    (:class:`shared.webhooks.WebhookSender`), so no job and no ``GET`` ever waits on a receiver.
     """
-    key = _key(job_id)
+    key = job_key(job_id)
     if not store.redis.hsetnx(key, "finalized", utcnow()):
         return
     record = store.raw(job_id)
@@ -288,11 +347,16 @@ def finalize(store: JobStore, job_id: str, *, webhook_timeout: float = 5.0, webh
         return
     if record.get("delete_upload") == "1" and record.get("upload_path"):
         remove_upload(Path(record["upload_path"]), job_id)
-    url = record.get("callback_url")
-    if url:
-        job = to_job(record)
-        delivered = deliver_webhook(url, job, timeout=webhook_timeout, attempts=webhook_attempts)
-        store.redis.hset(key, "webhook", "delivered" if delivered else "failed")
+    if record.get("callback_url"):
+        schedule_webhook(store.redis, job_id)
+
+
+def schedule_webhook(redis: Redis, job_id: str, *, due: float | None = None) -> None:
+    """Put a finished job's webhook in the outbox, due at ``due`` (default: now)."""
+    with redis.pipeline() as pipe:
+        pipe.hset(job_key(job_id), "webhook", "pending")
+        pipe.zadd(WEBHOOK_OUTBOX_KEY, {job_id: time.time() if due is None else due})
+        pipe.execute()
 
 
 def remove_upload(path: Path, job_id: str) -> None:
@@ -304,18 +368,25 @@ def remove_upload(path: Path, job_id: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def deliver_webhook(url: str, job: Job, *, timeout: float, attempts: int) -> bool:
-    """POST the job JSON to ``url``; retries with a short backoff. Returns whether a 2xx came back."""
-    body = job.model_dump_json()
-    headers = {"content-type": "application/json", "x-deepfake-job-id": job.id, "user-agent": "deepfake-detect"}
-    for attempt in range(attempts):
-        try:
-            response = httpx.post(url, content=body, headers=headers, timeout=timeout)
-            if response.is_success:
-                return True
-            log.warning("webhook %s for job %s answered %s", url, job.id, response.status_code)
-        except httpx.HTTPError as exc:
-            log.warning("webhook %s for job %s failed: %s", url, job.id, exc)
-        if attempt + 1 < attempts:
-            time.sleep(0.5 * 2**attempt)
-    return False
+# --- worker liveness -------------------------------------------------------------------------------
+# RQ's own worker registry keeps a killed worker listed until its key expires (minutes), and an idle RQ
+# worker refreshes its heartbeat only once per dequeue timeout, so /readyz cannot count live workers
+# from it. Each worker process beats here instead, with a short expiry it chooses itself.
+def worker_beat(redis: Redis, name: str, ttl: float) -> None:
+    """Say that worker ``name`` is alive for the next ``ttl`` seconds."""
+    redis.zadd(WORKERS_ALIVE_KEY, {name: time.time() + ttl})
+
+
+def worker_gone(redis: Redis, name: str) -> None:
+    """A worker stopping cleanly takes itself off at once."""
+    redis.zrem(WORKERS_ALIVE_KEY, name)
+
+
+def live_workers(redis: Redis) -> list[str]:
+    """Names of the workers whose last beat has not expired (expired ones are dropped)."""
+    now = time.time()
+    with redis.pipeline() as pipe:
+        pipe.zremrangebyscore(WORKERS_ALIVE_KEY, "-inf", now)
+        pipe.zrangebyscore(WORKERS_ALIVE_KEY, now, "+inf")
+        _, names = pipe.execute()
+    return sorted(_text(n) for n in names)
