@@ -49,20 +49,16 @@ class WorkerContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def scorer(self, role: str) -> Any:
-        """The remote scorer for ``video`` or ``audio``, connected on first use (services may start later)."""
-        from preprocess_worker.remote import RemoteAudioScorer, RemoteFaceScorer
+        """The remote scorer of a model role ("video", "audio"), connected on first use (services may start
+        later); its service's address is the setting ``<role>_service_url``."""
+        from preprocess_worker.remote import REMOTE_SCORERS
 
         with self._lock:
             if role not in self._scorers:
                 s = self.settings
-                if role == "video":
-                    self._scorers[role] = RemoteFaceScorer(
-                        s.video_service_url, timeout=s.service_timeout, retries=s.service_retries
-                    )
-                else:
-                    self._scorers[role] = RemoteAudioScorer(
-                        s.audio_service_url, timeout=s.service_timeout, retries=s.service_retries
-                    )
+                self._scorers[role] = REMOTE_SCORERS[role](
+                    getattr(s, f"{role}_service_url"), timeout=s.service_timeout, retries=s.service_retries
+                )
             return self._scorers[role]
 
     def forget_scorers(self) -> None:

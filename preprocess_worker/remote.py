@@ -193,3 +193,10 @@ class RemoteAudioScorer:
 
     def close(self) -> None:
         self._client.close()
+
+
+#: the remote scorer of each model role (``shared.detectors``' ``model_role``): one inference service each
+REMOTE_SCORERS: dict[str, type[RemoteFaceScorer] | type[RemoteAudioScorer]] = {
+    "video": RemoteFaceScorer,
+    "audio": RemoteAudioScorer,
+}

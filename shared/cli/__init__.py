@@ -15,8 +15,8 @@ import sys
 from shared import __version__
 from shared.errors import DeepfakeError
 
-# Command-group modules, in help order. A module that fails to import (e.g. an optional dependency
-# missing) is reported when its command is used, not at start-up.
+# Command-group modules, in help order. Each imports its heavy dependencies (torch for training and
+# conversion) inside its commands, so `deepfake analyze` starts without them.
 GROUPS = ["analyze", "models", "audio", "train", "evaluate"]
 
 
@@ -25,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"deepfake {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in GROUPS:
-        try:
-            module = importlib.import_module(f"shared.cli.{group}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"shared.cli.{group}":
-                continue  # group not written yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"shared.cli.{group}").register(sub)
     return parser
 
 

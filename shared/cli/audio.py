@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.errors import InvalidArgument, ModelUnavailable
+from shared.errors import InvalidArgument
 
 
 def register(subparsers: Any) -> None:
@@ -64,13 +64,8 @@ def resolve_audio_model(spec: str) -> Path:
     path = Path(spec).expanduser()
     if path.is_dir():
         return path
-    try:
-        from shared.weights import resolve_model
-    except ImportError:
-        raise ModelUnavailable(
-            f"{spec!r} is not a model folder, and registry downloads are not available in this installation; "
-            "convert a checkpoint with 'deepfake audio import ARCH CHECKPOINT --out DIR' and pass DIR"
-        ) from None
+    from shared.weights import resolve_model
+
     return Path(resolve_model(spec))
 
 

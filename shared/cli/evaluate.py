@@ -47,10 +47,8 @@ def resolve_model_dir(spec: str) -> Path:
     path = Path(spec)
     if path.is_dir():
         return path
-    try:
-        from shared.weights import resolve_model
-    except ModuleNotFoundError:
-        raise InvalidArgument(f"--model {spec}: not a model folder") from None
+    from shared.weights import resolve_model
+
     return Path(resolve_model(spec))
 
 

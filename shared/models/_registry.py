@@ -31,11 +31,7 @@ def _load_all() -> None:
     import importlib
 
     for family in ("icpr", "aasist", "melcnn", "blazeface"):
-        try:
-            importlib.import_module(f"shared.models.{family}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"shared.models.{family}":
-                raise
+        importlib.import_module(f"shared.models.{family}")
 
 
 def list_models() -> list[str]:

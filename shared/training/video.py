@@ -146,22 +146,9 @@ def published_checkpoint_file(name: str, arch: str) -> Path:
 
 
 def fetch_published_checkpoint(name: str) -> Path:
-    """``shared.weights.fetch_checkpoint`` (download cache, fetched when missing); without that module,
-    the file searched for by name in the model cache."""
-    from shared.registry import get_published
+    """``shared.weights.fetch_checkpoint``: the download cache, fetched when missing."""
+    from shared.weights import fetch_checkpoint
 
-    try:
-        from shared.weights import fetch_checkpoint
-    except ModuleNotFoundError:
-        from shared.settings import get_model_settings
-
-        entry = get_published(name)
-        cache = Path(get_model_settings().cache_dir)
-        found = sorted(cache.rglob(entry.file)) if cache.is_dir() else []
-        if not found:
-            raise InvalidArgument(f"the checkpoint of {name} ({entry.file}) is not in the model cache {cache}; "
-                                  "pass the .pth file instead") from None
-        return found[0]
     return fetch_checkpoint(name)
 
 
