@@ -16,6 +16,7 @@ The pipeline knows no kind of evidence by name: it runs every registered detecto
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,15 +32,6 @@ __all__ = ["AnalyzeOptions", "Prepared", "Scores", "analyze", "build_report", "f
 
 #: the order in which a verdict is "more suspicious" when detectors disagree
 _SEVERITY = {"not_applicable": 0, "real": 1, "uncertain": 2, "fake": 3}
-
-
-def _run_context(prepared: Prepared, progress: ProgressFn | None) -> RunContext:
-    return RunContext(
-        options=prepared.options,
-        progress=progress or no_progress,
-        clock=StageClock(prepared.timings),
-        notes=prepared.reasons,
-    )
 
 
 def prepare(
@@ -71,21 +63,35 @@ def prepare(
         source = open_media(path)
     detectors = detectors if detectors is not None else build_detectors(scorers, unavailable)
     prepared = Prepared(source=source, options=options, detectors=detectors, reasons=list(source.notes))
-    run = _run_context(prepared, progress)
-    run.clock.add("probe", t)
+    StageClock(prepared.timings).add("probe", t)
     for detector in detectors:
         if detector.applies_to(source):
+            run = _detector_run(prepared, progress)
             prepared.evidence[detector.name] = detector.prepare(source, run)
+            _merge_run(prepared, run)
     return prepared
+
+
+def _detector_run(prepared: Prepared, progress: ProgressFn | None) -> RunContext:
+    """A detector's own clock and notes (merged into ``prepared`` in detector order, so the report does
+    not depend on which of two concurrent detectors finished first)."""
+    return RunContext(options=prepared.options, progress=progress or no_progress)
+
+
+def _merge_run(prepared: Prepared, run: RunContext) -> None:
+    for step, seconds in run.clock.timings.items():
+        prepared.timings[step] = prepared.timings.get(step, 0.0) + seconds
+    prepared.reasons.extend(run.notes)
 
 
 def score(prepared: Prepared, *, progress: ProgressFn | None = None) -> Scores:
     """Run each detector's model on what it prepared."""
     out = Scores()
-    run = RunContext(options=prepared.options, progress=progress or no_progress, clock=StageClock(out.timings))
     for detector in prepared.detectors:
         if detector.name in prepared.evidence:
+            run = RunContext(options=prepared.options, progress=progress or no_progress, clock=StageClock(out.timings))
             out.evidence[detector.name] = detector.score(prepared.evidence[detector.name], run)
+            prepared.reasons.extend(run.notes)
     return out
 
 
@@ -196,8 +202,30 @@ def analyze(
         by_role["video"] = face_scorer
     if audio_scorer is not None:
         by_role["audio"] = audio_scorer
-    prepared = prepare(path, options, scorers=by_role, unavailable=unavailable, progress=progress, source=source)
-    scores = score(prepared, progress=progress)
+    options.validate()
+    t = time.perf_counter()
+    if source is None:
+        source = open_media(path)
+    detectors = build_detectors(by_role, unavailable)
+    prepared = Prepared(source=source, options=options, detectors=detectors, reasons=list(source.notes))
+    StageClock(prepared.timings).add("probe", t)
+    scores = Scores()
+    # Each detector's prepare -> score chain runs in its own thread: the audio model scores speech while
+    # frames decode and faces are found (decoding, OpenVINO and file reading release the GIL).
+    applicable = [d for d in detectors if d.applies_to(source)]
+    runs = {d.name: _detector_run(prepared, progress) for d in applicable}
+
+    def chain(detector: Detector) -> tuple[Any, Any]:
+        run = runs[detector.name]
+        evidence = detector.prepare(source, run)
+        return evidence, detector.score(evidence, run)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(applicable)), thread_name_prefix="detector") as pool:
+        futures = [(d, pool.submit(chain, d)) for d in applicable]
+        for detector, future in futures:  # in detector order: the first error is the one raised
+            prepared.evidence[detector.name], scores.evidence[detector.name] = future.result()
+    for detector in applicable:
+        _merge_run(prepared, runs[detector.name])
     report = build_report(
         prepared, scores, options=options, artifacts_dir=artifacts_dir, heatmaps_dir=heatmaps_dir, progress=progress
     )

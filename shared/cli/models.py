@@ -79,7 +79,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"      trained on: {entry.training_data}")
         if metrics:
             print(f"      reported:   {metrics}")
-    print("Architectures (deepfake models import-icpr --arch NAME):")
+    print("Architectures (create_model NAME; ICPR2020 ones convert with deepfake models import-icpr --arch NAME):")
     print("  " + ", ".join(list_models()))
     return 0
 
