@@ -558,7 +558,7 @@
     });
     if (from.length) sub.push(`Given by: ${from.map((e) => e.name.toLowerCase()).join(", ")} (see above).`);
     $("verdict-sub").textContent = sub.join(" ");
-    $("caveat").hidden = r.verdict === "not_applicable";
+    $("caveat").hidden = score === null; // it is about model scores: none, nothing to caveat
     const reasons = (r.reasons || []).map((x) => (typeof x === "string" ? x : JSON.stringify(x)));
     $("reasons").replaceChildren(...reasons.map((x) => el("li", { text: x })));
     $("reasons-block").hidden = reasons.length === 0;
@@ -696,7 +696,7 @@
     }
     const mel = artifactsOf(r, "mel_spectrogram")[0];
     $("mel-figure").hidden = !mel;
-    $("mel-caption").textContent = melCaption(audio, r.media || {});
+    fill($("mel-caption"), el("strong", { text: "Log-mel power spectrogram" }), ` ${melCaption(audio, r.media || {})}`);
     const img = $("mel-img");
     img.removeAttribute("src");
     if (mel) artifactUrl(jobId, mel.name).then((u) => { img.src = u; }).catch(() => { $("mel-figure").hidden = true; });
@@ -713,7 +713,7 @@
     } else if (analysed !== null) {
       what = `the ${fmtClock(analysed)} of audio analysed`;
     }
-    return `Log-mel power spectrogram of ${what}: time runs left to right, pitch bottom to top on 80 mel ` +
+    return `of ${what}: time runs left to right, pitch bottom to top on 80 mel ` +
       "frequency bands (low frequencies at the bottom), and brighter means more energy, the loudest 80 dB shown " +
       "(25 ms windows every 10 ms). It is a picture of the sound that was scored, not a map of what the model found suspicious.";
   }
@@ -738,7 +738,7 @@
 
   // What a validation code says (C2PA specification's status codes); unknown codes are shown as they are.
   const C2PA_CODES = {
-    "signingCredential.untrusted": "the signer is not on this server's trust list",
+    "signingCredential.untrusted": "the signer is not on a trust list configured on this server",
     "signingCredential.trusted": "the signer is on this server's trust list",
     "signingCredential.expired": "the signing certificate had expired",
     "signingCredential.revoked": "the signing certificate was revoked",
@@ -753,7 +753,7 @@
     "manifest.missing": "a manifest the file refers to is missing",
   };
 
-  // IPTC digital source types (https://cv.iptc.org/newscodes/digitalsourcetype/), short names.
+  // IPTC digital source types (the IPTC "digitalsourcetype" NewsCodes), by their short names.
   const SOURCE_TYPES = {
     trainedAlgorithmicMedia: "made by generative AI",
     compositeWithTrainedAlgorithmicMedia: "edited or combined with generative AI",
@@ -877,7 +877,7 @@
       el("p", { className: "watermark-status", text: wmWords[wm.status] || wm.status }),
       found.length ? el("ul", {}, found.map(watermarkItem)) : null,
       wm.reason ? el("p", { className: "help", text: wm.reason.replace(/^./, (ch) => ch.toUpperCase()).replace(/\.?$/, ".") }) : null,
-      (wm.checked || []).length ? el("p", { className: "help", text: `Looked for: ${wm.checked.join(", ")}.` }) : null);
+      wm.status !== "not_checked" && (wm.checked || []).length ? el("p", { className: "help", text: `Looked for: ${wm.checked.join(", ")}.` }) : null);
   }
 
   function table(head, rows) {
