@@ -2,9 +2,13 @@
 
 A real labelled clip from ``../shared/media`` is uploaded through the page's file picker (a generated
 one when that folder is absent); the test waits for the report and checks what the page shows against
-the job JSON the API returns for the same job: verdict, score, one chart point per scored face, one bar
-per audio window, every thumbnail and the spectrogram actually decoded by the browser, and the
-downloaded JSON equal to the report. Screenshots at desktop and phone size go to ``artifacts/web/``.
+the job JSON the API returns for the same job: each check's verdict, score and the band it used (and no
+band where a check judged nothing), then the overall verdict; one chart point per scored face, one bar
+per audio window, every thumbnail and the spectrogram actually decoded by the browser, the Content
+credentials panel, and the downloaded JSON equal to the report. What each file must show is asserted
+unconditionally: the clip has a scored face and scored speech, the voice recording a spectrogram. Then
+C2PA: a picture signed in the test (markup in the signer and generator names, AI declared) and the
+labelled valid / invalid files of ``../shared/media/provenance``. Screenshots go to ``artifacts/web/``.
 """
 
 from __future__ import annotations

@@ -141,14 +141,19 @@ def _report(provenance: ProvenanceSection, *, video_judged: bool = True) -> dict
     return json.loads(report.model_dump_json())
 
 
-def _open(new_page: Any, base: str, report: dict[str, Any]) -> Any:
-    """The page showing ``report`` as job ``render-test``, opened from its address."""
+def _open(new_page: Any, base: str, report: dict[str, Any], artifacts: dict[str, bytes] | None = None) -> Any:
+    """The page showing ``report`` as job ``render-test`` (and its ``artifacts``), opened from its address."""
     job = {"id": "render-test", "status": "done", "stage": None, "progress": 1.0, "filename": "clip.mp4",
            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:01Z",
            "report": report, "error": None}
     page, problems = new_page(DESKTOP)
     page.route("**/v1/jobs/render-test", lambda route: route.fulfill(
         status=200, content_type="application/json", body=json.dumps(job)))
+    def serve(data: bytes) -> Any:  # Playwright passes (route, request) to a handler that takes two arguments
+        return lambda route: route.fulfill(status=200, content_type="image/png", body=data)
+
+    for name, data in (artifacts or {}).items():
+        page.route(f"**/v1/jobs/render-test/artifacts/{name}", serve(data))
     page.goto(f"{base}/#job=render-test")
     page.locator("#report:not([hidden])").wait_for(state="visible")
     shown = page.locator("#report").inner_text()
@@ -252,4 +257,27 @@ def test_everything_a_file_controls_is_shown_as_text(gateway_without_queue, new_
     assert ai.count() == 1 and ai.locator(".tag").inner_text() == "AI-declared"
     assert page.locator("#c2pa-actions li:not(.ai) .tag").count() == 0
     page.screenshot(path=str(screenshot_dir / "report-hostile-provenance-desktop.png"), full_page=True)
+    assert problems.errors == []
+
+
+def test_spectrogram_caption_says_what_the_picture_shows(gateway_without_queue, new_page):
+    import cv2
+    import numpy as np
+
+    report = _report(_provenance("none"))
+    # A 15-minute file of which the server analysed the first 10 minutes (its max_audio_seconds).
+    report["media"]["duration_s"] = 900.0
+    report["audio"]["duration_s"] = 600.0
+    report["artifacts"] = [{"name": "audio_mel.png", "kind": "mel_spectrogram", "track_id": None,
+                            "media_type": "image/png"}]
+    Report.model_validate(report)
+    ok, png = cv2.imencode(".png", np.zeros((240, 400, 3), np.uint8))
+    assert ok
+    page, problems = _open(new_page, gateway_without_queue, report, {"audio_mel.png": png.tobytes()})
+    page.locator("#mel-figure").wait_for(state="visible")
+    caption = page.locator("#mel-caption").inner_text()
+    assert caption.startswith("Log-mel power spectrogram of the first 10:00.0 of the file's 15:00.0 of audio")
+    assert "80 mel frequency bands (low frequencies at the bottom)" in caption
+    assert "not a map of what the model found suspicious" in caption
+    assert page.locator("#mel-img").get_attribute("alt") == "Log-mel spectrogram of the analysed audio"
     assert problems.errors == []
