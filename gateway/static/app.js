@@ -19,9 +19,9 @@
     ["starting", "Starting"],
     ["decoding", "Reading the file"],
     ["detecting_faces", "Finding faces"],
+    ["checking_provenance", "Reading content credentials"],
     ["scoring_video", "Scoring faces"],
     ["scoring_audio", "Scoring the voice"],
-    ["checking_provenance", "Reading content credentials"],
     ["merging", "Writing the report"],
     ["done", "Done"],
   ];
