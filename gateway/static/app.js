@@ -19,6 +19,7 @@
     ["starting", "Starting"],
     ["decoding", "Reading the file"],
     ["detecting_faces", "Finding faces"],
+    ["checking_provenance", "Reading content credentials"],
     ["scoring_video", "Scoring faces"],
     ["scoring_audio", "Scoring the voice"],
     ["merging", "Writing the report"],
@@ -49,15 +50,12 @@
   const $ = (id) => document.getElementById(id);
   const state = { job: null, xhr: null, pollTimer: null, pollDelay: 500, objectUrls: [], renderedFor: null, overall: 0 };
 
-  // The job's `progress` is the fraction of its current stage; the processing bar shows the whole run,
-  // one equal share per pipeline stage (never moving backwards when decoding and detection interleave).
-  const PIPELINE = ["starting", "decoding", "detecting_faces", "scoring_video", "scoring_audio", "merging"];
-
+  // The job's `progress` is the whole run's share done (the worker places each stage on its span of
+  // shared/stages.py); the bar never moves backwards, also not when a stale poll answers late.
   function overallProgress(job) {
     if (job.status === "done") return 1;
-    const i = PIPELINE.indexOf(job.stage);
-    if (job.status !== "running" || i < 0) return state.overall;
-    state.overall = Math.max(state.overall, (i + Math.min(1, job.progress || 0)) / PIPELINE.length);
+    if (job.status !== "running" || typeof job.progress !== "number") return state.overall;
+    state.overall = Math.max(state.overall, Math.min(1, job.progress));
     return state.overall;
   }
 
@@ -72,6 +70,12 @@
       else node.setAttribute(k, v === true ? "" : String(v));
     }
     for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
+    return node;
+  }
+
+  // replaceChildren with the nulls of optional parts left out (a null child would show as the text "null").
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
     return node;
   }
 
@@ -128,7 +132,7 @@
   function showMessage(kind, title, detail, code) {
     const box = $("message");
     box.className = `message ${kind}`;
-    box.replaceChildren(
+    fill(box,
       el("p", { className: "message-title", text: title }),
       detail ? el("p", { text: detail }) : null,
       code ? el("p", { className: "message-code", text: `Error code: ${code}` }) : null,
@@ -297,7 +301,7 @@
     if (job.status === "queued" || job.status === "running") {
       const label = STAGE_ALIASES[stage] ? STAGE_ALIASES[stage][1]
         : (STAGES.find(([k]) => k === stage) || [stage, stage.replace(/_/g, " ")])[1];
-      setStatus(job.status === "running" && job.progress ? `${label}… ${pct(job.progress)} of this step` : `${label}…`);
+      setStatus(job.status === "running" && job.progress ? `${label}… ${pct(state.overall)} done` : `${label}…`);
       $("cancel-btn").hidden = false;
       schedulePoll(job.id);
     } else if (job.status === "done") {
@@ -417,9 +421,11 @@
     const r = job.report || {};
     const section = $("report");
     section.hidden = false;
+    renderEvidence(r);
     renderVerdict(r);
     renderVideo(job.id, r);
     renderAudio(job.id, r);
+    renderProvenance(r);
     renderMedia(r, job);
     renderTimings(r);
     renderModels(r);
@@ -427,23 +433,113 @@
     section.focus({ preventScroll: false });
   }
 
-  // The uncertainty band: below `low` is "real", above `high` is "fake", in between "uncertain".
-  function band(r) {
-    const t = r.thresholds || {};
-    const low = typeof t.uncertain_low === "number" ? t.uncertain_low : 0.5;
-    const high = typeof t.uncertain_high === "number" ? t.uncertain_high : low;
-    return { low, high };
+  // The kinds of evidence the page knows, in report order: the report section each detector writes and
+  // the panel that shows it (a detector's `page_panel`). A section the page does not know still gets a
+  // line in "What each check found" (see evidenceSections).
+  const EVIDENCE = [
+    { section: "video", panel: "faces", name: "Faces" },
+    { section: "audio", panel: "voice", name: "Voice" },
+    { section: "provenance", panel: "provenance", name: "Content credentials" },
+  ];
+
+  // A section's band counts only when its verdict used it: a section that judged nothing shows none.
+  function usedBand(sec) {
+    if (!sec || sec.status !== "analyzed" || !sec.band || sec.verdict === "not_applicable") return null;
+    const low = sec.band.uncertain_low;
+    const high = sec.band.uncertain_high;
+    return typeof low === "number" && typeof high === "number" ? { ...sec.band, low, high } : null;
+  }
+
+  // The sections to explain for this file: a kind that does not apply to the media kind (faces in a voice
+  // recording, voice in a picture) is left out; every other section is listed, judged or not.
+  function evidenceSections(r) {
+    const kind = (r.media || {}).kind;
+    const known = new Set(EVIDENCE.map((e) => e.section));
+    const extra = Object.entries(r)
+      .filter(([k, v]) => !known.has(k) && v && typeof v === "object" && "verdict" in v && "status" in v)
+      .map(([k]) => ({ section: k, panel: null, name: k[0].toUpperCase() + k.slice(1).replace(/_/g, " ") }));
+    return [...EVIDENCE, ...extra].filter((e) => {
+      const sec = r[e.section];
+      if (!sec) return false;
+      if (e.section === "video" && kind === "audio" && sec.status !== "analyzed") return false;
+      if (e.section === "audio" && kind === "image") return false;
+      return true;
+    });
   }
 
   const SECTION_WORDS = { analyzed: "analysed", not_applicable: "nothing to assess", not_available: "not available on this server" };
 
-  function sectionLine(name, sec) {
-    if (!sec) return null;
-    const word = name === "Faces" && sec.status === "not_applicable" ? "none found" : SECTION_WORDS[sec.status] || sec.status;
-    let text = `${name}: ${word}`;
-    if (sec.status === "analyzed" && typeof sec.score === "number") text += ` — ${pct(sec.score)} likely fake`;
-    if (sec.status !== "analyzed" && sec.reason) text += ` — ${sec.reason}`;
-    return text;
+  // A section's outcome in words: its verdict when it judged, else why it did not.
+  function outcomeOf(e, sec) {
+    if (sec.status === "analyzed" && sec.verdict && sec.verdict !== "not_applicable") {
+      const v = VERDICTS[sec.verdict] || { label: sec.verdict, icon: "?", cls: "uncertain" };
+      return { ...v, judged: true };
+    }
+    let label;
+    if (e.section === "provenance" && sec.status === "analyzed") label = "Nothing found";
+    else if (e.section === "video" && sec.status === "not_applicable") label = "No face found";
+    else label = (SECTION_WORDS[sec.status] || sec.status || "not analysed").replace(/^./, (c) => c.toUpperCase());
+    return { label, icon: "–", cls: "na", judged: false };
+  }
+
+  function bandText(b) {
+    const where = b.source === "model_card" ? "operating point measured for this model" : "configured band";
+    if (b.low === b.high) return `Band used: fake above ${pct(b.high)}, real below (${where}).`;
+    return `Band used: real below ${pct(b.low)}, uncertain ${pct(b.low)}–${pct(b.high)}, fake above ${pct(b.high)} (${where}).`;
+  }
+
+  function ratesText(b) {
+    const bits = [];
+    if (typeof b.false_alarm_rate === "number") bits.push(`calls ${pct(b.false_alarm_rate)} of real recordings fake`);
+    if (typeof b.catch_rate === "number") bits.push(`catches ${pct(b.catch_rate)} of fakes`);
+    return bits.length ? `Measured at this band: ${bits.join(", ")}.` : null;
+  }
+
+  // A probability bar with the band hatched: where the score falls against the band its verdict used.
+  function meter(score, b, label) {
+    const fill = el("div", { className: "meter-fill" });
+    fill.style.width = `${score * 100}%`;
+    const bandEl = el("div", { className: "meter-band" });
+    bandEl.style.left = `${b.low * 100}%`;
+    bandEl.style.width = `${Math.max(0.6, (b.high - b.low) * 100)}%`;
+    return el("div", { className: "meter-wrap" },
+      el("div", {
+        className: "meter", role: "img",
+        "aria-label": `${label}: fake probability ${pct(score)}. Below ${pct(b.low)} counts as real, above ${pct(b.high)} as fake, in between as uncertain.`,
+      }, bandEl, fill),
+      el("div", { className: "meter-scale", "aria-hidden": "true" }, el("span", { text: "0% · real" }), el("span", { text: "100% · fake" })));
+  }
+
+  function renderEvidence(r) {
+    const items = evidenceSections(r).map((e) => {
+      const sec = r[e.section];
+      const out = outcomeOf(e, sec);
+      const b = usedBand(sec);
+      const parts = [];
+      if (typeof sec.score === "number" && sec.status === "analyzed") {
+        const model = sec.model && sec.model.name ? ` · model ${sec.model.name}` : "";
+        parts.push(el("p", { className: "evidence-score", text: `${pct(sec.score)} likely fake${model}` }));
+        if (b) parts.push(meter(sec.score, b, e.name));
+      }
+      if (b) {
+        parts.push(el("p", { className: "evidence-band", text: bandText(b) }));
+        if (b.description) parts.push(el("p", { className: "help evidence-band-description", text: b.description.replace(/^./, (c) => c.toUpperCase()) }));
+        const rates = ratesText(b);
+        if (rates) parts.push(el("p", { className: "help", text: rates }));
+      }
+      if (e.section === "provenance" && sec.status === "analyzed") {
+        parts.push(el("p", { className: "help", text: PROVENANCE_EVIDENCE[sec.evidence] || "" }));
+      } else if (!out.judged && sec.reason) {
+        parts.push(el("p", { className: "help", text: sec.reason.replace(/^./, (c) => c.toUpperCase()) }));
+      }
+      return el("li", { className: `evidence ${out.cls}`, "data-section": e.section, "data-panel": e.panel },
+        el("div", { className: "evidence-head" },
+          el("span", { className: `badge ${out.cls}`, "aria-hidden": "true", text: out.icon }),
+          el("h4", { text: e.name }),
+          el("span", { className: "evidence-verdict", text: out.label })),
+        parts);
+    });
+    $("evidence-list").replaceChildren(...items);
   }
 
   function renderVerdict(r) {
@@ -452,28 +548,17 @@
     $("verdict-icon").textContent = v.icon;
     $("verdict-label").textContent = v.label;
     const score = typeof r.score === "number" ? r.score : null;
-    const kind = pick(r.media || {}, "kind");
-    const what = kind === "audio" ? "the voice" : kind === "image" ? "a face in the image" : "a face or the voice";
-    $("verdict-sub").textContent = score === null
-      ? "Nothing in this file could be scored; the reasons are below."
-      : `Estimated probability that ${what} is fake: ${pct(score)}`;
-    $("meter-wrap").hidden = score === null;
-    $("caveat").hidden = score === null;
-    const { low, high } = band(r);
-    if (score !== null) {
-      $("meter-fill").style.width = `${score * 100}%`;
-      $("meter-band").style.left = `${low * 100}%`;
-      $("meter-band").style.width = `${Math.max(0.6, (high - low) * 100)}%`;
-      $("meter").setAttribute("aria-label",
-        `Fake probability ${pct(score)}. Below ${pct(low)} counts as real, above ${pct(high)} as fake, in between as uncertain.`);
-      $("meter-legend").textContent = low === high
-        ? `Scores above ${pct(high)} count as fake.`
-        : `Marked band: ${pct(low)}–${pct(high)} counts as uncertain; below is real, above is fake.`;
-    }
-    const lines = [];
-    if (kind !== "audio" || (r.video && r.video.status === "analyzed")) lines.push(sectionLine("Faces", r.video));
-    if (kind !== "image") lines.push(sectionLine("Voice", r.audio));
-    $("checked").replaceChildren(...lines.filter(Boolean).map((t) => el("li", { text: t })));
+    const sub = [];
+    if (r.verdict === "not_applicable") sub.push("Nothing in this file could be judged; the reasons are below.");
+    if (score !== null) sub.push(`Highest fake probability among the checks: ${pct(score)}.`);
+    // Which checks gave this verdict: the reader can see each one's own score and band above.
+    const from = evidenceSections(r).filter((e) => {
+      const sec = r[e.section];
+      return sec.status === "analyzed" && sec.verdict === r.verdict && r.verdict !== "not_applicable";
+    });
+    if (from.length) sub.push(`Given by: ${from.map((e) => e.name.toLowerCase()).join(", ")} (see above).`);
+    $("verdict-sub").textContent = sub.join(" ");
+    $("caveat").hidden = score === null; // it is about model scores: none, nothing to caveat
     const reasons = (r.reasons || []).map((x) => (typeof x === "string" ? x : JSON.stringify(x)));
     $("reasons").replaceChildren(...reasons.map((x) => el("li", { text: x })));
     $("reasons-block").hidden = reasons.length === 0;
@@ -500,16 +585,13 @@
 
   const personName = (tid) => `Person ${Number(tid) + 1}`;
 
-  function scoreClass(score, r) {
-    if (typeof score !== "number") return "";
-    const { low, high } = band(r);
-    return score > high ? "high" : score < low ? "low" : "mid";
-  }
+  // A track carries its own verdict (judged against the video section's band): colour follows it.
+  const VERDICT_CLASS = { fake: "high", real: "low", uncertain: "mid" };
 
-  function bandLegend(r) {
-    const { low, high } = band(r);
-    return low === high ? `Dashed line: above ${pct(high)} counts as fake.`
-      : `Dashed line: above ${pct(high)} counts as fake. Shaded band: ${pct(low)}–${pct(high)} is uncertain.`;
+  function bandLegend(b) {
+    if (!b) return "";
+    return b.low === b.high ? `Dashed line: above ${pct(b.high)} counts as fake.`
+      : `Dashed line: above ${pct(b.high)} counts as fake. Shaded band: ${pct(b.low)}–${pct(b.high)} is uncertain.`;
   }
 
   function renderVideo(jobId, r) {
@@ -542,10 +624,10 @@
     state.redrawTimeline = null;
     if (hasSeries) {
       const uncounted = new Set(tracks.filter((t) => t.counted === false).map((t) => t.id));
-      const draw = () => drawLineChart(chartWrap, series, order, band(r), media.duration_s, uncounted);
+      const draw = () => drawLineChart(chartWrap, series, order, usedBand(video), media.duration_s, uncounted);
       draw();
       state.redrawTimeline = draw;
-      $("timeline-band").textContent = bandLegend(r);
+      $("timeline-band").textContent = bandLegend(usedBand(video));
       $("timeline-legend").replaceChildren(...order.map((tid) => {
         const tr = tracks.find((t) => t.id === tid) || {};
         const sw = el("span", { className: "swatch", "aria-hidden": "true" });
@@ -579,7 +661,7 @@
       swatch.style.background = colourOf(tid, order);
       return el("article", { className: tr.counted === false ? "track uncounted" : "track" },
         el("h5", {}, hasSeries ? swatch : null, personName(tid)),
-        el("p", { className: `track-score ${scoreClass(tr.score, r)}` },
+        el("p", { className: `track-score ${VERDICT_CLASS[tr.verdict] || ""}` },
           typeof tr.score === "number" ? `${pct(tr.score)} likely fake` : "not scored"),
         facts.length ? el("p", { className: "help", text: facts.join(" · ") }) : null,
         thumbs);
@@ -592,7 +674,7 @@
     const audio = r.audio;
     const section = $("audio-section");
     const kind = (r.media || {}).kind;
-    // Images never have audio; a silent video shows the reason in the verdict's "what was checked" list.
+    // Images never have audio; a silent video shows the reason under "What each check found".
     if (!audio || kind === "image" || (kind === "video" && audio.status !== "analyzed")) { section.hidden = true; return; }
     section.hidden = false;
     const segs = (audio.segments || []).filter((s) => typeof s.score === "number");
@@ -606,17 +688,196 @@
     state.redrawSegments = null;
     if (segs.length) {
       const total = audio.duration_s || (r.media || {}).duration_s || Math.max(...segs.map((s) => s.end_s));
-      $("segment-band").textContent = bandLegend(r);
-      const draw = () => drawSegmentChart($("segment-chart"), segs, band(r), total);
+      $("segment-band").textContent = bandLegend(usedBand(audio));
+      const draw = () => drawSegmentChart($("segment-chart"), segs, usedBand(audio), total);
       draw();
       state.redrawSegments = draw;
       $("segments-table").replaceChildren(table(["From", "To", "Fake probability"], segs.map((s) => [fmtClock(s.start_s), fmtClock(s.end_s), pct(s.score)])));
     }
     const mel = artifactsOf(r, "mel_spectrogram")[0];
     $("mel-figure").hidden = !mel;
+    fill($("mel-caption"), el("strong", { text: "Log-mel power spectrogram" }), ` ${melCaption(audio, r.media || {})}`);
     const img = $("mel-img");
     img.removeAttribute("src");
     if (mel) artifactUrl(jobId, mel.name).then((u) => { img.src = u; }).catch(() => { $("mel-figure").hidden = true; });
+  }
+
+  // What the picture is (shared/media/render.py: mel_spectrogram_image): the analysed audio only, which
+  // is at most the server's max_audio_seconds from the start of the file.
+  function melCaption(audio, media) {
+    const analysed = typeof audio.duration_s === "number" ? audio.duration_s : null;
+    const whole = typeof media.duration_s === "number" ? media.duration_s : null;
+    let what = "the analysed audio";
+    if (analysed !== null && whole !== null && whole - analysed > 0.5) {
+      what = `the first ${fmtClock(analysed)} of the file's ${fmtClock(whole)} of audio (the part analysed; this server analyses at most that much)`;
+    } else if (analysed !== null) {
+      what = `the ${fmtClock(analysed)} of audio analysed`;
+    }
+    return `of ${what}: time runs left to right, pitch bottom to top on 80 mel ` +
+      "frequency bands (low frequencies at the bottom), and brighter means more energy, the loudest 80 dB shown " +
+      "(25 ms windows every 10 ms). It is a picture of the sound that was scored, not a map of what the model found suspicious.";
+  }
+
+  // ---------------------------------------------------------------- content credentials (provenance)
+  // What each C2PA state means, in plain words (shared/provenance/section.py: C2paState).
+  const C2PA_STATES = {
+    none: { label: "No content credentials", cls: "na",
+      means: "The file carries no signed record of where it came from. Most files have none (few tools sign their output and many sites strip it), so this proves nothing either way." },
+    // Neutral, not green: intact credentials from an unverified signer say nothing about who made the file.
+    valid: { label: "Signed and intact (signer not verified)", cls: "na",
+      means: "The credentials' signature and hashes check out: the file has not changed since it was signed. The signer is not verified against a trust list (anyone can make a signing certificate), so this does not show who signed it." },
+    trusted: { label: "Signed, intact and from a trusted signer", cls: "real",
+      means: "The file has not changed since it was signed, and the signer's certificate chains to the trust list this server is configured with." },
+    invalid: { label: "Broken: changed after signing or bad signature", cls: "fake",
+      means: "Validation failed: the content changed after it was signed, or the signature does not match what was signed. The credentials cannot be relied on, and the failure itself is a sign of tampering." },
+    remote: { label: "Stored elsewhere, not fetched", cls: "na",
+      means: "The file only points to credentials at a web address. This server does not fetch them, so nothing was checked." },
+    unreadable: { label: "Present but unreadable", cls: "uncertain",
+      means: "The file contains content credentials that could not be read (damaged, cut short, malformed or too large), so nothing was checked." },
+  };
+
+  // What a validation code says (C2PA specification's status codes); unknown codes are shown as they are.
+  const C2PA_CODES = {
+    "signingCredential.untrusted": "the signer is not on a trust list configured on this server",
+    "signingCredential.trusted": "the signer is on this server's trust list",
+    "signingCredential.expired": "the signing certificate had expired",
+    "signingCredential.revoked": "the signing certificate was revoked",
+    "signingCredential.invalid": "the signing certificate is not valid for signing",
+    "claimSignature.mismatch": "the signature does not match the claim: the manifest was altered or forged",
+    "claimSignature.missing": "the claim has no signature",
+    "assertion.dataHash.mismatch": "the content changed after signing",
+    "assertion.bmffHash.mismatch": "the content changed after signing",
+    "assertion.boxesHash.mismatch": "the content changed after signing",
+    "assertion.hashedURI.mismatch": "an assertion was altered after signing",
+    "assertion.missing": "an assertion the claim lists is missing",
+    "manifest.missing": "a manifest the file refers to is missing",
+  };
+
+  // IPTC digital source types (the IPTC "digitalsourcetype" NewsCodes), by their short names.
+  const SOURCE_TYPES = {
+    trainedAlgorithmicMedia: "made by generative AI",
+    compositeWithTrainedAlgorithmicMedia: "edited or combined with generative AI",
+    algorithmicMedia: "made by an algorithm",
+    compositeSynthetic: "a composite with synthetic parts",
+    digitalCapture: "captured by a camera or recorder",
+    negativeFilm: "scanned from a film negative",
+    positiveFilm: "scanned from film",
+    print: "scanned from a print",
+    minorHumanEdits: "a capture with minor human edits",
+    compositeCapture: "a composite of captures",
+    algorithmicallyEnhanced: "a capture enhanced by an algorithm",
+    digitalCreation: "created digitally by a person",
+    dataDrivenMedia: "generated from data",
+    screenCapture: "a screen capture",
+    virtualRecording: "a recording of a virtual scene",
+    composite: "a composite",
+  };
+
+  const PROVENANCE_EVIDENCE = {
+    synthetic_declared: "The file declares that it was made with generative AI (signed content credentials or a generator's watermark): strong evidence of synthetic media.",
+    tampered: "Content credentials are present but fail validation: evidence of tampering, not of what the file shows.",
+    generator_metadata: "Unsigned metadata names a generator or declares AI: an indication, not proof (metadata is easy to copy, forge or strip).",
+    none: "No provenance evidence. Most real and most fake files carry none, so absence says nothing about this file.",
+  };
+
+  const FINDING_KINDS = {
+    generator: "names a generator", ai_declared: "declares AI-made content", editor: "names an editing program",
+    encoder: "names an encoder or muxer", software: "names a program", capture_device: "names a camera or phone",
+    declared_source: "declares how it was made",
+  };
+
+  const METADATA_SOURCES = { png_text: "PNG text chunk", exif: "EXIF", xmp: "XMP", iptc: "IPTC", container: "container tag" };
+
+  function factList(rows) {
+    const kept = rows.filter(([, v]) => v !== undefined && v !== null && v !== "");
+    return el("dl", { className: "facts" }, kept.flatMap(([k, v, cls]) => [el("dt", { text: k }), el("dd", { text: String(v), className: cls })]));
+  }
+
+  function actionItem(a) {
+    const bits = [a.action];
+    if (a.digital_source_type) bits.push(`source: ${SOURCE_TYPES[a.digital_source_type] || a.digital_source_type}`);
+    if (a.software_agent) bits.push(`by ${a.software_agent}`);
+    if (a.in_ingredient) bits.push("in an ingredient's credentials");
+    return el("li", { className: a.ai ? "action ai" : "action" },
+      a.ai ? el("span", { className: "tag ai", text: "AI-declared" }) : null,
+      el("span", { className: "action-text", text: bits.join(" · ") }),
+      a.digital_source_type ? el("span", { className: "mono help", text: ` (${a.digital_source_type})` }) : null);
+  }
+
+  function findingItem(f) {
+    const where = `${METADATA_SOURCES[f.source] || f.source} “${f.key}”`;
+    return el("li", { className: `finding ${f.kind}` },
+      el("p", { className: "finding-head" },
+        el("strong", { text: where }), ` ${FINDING_KINDS[f.kind] || f.kind}`,
+        f.generator ? `: ${f.generator}` : ""),
+      el("p", { className: "finding-value mono", text: f.value }),
+      el("p", { className: "help" }, el("strong", { text: "Means: " }), f.means),
+      el("p", { className: "help" }, el("strong", { text: "Does not mean: " }), f.does_not_mean));
+  }
+
+  function watermarkItem(w) {
+    return el("li", {},
+      el("strong", { text: w.name }), ` — embedded by ${w.generator}; message “${w.message}”, `,
+      `${w.bit_errors} of ${w.bits} bits differ (${w.method}, ${w.channel_order.toUpperCase()} order).`);
+  }
+
+  function renderProvenance(r) {
+    const p = r.provenance;
+    const section = $("provenance-section");
+    if (!p) { section.hidden = true; return; }
+    section.hidden = false;
+    $("provenance-summary").textContent = p.status === "analyzed"
+      ? PROVENANCE_EVIDENCE[p.evidence] || p.evidence
+      : `Not checked (${SECTION_WORDS[p.status] || p.status}).`;
+
+    const c = p.c2pa || { state: "none" };
+    const st = C2PA_STATES[c.state] || { label: c.state, cls: "na", means: "" };
+    $("c2pa-state").className = `c2pa-state ${st.cls}`;
+    fill($("c2pa-state"), 
+      el("p", { className: "c2pa-state-label" }, el("span", { className: "visually-hidden", text: "State: " }),
+        el("span", { text: st.label }), el("span", { className: "mono state-code", text: ` (${c.state})` })),
+      el("p", { text: st.means }),
+      c.reason ? el("p", { className: "help" }, el("strong", { text: "For this file: " }), c.reason.replace(/\.?$/, ".")) : null);
+
+    const signer = c.signer ? `${c.signer}${c.signer_name && c.signer_name !== c.signer ? ` (${c.signer_name})` : ""}` : null;
+    const codes = (c.codes || []).map((code) => (C2PA_CODES[code] ? `${code}: ${C2PA_CODES[code]}` : code));
+    const hasCredentials = c.state !== "none";
+    $("c2pa-facts").replaceChildren(...(hasCredentials ? [factList([
+      ["Signed by", signer ? `${signer} — ${c.signer_verified ? "verified against the trust list" : "not verified"}` : "no signer named"],
+      ["Signed at", c.signed_at],
+      ["Claim generator", c.claim_generator ? `${c.claim_generator} (the tool that wrote the credentials)` : null],
+      ["AI declared", c.ai_declared ? `yes: ${(c.ai_source_types || []).map((t) => SOURCE_TYPES[t] || t).join(", ")}` : "no action declares generative AI"],
+      ["Manifests", typeof c.manifests === "number" ? c.manifests : null],
+      ["Stored at", c.remote_url ? `${c.remote_url} (not fetched)` : null, "mono"],
+    ])] : []));
+    $("c2pa-codes").replaceChildren(...codes.map((t) => el("li", { className: "mono-list", text: t })));
+    $("c2pa-codes-block").hidden = codes.length === 0;
+    const actions = c.actions || [];
+    $("c2pa-actions").replaceChildren(...actions.map(actionItem));
+    $("c2pa-actions-block").hidden = actions.length === 0;
+    const ingredients = c.ingredients || [];
+    $("c2pa-ingredients").replaceChildren(...ingredients.map((g) => el("li", {
+      text: [g.title || "untitled", g.relationship, g.has_manifest ? "has credentials of its own" : null].filter(Boolean).join(" · "),
+    })));
+    $("c2pa-ingredients-block").hidden = ingredients.length === 0;
+
+    const md = p.metadata || { findings: [], errors: [] };
+    const findings = md.findings || [];
+    const errors = md.errors || [];
+    fill($("metadata-findings"), 
+      findings.length ? el("ul", { className: "findings" }, findings.map(findingItem))
+        : el("p", { className: "help", text: "No metadata naming a generator, editor, encoder or device was found. Metadata is easy to strip, so its absence says nothing." }),
+      errors.length ? el("div", {}, el("p", { className: "help", text: "Present but unreadable:" }),
+        el("ul", {}, errors.map((e) => el("li", { text: e })))) : null);
+
+    const wm = p.watermarks || { status: "not_checked", found: [], checked: [] };
+    const found = wm.found || [];
+    const wmWords = { found: "Found a known generator watermark.", not_found: "No known watermark found.", not_checked: "Not checked." };
+    fill($("watermarks"), 
+      el("p", { className: "watermark-status", text: wmWords[wm.status] || wm.status }),
+      found.length ? el("ul", {}, found.map(watermarkItem)) : null,
+      wm.reason ? el("p", { className: "help", text: wm.reason.replace(/^./, (ch) => ch.toUpperCase()).replace(/\.?$/, ".") }) : null,
+      wm.status !== "not_checked" && (wm.checked || []).length ? el("p", { className: "help", text: `Looked for: ${wm.checked.join(", ")}.` }) : null);
   }
 
   function table(head, rows) {
@@ -652,7 +913,7 @@
     probe: "reading the file's facts", decode: "decoding frames", detect_faces: "finding faces",
     crop_faces: "cropping faces", score_video: "scoring faces", load_audio: "reading the audio",
     score_audio: "scoring the voice", report: "writing the report", artifacts: "making the images",
-    load_models: "loading models",
+    load_models: "loading models", provenance: "reading content credentials",
   };
 
   function renderTimings(r) {
@@ -714,8 +975,9 @@
   function axes(svg, W, H, pad, xMax, xLabel, bandRange) {
     const x = (t) => pad.l + (t / (xMax || 1)) * (W - pad.l - pad.r);
     const y = (p) => pad.t + (1 - p) * (H - pad.t - pad.b);
-    const { low, high } = bandRange;
-    if (high > low) svg.append(el("svg:rect", { x: pad.l, width: W - pad.l - pad.r, y: y(high), height: y(low) - y(high), className: "band" }));
+    // No band when the section's verdict used none: no shading and no threshold line.
+    const { low, high } = bandRange || { low: null, high: null };
+    if (bandRange && high > low) svg.append(el("svg:rect", { x: pad.l, width: W - pad.l - pad.r, y: y(high), height: y(low) - y(high), className: "band" }));
     for (const p of [0, 0.25, 0.5, 0.75, 1]) {
       svg.append(el("svg:line", { x1: pad.l, x2: W - pad.r, y1: y(p), y2: y(p), className: "grid" }));
       svg.append(el("svg:text", { x: pad.l - 6, y: y(p) + 4, "text-anchor": "end", className: "tick", text: `${p * 100}%` }));
@@ -728,7 +990,7 @@
     svg.append(el("svg:line", { x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b, className: "axis" }));
     svg.append(el("svg:line", { x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b, className: "axis" }));
     svg.append(el("svg:text", { x: (pad.l + W - pad.r) / 2, y: H - 4, "text-anchor": "middle", className: "axis-label", text: xLabel }));
-    svg.append(el("svg:line", { x1: pad.l, x2: W - pad.r, y1: y(high), y2: y(high), className: "threshold" }));
+    if (bandRange) svg.append(el("svg:line", { x1: pad.l, x2: W - pad.r, y1: y(high), y2: y(high), className: "threshold" }));
     return { x, y };
   }
 
@@ -787,7 +1049,7 @@
         x1: x(s.start_s) + 2, x2: Math.max(x(s.start_s) + 3, x(s.end_s) - 2),
         // Lift near-zero bars off the axis line so they stay visible.
         y1: Math.min(y(s.score), y(0) - 4), y2: Math.min(y(s.score), y(0) - 4),
-        className: `seg ${s.score > bandRange.high ? "high" : s.score < bandRange.low ? "low" : "mid"}${i % 2 ? " alt" : ""}`,
+        className: `seg ${!bandRange ? "mid" : s.score > bandRange.high ? "high" : s.score < bandRange.low ? "low" : "mid"}${i % 2 ? " alt" : ""}`,
       });
       r.append(el("svg:title", { text: `${fmtClock(s.start_s)} – ${fmtClock(s.end_s)}: ${pct(s.score)}` }));
       svg.append(r);
