@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-EXTRAS ?= gateway,ml,train,dev
+EXTRAS ?= gateway,ml,convert,train,dev
 PYTEST_ARGS ?=
 
 .PHONY: setup analyze test test-fast lint bench up down client clean help schemas

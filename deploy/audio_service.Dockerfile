@@ -1,5 +1,6 @@
 # The audio inference service: compiles the speech model's OpenVINO IR once, serves POST /v1/infer.
-# The `ml` extra: torch (CPU wheels), OpenVINO, PyAV, facenet-pytorch.
+# The `ml` extra: OpenVINO, PyAV, OpenCV, Pillow - no torch. Model folders (IR) come from the `models`
+# volume, filled once by the `convert` image (deploy/convert.Dockerfile, compose profile `setup`).
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
@@ -9,7 +10,8 @@ COPY gateway ./gateway
 COPY preprocess_worker ./preprocess_worker
 COPY video_service ./video_service
 COPY audio_service ./audio_service
-RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu ".[gateway,ml]"
+RUN pip install ".[gateway,ml]" \
+ && python -c "import sys, shared.pipeline, shared.video_scoring, shared.audio_scoring; assert 'torch' not in sys.modules"
 RUN useradd --create-home --uid 10001 app && mkdir -p /data /models && chown app /data /models
 USER app
 # models: a registry name (fetched and converted on first use into the cache) or a mounted model folder

@@ -61,8 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--attention", type=Path, help="also write the attention maps (N,h,w) (AutoAtt models)")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("fetch", help="download a published model, verify its sha256, convert it to IR")
-    p.add_argument("name", help="e.g. EfficientNetAutoAttB4_DFDC (see `deepfake models list`)")
+    p = sub.add_parser("fetch", help="download published models, verify their sha256, convert them to IR")
+    p.add_argument("names", metavar="NAME", nargs="+", help="e.g. EfficientNetAutoAttB4_DFDC (see `deepfake models list`)")
     p.set_defaults(func=cmd_fetch)
 
 
@@ -161,6 +161,6 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from shared.weights import fetch
 
-    folder = fetch(args.name)
-    print(folder)
+    for name in args.names:
+        print(fetch(name))
     return 0
