@@ -64,6 +64,8 @@ class AnalyzeSettings(ModelSettings):
         description="face detector: 'blazeface' (the ICPR2020 reference; found a face in 756 of 756 sampled "
         "frames of ../shared/media against MTCNN's 694, docs/faces.md) or 'mtcnn' (small or distant faces)",
     )
+    blazeface_model: str = Field("blazeface", description="BlazeFace: registry name or model folder")
+    mtcnn_model: str = Field("mtcnn", description="MTCNN: registry name or model folder")
     detector_max_side: int = Field(640, ge=64, description="frames are downscaled to this for face detection")
     min_face_size: int = Field(40, ge=10, description="MTCNN min face size, in detector pixels")
     uncertain_low: float = Field(0.35, ge=0.0, le=1.0, description="below: real")

@@ -8,6 +8,7 @@ machine), and run here and in CI, where it is present.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,18 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("DEEPFAKE_ICPR_BASE_URL", "http://127.0.0.1:9/unreachable/")
     monkeypatch.setenv("DEEPFAKE_AASIST_BASE_URL", "http://127.0.0.1:9/unreachable/")
     monkeypatch.setenv("DEEPFAKE_BLAZEFACE_BASE_URL", "http://127.0.0.1:9/unreachable/")
+    # The default face detector is BlazeFace, whose published weights a user's first run downloads. Here
+    # they come from ../shared/weights (as if downloaded); where that is absent (a fresh machine), tests
+    # that use the default detector run MTCNN, whose weights ship inside facenet-pytorch.
+    blazeface = SHARED_MATERIAL / "weights" / "blazeface"
+    downloads = cache / "downloads"
+    if (blazeface / "blazeface.pth").is_file() and (blazeface / "anchors.npy").is_file():
+        downloads.mkdir(parents=True, exist_ok=True)
+        for name in ("blazeface.pth", "anchors.npy"):
+            if not (downloads / name).is_file():
+                shutil.copy(blazeface / name, downloads / name)
+    else:
+        monkeypatch.setenv("DEEPFAKE_DETECTOR", "mtcnn")
     from shared import settings
 
     settings.get_model_settings.cache_clear()

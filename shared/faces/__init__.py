@@ -13,10 +13,12 @@ from shared.faces.tracks import FaceTracker, box_iou, interpolate_box, link_trac
 
 
 def get_detector(max_side: int = 640, min_face_size: int = 40, min_confidence: float = 0.9) -> FaceDetectorLike:
-    """One MTCNN detector (OpenVINO) per process and setting (see ``shared.faces.mtcnn``)."""
+    """One MTCNN detector (OpenVINO) per process and setting (see ``shared.faces.mtcnn``); its model is
+    the setting ``DEEPFAKE_MTCNN_MODEL`` (registry name or folder)."""
     from shared.faces.mtcnn import get_mtcnn_detector
+    from shared.settings import get_analyze_settings
 
-    return get_mtcnn_detector(max_side, min_face_size, min_confidence)
+    return get_mtcnn_detector(max_side, min_face_size, min_confidence, model=get_analyze_settings().mtcnn_model)
 
 
 #: the face detectors ``AnalyzeOptions.detector`` (``--detector``, ``DEEPFAKE_DETECTOR``) can name
@@ -31,8 +33,9 @@ def get_detector_by_name(name: str, options: object) -> FaceDetectorLike:
     """
     if name == "blazeface":
         from shared.faces.blazeface import get_blazeface_detector
+        from shared.settings import get_analyze_settings
 
-        return get_blazeface_detector()
+        return get_blazeface_detector(get_analyze_settings().blazeface_model)
     if name == "mtcnn":
         return get_detector(
             options.detector_max_side,  # type: ignore[attr-defined]
