@@ -84,6 +84,16 @@ class FaceDetector:
     def scale_for(self, height: int, width: int) -> float:
         return min(1.0, self.max_side / float(max(height, width)))
 
+    def can_see(self, height: int, width: int) -> bool:
+        """Whether a (downscaled) frame is large enough to hold a face of ``min_face_size``.
+
+        facenet-pytorch builds its image pyramid from ``min(h, w) * 12 / min_face_size`` down to 12 px;
+        a frame whose shorter side is below ``min_face_size`` gets no pyramid level at all and MTCNN
+        fails (``torch.cat`` on an empty list). Such a frame simply has no face the detector could find.
+        The expression is facenet-pytorch's own, so the two agree at the boundary.
+        """
+        return min(height, width) * (12.0 / self.min_face_size) >= 12
+
     def detect(self, frames: list[np.ndarray]) -> list[list[Detection]]:
         """Detect faces in RGB ``uint8`` frames; boxes are returned in each frame's own pixels."""
         import cv2
@@ -97,6 +107,8 @@ class FaceDetector:
         for (height, width), members in groups.items():
             scale = self.scale_for(height, width)
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            if not self.can_see(size[1], size[0]):
+                continue  # too small (or too thin once downscaled) for any face: no detections
             for start in range(0, len(members), self.batch_size):
                 chunk = members[start : start + self.batch_size]
                 small = np.stack(

@@ -84,8 +84,11 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
     _quiet_ffmpeg()  # again: a library imported since probing (torchvision) may have changed it
     pts_to_index = {p: i for i, p in enumerate(index.pts)}
     keyframes = np.asarray(index.keyframe_pts)
+    # The probe's pixel limit, handed to FFmpeg: a frame larger than the header said fails to decode
+    # (and decoding stops there) instead of being allocated.
+    options = {} if index.decoder_max_pixels is None else {"max_pixels": str(index.decoder_max_pixels)}
     try:
-        container = av.open(str(source.path), metadata_errors="ignore")
+        container = av.open(str(source.path), metadata_errors="ignore", options=options)
     except av.error.FFmpegError as exc:
         raise CorruptMedia(f"{source.path.name}: cannot be reopened for decoding ({exc})") from None
     yielded = 0
@@ -93,6 +96,8 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
         stream: Any = container.streams[index.stream_index]
         stream.thread_type = "AUTO"
         stream.thread_count = threads
+        if options:
+            stream.codec_context.options = options
         position = -1  # index of the last frame decoded
         next_wanted = 0
         while next_wanted < len(wanted):
