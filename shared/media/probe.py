@@ -52,9 +52,11 @@ __all__ = ["MEDIA_EXTENSIONS", "MediaLimits", "MediaSource", "VideoIndex", "open
 
 #: at most this many video packets are indexed (a 4-hour video at 120 fps has 1.7 million)
 MAX_VIDEO_FRAMES = 2_000_000
-#: FFmpeg's decoders refuse frames this much larger than ``max_video_pixels`` (coded sizes round up to
-#: whole macroblocks, so a frame exactly at the limit must still decode)
-_DECODER_PIXEL_MARGIN = 1.125
+#: FFmpeg's decoders refuse frames somewhat larger than ``max_video_pixels``: it checks the buffers it
+#: allocates, whose rows are padded to 64 pixels and whose height is rounded up to whole macroblocks, so
+#: a frame exactly at the limit must still decode (a 160x120 H.264 frame needs 192x128 = 24,576)
+_DECODER_PIXEL_MARGIN = 1.25
+_DECODER_PIXEL_SLACK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class MediaLimits:
 
     @property
     def decoder_max_pixels(self) -> int:
-        return int(self.max_video_pixels * _DECODER_PIXEL_MARGIN)
+        return int(self.max_video_pixels * _DECODER_PIXEL_MARGIN) + _DECODER_PIXEL_SLACK
 
     def check_frame(self, name: str, width: int, height: int) -> None:
         if width * height > self.max_video_pixels:
@@ -108,6 +110,9 @@ class VideoIndex:
     stored_height: int = 0
     #: FFmpeg's ``max_pixels`` for the decoder (``None``: FFmpeg's default)
     decoder_max_pixels: int | None = None
+    #: where to seek to reach each keyframe of ``keyframe_pts`` (its decoding timestamp: demuxers such as
+    #: MPEG-TS seek by it, and seeking to a keyframe's later presentation time lands after the keyframe)
+    keyframe_seek: list[int] = field(default_factory=list)
 
     @property
     def frame_count(self) -> int:
@@ -206,7 +211,7 @@ def _index_video(container: Any, stream: Any, path: Path, limits: MediaLimits) -
     import av
 
     pts: list[int] = []
-    keys: list[int] = []
+    keys: list[tuple[int, int]] = []  # (pts, dts) of keyframes
     tb = float(stream.time_base) if stream.time_base else 1.0 / 90000
     try:
         for packet in container.demux(stream):
@@ -214,7 +219,7 @@ def _index_video(container: Any, stream: Any, path: Path, limits: MediaLimits) -
                 continue
             pts.append(packet.pts)
             if packet.is_keyframe:
-                keys.append(packet.pts)
+                keys.append((packet.pts, packet.dts if packet.dts is not None else packet.pts))
             if len(pts) > MAX_VIDEO_FRAMES:
                 raise FileTooLarge(
                     f"{path.name}: the video has more than {MAX_VIDEO_FRAMES:,} frames; at most that many "
@@ -229,9 +234,10 @@ def _index_video(container: Any, stream: Any, path: Path, limits: MediaLimits) -
     # The header's duration can understate: what the packets span is what decoding would walk.
     limits.check_duration(path.name, (pts[-1] - pts[0]) * tb)
     stream.codec_context.options = {"max_pixels": str(limits.decoder_max_pixels)}
+    keys = keys or [(pts[0], pts[0])]
     rotation = 0
     try:
-        container.seek(pts[0], stream=stream, backward=True, any_frame=False)
+        container.seek(min(k[1] for k in keys), stream=stream, backward=True, any_frame=False)
         first = next(container.decode(stream), None)
     except av.error.FFmpegError:
         first = None
@@ -243,7 +249,8 @@ def _index_video(container: Any, stream: Any, path: Path, limits: MediaLimits) -
         stream_index=stream.index,
         time_base=tb,
         pts=pts,
-        keyframe_pts=keys or [pts[0]],
+        keyframe_pts=[k[0] for k in keys],
+        keyframe_seek=[k[1] for k in keys],
         rotation=rotation,
         stored_width=first.width,
         stored_height=first.height,
