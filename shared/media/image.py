@@ -7,6 +7,7 @@ input, not a crash). AVIF needs a Pillow built with libavif (the PyPI wheels of 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +45,17 @@ def load_image(path: str | Path) -> np.ndarray:
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from shared.media.formats import AVIF, read_head, sniff
+
     path = Path(path)
-    with open(path, "rb") as f:
-        if f.read(12)[4:12] in (b"ftypavif", b"ftypavis"):
-            _require_avif(path)
+    if sniff(read_head(str(path))) is AVIF:
+        _require_avif(path)
     try:
-        with Image.open(path) as img:
+        # Pillow warns (on stderr) above 89 MP; our own limit decides, and refusals are one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
             if img.width * img.height > MAX_PIXELS:
                 raise _too_large(path.name, img.width, img.height)
             upright = ImageOps.exif_transpose(img)
