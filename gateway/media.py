@@ -1,8 +1,10 @@
 """The gateway's cheap check of what was uploaded: the file's first bytes, never its name.
 
-The worker's decoder is the real judge (a file can start like an MP4 and still be corrupt); this check
-only turns obvious mistakes (a PDF, a zip, a text file) into a 415 before anything is queued. It uses
-the ``filetype`` library's magic-number table, so no torch and no ffmpeg here.
+The accept/refuse decision is ``shared.media.formats.sniff``, the same list and the same magic numbers
+``deepfake analyze`` uses (so the CLI and the API agree, HEIC/AVIF included); the worker's decoder is the
+real judge (a file can start like an MP4 and still be corrupt). This check only turns obvious mistakes (a
+PDF, a zip, a text file, a HEIC photo) into a 415 before anything is queued. No torch and no ffmpeg here;
+the ``filetype`` library only names what a refused file is ("application/pdf files cannot be analysed").
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from pathlib import PurePath
 import filetype
 
 from shared.errors import UnsupportedMedia
+from shared.media.formats import ACCEPTED_SUMMARY, SNIFF_BYTES, sniff
 
-#: (kind, extension) pairs the pipeline can decode (PyAV/ffmpeg); everything else is refused with 415.
-ACCEPTED = {
-    "video": {"3gp", "mp4", "m4v", "mkv", "mov", "avi", "wmv", "mpg", "webm", "flv"},
-    "audio": {"aac", "mp3", "m4a", "ogg", "flac", "wav", "amr", "aiff"},
-    "image": {"jpg", "png", "apng", "gif", "webp", "tif", "bmp"},
-}
-SNIFF_BYTES = 8192
+__all__ = ["SNIFF_BYTES", "safe_filename", "sniff_media"]
+
+
+def _describe(head: bytes) -> str:
+    kind = filetype.guess(head)
+    return f"{kind.mime} files" if kind is not None else "this file type"
 
 
 def sniff_media(head: bytes) -> tuple[str, str]:
@@ -29,18 +31,12 @@ def sniff_media(head: bytes) -> tuple[str, str]:
     Raises:
         UnsupportedMedia: the bytes are not a video, audio or image format the pipeline reads.
     """
-    kind = filetype.guess(head)
-    if kind is not None:
-        family = kind.mime.split("/")[0]
-        if family in ACCEPTED and kind.extension in ACCEPTED[family]:
-            return family, kind.mime
-        described = f"{kind.mime} files"
-    else:
-        described = "this file type"
-    raise UnsupportedMedia(
-        f"{described} cannot be analysed: upload a video (mp4, mov, mkv, webm, avi), "
-        "an image (jpg, png, webp, bmp, gif, tiff) or an audio file (wav, mp3, m4a, flac, ogg)"
-    )
+    found = sniff(head)
+    if found is not None and found.refusal is not None:
+        raise UnsupportedMedia(found.refusal)
+    if found is not None:
+        return found.kind, found.mime
+    raise UnsupportedMedia(f"{_describe(head)} cannot be analysed: upload {ACCEPTED_SUMMARY}")
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -54,5 +50,5 @@ def safe_filename(name: str | None, fallback: str = "upload") -> str:
         return fallback
     if len(cleaned) > 120:
         stem, dot, ext = cleaned.rpartition(".")
-        cleaned = (stem[: 110] + dot + ext[:9]) if dot else cleaned[:120]
+        cleaned = (stem[:110] + dot + ext[:9]) if dot else cleaned[:120]
     return cleaned

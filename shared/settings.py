@@ -72,6 +72,10 @@ class AnalyzeSettings(ModelSettings):
     uncertain_high: float = Field(0.65, ge=0.0, le=1.0, description="above: fake; in between: uncertain")
     min_face_confidence: float = Field(0.8, ge=0.0, le=1.0, description="MTCNN probability below which a face is dropped")
     max_audio_seconds: float = Field(600.0, gt=0, description="analyse at most this much audio per file")
+    max_video_pixels: int = Field(
+        4096 * 4096, ge=64 * 64, description="refuse videos whose frames have more pixels (4096x4096)"
+    )
+    max_video_seconds: float = Field(4 * 3600.0, gt=0, description="refuse videos longer than this (4 h)")
     detect_interval_s: float = Field(
         0.25, ge=0, description="run face detection on analysed frames this far apart; interpolate between (0: all)"
     )

@@ -1,9 +1,24 @@
 """Probe a file: what it is (video, image or audio) and its facts, read from the container, never its name.
 
 ``open_media`` is the single entry point for unknown input. It turns every way a file can be unusable
-into a ``shared.errors`` type with a stable code (missing, empty, not media, damaged, no usable stream),
-and for videos it indexes the packets once (cheap: no decoding) so the decoder knows every frame's exact
-timestamp, the keyframes it can seek to and the real frame count, also for variable frame rate.
+into a ``shared.errors`` type with a stable code (missing, empty, not media, damaged, no usable stream,
+too large), and for videos it indexes the packets once (cheap: no decoding) so the decoder knows every
+frame's exact timestamp, the keyframes it can seek to and the real frame count, also for variable frame
+rate.
+
+What is accepted is decided by ``shared.media.formats`` (the list the gateway uses too): the file's first
+bytes must match an accepted format and FFmpeg must read it with one of the accepted demuxers.
+
+Limits (:class:`MediaLimits`, from ``AnalyzeSettings``) are checked before anything is decoded:
+- video frames larger than ``max_video_pixels`` (4096x4096 by default) and videos longer than
+  ``max_video_seconds`` (4 h) are refused as ``file_too_large``, from the container's header and again
+  from what demuxing finds (a header can lie); FFmpeg's decoders also get ``max_pixels`` so a frame
+  larger than the header promised fails to decode instead of being allocated;
+- images are read by Pillow, never by FFmpeg: FFmpeg decodes a picture while *opening* it (its
+  ``find_stream_info``), so a 746 KB PNG declaring 16000x16000 took 780 MB and 14 s before anything
+  could refuse it; Pillow reads the header first and ``shared.media.image`` refuses above
+  ``MAX_PIXELS`` (80 MP);
+- at most ``MAX_VIDEO_FRAMES`` packets are indexed.
 """
 
 from __future__ import annotations
@@ -12,16 +27,74 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.errors import CorruptMedia, EmptyMedia, MediaNotFound, NoUsableStream, UnsupportedMedia
+from shared.errors import (
+    CorruptMedia,
+    EmptyMedia,
+    FileTooLarge,
+    MediaNotFound,
+    NoUsableStream,
+    UnsupportedMedia,
+)
 from shared.fsutil import sha256_file
+from shared.media.formats import (
+    ACCEPTED_DEMUXERS,
+    ACCEPTED_SUMMARY,
+    AVIF,
+    MEDIA_EXTENSIONS,
+    MediaFormat,
+    declared_size,
+    read_head,
+    sniff,
+)
 from shared.report import MediaFacts
 
-#: extensions of files that are meant to be media: failing to open one means "damaged", not "not media"
-MEDIA_EXTENSIONS = {
-    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".3gp", ".flv", ".wmv",
-    ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif",
-    ".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".wma",
-}  # fmt: skip
+__all__ = ["MEDIA_EXTENSIONS", "MediaLimits", "MediaSource", "VideoIndex", "open_media"]
+
+#: at most this many video packets are indexed (a 4-hour video at 120 fps has 1.7 million)
+MAX_VIDEO_FRAMES = 2_000_000
+#: FFmpeg's decoders refuse frames somewhat larger than ``max_video_pixels``: it checks the buffers it
+#: allocates, whose rows are padded to 64 pixels and whose height is rounded up to whole macroblocks, so
+#: a frame exactly at the limit must still decode (a 160x120 H.264 frame needs 192x128 = 24,576)
+_DECODER_PIXEL_MARGIN = 1.25
+_DECODER_PIXEL_SLACK = 1 << 20
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """How large a video may be; defaults from ``AnalyzeSettings`` (``DEEPFAKE_MAX_VIDEO_*``)."""
+
+    max_video_pixels: int = 4096 * 4096
+    max_video_seconds: float = 4 * 3600.0
+
+    @classmethod
+    def from_settings(cls, settings: Any | None = None) -> MediaLimits:
+        from shared.settings import get_analyze_settings
+
+        s = settings or get_analyze_settings()
+        return cls(max_video_pixels=s.max_video_pixels, max_video_seconds=s.max_video_seconds)
+
+    @property
+    def decoder_max_pixels(self) -> int:
+        return int(self.max_video_pixels * _DECODER_PIXEL_MARGIN) + _DECODER_PIXEL_SLACK
+
+    def check_frame(self, name: str, width: int, height: int) -> None:
+        if width * height > self.max_video_pixels:
+            raise FileTooLarge(
+                f"{name}: video frames are {width}x{height} ({width * height:,} pixels); the limit is "
+                f"{self.max_video_pixels:,} pixels per frame (DEEPFAKE_MAX_VIDEO_PIXELS)",
+                width=width,
+                height=height,
+                limit_pixels=self.max_video_pixels,
+            )
+
+    def check_duration(self, name: str, seconds: float) -> None:
+        if seconds > self.max_video_seconds:
+            raise FileTooLarge(
+                f"{name}: the video lasts {seconds:,.0f} s; the limit is {self.max_video_seconds:,.0f} s "
+                "(DEEPFAKE_MAX_VIDEO_SECONDS)",
+                duration_s=round(seconds, 3),
+                limit_s=self.max_video_seconds,
+            )
 
 
 @dataclass
@@ -35,6 +108,11 @@ class VideoIndex:
     rotation: int = 0
     stored_width: int = 0
     stored_height: int = 0
+    #: FFmpeg's ``max_pixels`` for the decoder (``None``: FFmpeg's default)
+    decoder_max_pixels: int | None = None
+    #: where to seek to reach each keyframe of ``keyframe_pts`` (its decoding timestamp: demuxers such as
+    #: MPEG-TS seek by it, and seeking to a keyframe's later presentation time lands after the keyframe)
+    keyframe_seek: list[int] = field(default_factory=list)
 
     @property
     def frame_count(self) -> int:
@@ -80,26 +158,35 @@ def _quiet_ffmpeg() -> None:
     av.logging.set_libav_level(av.logging.PANIC)
 
 
-def _open_container(path: Path) -> Any:
+def _not_media(path: Path, reason: str) -> CorruptMedia | UnsupportedMedia:
+    """A file that cannot be read: "damaged" when its name or first bytes say it is media."""
+    ext = path.suffix.lower()
+    if ext in MEDIA_EXTENSIONS:
+        return CorruptMedia(
+            f"{path.name}: cannot be read as media ({reason}); the file may be damaged, truncated "
+            f"or not really a {ext.lstrip('.')} file"
+        )
+    return UnsupportedMedia(f"{path.name}: not a video, image or audio file ({reason})")
+
+
+def _open_container(path: Path, *, sniffed: MediaFormat | None = None, max_pixels: int | None = None) -> Any:
+    """Open with PyAV. ``max_pixels`` stops FFmpeg decoding larger pictures while it probes the streams
+    (it decodes a first frame of each to learn its format: the 8192x8192 H.264 first frame took 140 MB)."""
     import av
 
     _quiet_ffmpeg()
+    if max_pixels is None:
+        max_pixels = MediaLimits.from_settings().decoder_max_pixels
     try:
-        return av.open(str(path), metadata_errors="ignore")
+        return av.open(str(path), metadata_errors="ignore", options={"max_pixels": str(max_pixels)})
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        ext = path.suffix.lower()
-        if ext in MEDIA_EXTENSIONS:
+        if sniffed is not None:
             raise CorruptMedia(
-                f"{path.name}: cannot be read as media ({reason}); the file may be damaged, truncated "
-                f"or not really a {ext.lstrip('.')} file"
+                f"{path.name}: starts like a {sniffed.name} file but cannot be read ({reason}); it may be "
+                "damaged or truncated"
             ) from None
-        raise UnsupportedMedia(f"{path.name}: not a video, image or audio file ({reason})") from None
-
-
-def _is_image_container(container: Any) -> bool:
-    name = container.format.name
-    return name == "image2" or name.endswith("_pipe")
+        raise _not_media(path, reason) from None
 
 
 def _codec_label(stream: Any) -> str:
@@ -119,43 +206,55 @@ def _real_video_stream(container: Any) -> Any | None:
     return None
 
 
-def _index_video(container: Any, stream: Any, path: Path) -> VideoIndex:
+def _index_video(container: Any, stream: Any, path: Path, limits: MediaLimits) -> VideoIndex:
     """Demux the video stream's packets (no decoding) and decode its first frame (rotation, validity)."""
     import av
 
     pts: list[int] = []
-    keys: list[int] = []
+    keys: list[tuple[int, int]] = []  # (pts, dts) of keyframes
+    tb = float(stream.time_base) if stream.time_base else 1.0 / 90000
     try:
         for packet in container.demux(stream):
             if packet.pts is None or packet.size == 0:
                 continue
             pts.append(packet.pts)
             if packet.is_keyframe:
-                keys.append(packet.pts)
+                keys.append((packet.pts, packet.dts if packet.dts is not None else packet.pts))
+            if len(pts) > MAX_VIDEO_FRAMES:
+                raise FileTooLarge(
+                    f"{path.name}: the video has more than {MAX_VIDEO_FRAMES:,} frames; at most that many "
+                    "can be indexed"
+                )
     except av.error.FFmpegError:
         pass  # a damaged tail: keep the packets read so far; decoding will say how far it got
     if not pts:
         raise CorruptMedia(f"{path.name}: the video stream has no frames; the file may be truncated")
     pts.sort()
     keys.sort()
+    # The header's duration can understate: what the packets span is what decoding would walk.
+    limits.check_duration(path.name, (pts[-1] - pts[0]) * tb)
+    stream.codec_context.options = {"max_pixels": str(limits.decoder_max_pixels)}
+    keys = keys or [(pts[0], pts[0])]
     rotation = 0
     try:
-        container.seek(pts[0], stream=stream, backward=True, any_frame=False)
+        container.seek(min(k[1] for k in keys), stream=stream, backward=True, any_frame=False)
         first = next(container.decode(stream), None)
     except av.error.FFmpegError:
         first = None
     if first is None:
         raise CorruptMedia(f"{path.name}: no video frame could be decoded; the file may be damaged")
+    limits.check_frame(path.name, first.width, first.height)
     rotation = int(round((first.rotation or 0) / 90.0)) * 90 % 360
-    tb = float(stream.time_base) if stream.time_base else 1.0 / 90000
     return VideoIndex(
         stream_index=stream.index,
         time_base=tb,
         pts=pts,
-        keyframe_pts=keys or [pts[0]],
+        keyframe_pts=[k[0] for k in keys],
+        keyframe_seek=[k[1] for k in keys],
         rotation=rotation,
         stored_width=first.width,
         stored_height=first.height,
+        decoder_max_pixels=limits.decoder_max_pixels,
     )
 
 
@@ -170,34 +269,72 @@ def _is_vfr(pts: list[int]) -> bool:
     return any(abs(d - median) > 0.25 * median for d in positive)
 
 
-def open_media(path: str | Path) -> MediaSource:
+def open_media(path: str | Path, *, limits: MediaLimits | None = None) -> MediaSource:
     """Identify a file and read its facts.
 
     Args:
         path: any file a user gave us.
+        limits: size limits for video (default: from ``AnalyzeSettings``).
 
     Returns:
         A :class:`MediaSource` whose ``facts.kind`` is ``video``, ``image`` or ``audio``.
 
     Raises:
         MediaNotFound, EmptyMedia, UnsupportedMedia, CorruptMedia, NoUsableStream: unusable input.
+        FileTooLarge: a video over ``limits`` or an image over ``shared.media.image.MAX_PIXELS``.
     """
     path = Path(path)
     _check_path(path)
-    container = _open_container(path)
+    limits = limits or MediaLimits.from_settings()
+    head = read_head(str(path))
+    sniffed = sniff(head)
+    if sniffed is None:
+        raise _not_media(path, f"its first bytes match none of the accepted formats: {ACCEPTED_SUMMARY}")
+    if sniffed.refusal is not None:
+        raise UnsupportedMedia(f"{path.name}: {sniffed.refusal}")
+    if sniffed.reader == "pillow":
+        return _probe_image(path, sniffed)  # Pillow, never FFmpeg (see the module docstring)
+    size = declared_size(sniffed, head)
+    if size is not None:
+        limits.check_frame(path.name, *size)
+    container = _open_container(path, sniffed=sniffed, max_pixels=limits.decoder_max_pixels)
     try:
-        return _probe_open(path, container)
+        if container.format.name not in ACCEPTED_DEMUXERS:
+            raise UnsupportedMedia(
+                f"{path.name}: FFmpeg reads it as {container.format.long_name or container.format.name}, "
+                f"which is not an accepted format ({ACCEPTED_SUMMARY})"
+            )
+        return _probe_open(path, container, limits)
     finally:
         container.close()
 
 
-def _probe_open(path: Path, container: Any) -> MediaSource:
-    base = {
+def _base_facts(path: Path, container: str) -> dict[str, Any]:
+    return {
         "filename": path.name,
         "size_bytes": path.stat().st_size,
         "sha256": sha256_file(path),
-        "container": container.format.name,
+        "container": container,
     }
+
+
+def _probe_image(path: Path, sniffed: MediaFormat) -> MediaSource:
+    """A still image: header and pixel limit first (Pillow), then one full decode to prove it is whole."""
+    from shared.media.image import load_image
+
+    image = load_image(path)
+    facts = MediaFacts(
+        kind="image",
+        width=int(image.shape[1]),
+        height=int(image.shape[0]),
+        video_codec="av1" if sniffed is AVIF else sniffed.name,
+        **_base_facts(path, sniffed.demuxers[0]),
+    )
+    return MediaSource(path=path, facts=facts)
+
+
+def _probe_open(path: Path, container: Any, limits: MediaLimits) -> MediaSource:
+    base = _base_facts(path, container.format.name)
     video_stream = _real_video_stream(container)
     audio_stream = container.streams.audio[0] if container.streams.audio else None
     audio_facts: dict[str, Any] = {}
@@ -209,22 +346,15 @@ def _probe_open(path: Path, container: Any) -> MediaSource:
             "audio_channels": ctx.channels or None,
         }
 
-    if video_stream is not None and _is_image_container(container):
-        from shared.media.image import load_image
-
-        image = load_image(path)
-        facts = MediaFacts(
-            kind="image",
-            width=int(image.shape[1]),
-            height=int(image.shape[0]),
-            video_codec=video_stream.codec_context.name,
-            pixel_format=video_stream.codec_context.pix_fmt,
-            **base,
-        )
-        return MediaSource(path=path, facts=facts)
-
     if video_stream is not None:
-        index = _index_video(container, video_stream, path)
+        # Refuse from the header before demuxing or decoding anything; _index_video checks again.
+        ctx = video_stream.codec_context
+        limits.check_frame(path.name, ctx.width or 0, ctx.height or 0)
+        if video_stream.duration and video_stream.time_base:
+            limits.check_duration(path.name, float(video_stream.duration * video_stream.time_base))
+        elif container.duration:
+            limits.check_duration(path.name, container.duration / 1_000_000)
+        index = _index_video(container, video_stream, path, limits)
         tb = index.time_base
         span = (index.pts[-1] - index.pts[0]) * tb
         frame_step = span / (index.frame_count - 1) if index.frame_count > 1 else 0.0
@@ -279,7 +409,9 @@ def _probe_open(path: Path, container: Any) -> MediaSource:
         )
         return MediaSource(path=path, facts=facts, audio_stream_index=audio_stream.index)
 
-    kinds = sorted({s.type for s in container.streams}) or ["none"]
+    if not container.streams:
+        raise CorruptMedia(f"{path.name}: no stream could be read from it; the file may be damaged")
+    kinds = sorted({s.type for s in container.streams})
     raise NoUsableStream(
         f"{path.name}: no video, image or audio stream to analyse (streams found: {', '.join(kinds)})"
     )

@@ -84,8 +84,13 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
     _quiet_ffmpeg()  # again: a library imported since probing (torchvision) may have changed it
     pts_to_index = {p: i for i, p in enumerate(index.pts)}
     keyframes = np.asarray(index.keyframe_pts)
+    # Seek by each keyframe's decoding timestamp where the index has it (see VideoIndex.keyframe_seek).
+    seek_to = dict(zip(index.keyframe_pts, index.keyframe_seek, strict=True)) if index.keyframe_seek else {}
+    # The probe's pixel limit, handed to FFmpeg: a frame larger than the header said fails to decode
+    # (and decoding stops there) instead of being allocated.
+    options = {} if index.decoder_max_pixels is None else {"max_pixels": str(index.decoder_max_pixels)}
     try:
-        container = av.open(str(source.path), metadata_errors="ignore")
+        container = av.open(str(source.path), metadata_errors="ignore", options=options)
     except av.error.FFmpegError as exc:
         raise CorruptMedia(f"{source.path.name}: cannot be reopened for decoding ({exc})") from None
     yielded = 0
@@ -93,6 +98,8 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
         stream: Any = container.streams[index.stream_index]
         stream.thread_type = "AUTO"
         stream.thread_count = threads
+        if options:
+            stream.codec_context.options = options
         position = -1  # index of the last frame decoded
         next_wanted = 0
         while next_wanted < len(wanted):
@@ -102,7 +109,10 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
             k = int(np.searchsorted(keyframes, target_pts, side="right")) - 1
             seek_pts = int(keyframes[k]) if k >= 0 else index.pts[0]
             if position < 0 or pts_to_index.get(seek_pts, -1) > position + 1:
-                container.seek(seek_pts, stream=stream, backward=True, any_frame=False)
+                seek_ts = (
+                    seek_to.get(seek_pts, seek_pts) if k >= 0 else min(seek_to.values(), default=seek_pts)
+                )
+                container.seek(seek_ts, stream=stream, backward=True, any_frame=False)
             progressed = False
             try:
                 frame: Any
