@@ -10,25 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from hostile.corpus import Case, build_corpus, case_names
+from hostile.corpus import Case, case_names
 
 from shared.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60
-
-
-@pytest.fixture(scope="session")
-def hostile_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("the hostile corpus needs the ffmpeg command line (apt-get install ffmpeg)")
-    return {case.name: case for case in build_corpus(tmp_path_factory.mktemp("hostile"))}
 
 
 @pytest.fixture(scope="session")
