@@ -59,10 +59,11 @@ def media_files() -> list[Path]:
 
 
 def count_faces(path: Path, detector: str, frames: int | None) -> tuple[int, int]:
+    from shared.detectors.faces import FaceEvidence
     from shared.pipeline import AnalyzeOptions, prepare
 
     options = AnalyzeOptions.from_settings(detector=detector, frames=frames, detect_interval_s=0.0)
-    prepared = prepare(path, options, audio_sample_rate=None)
+    prepared = prepare(path, options, detectors=[FaceEvidence()])
     return len({f.frame_index for f in prepared.faces}), len(prepared.frame_indices)
 
 

@@ -157,6 +157,11 @@ class Prepared:
         voice = self.evidence.get("voice")
         return None if voice is None else voice.waveform
 
+    @property
+    def audio_reason(self) -> str | None:
+        voice = self.evidence.get("voice")
+        return None if voice is None else voice.reason
+
 
 @dataclass
 class Scores:

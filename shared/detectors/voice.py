@@ -68,8 +68,8 @@ class VoiceEvidence(Detector):
         rate = self.sample_rate()
         if not facts.audio_codec:
             return PreparedVoice(None, rate, NO_AUDIO_TRACK, has_track=False)
-        if self.scorer is None:  # no model: don't decode for nothing
-            return PreparedVoice(None, rate, self.unavailable or "no audio model is configured")
+        if self.scorer is None and self.unavailable is not None:  # the model could not be had: don't decode
+            return PreparedVoice(None, rate, self.unavailable)
         from shared.media.audio import load_audio
 
         t = time.perf_counter()

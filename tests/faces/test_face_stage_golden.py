@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shared.detectors.faces import FaceEvidence
 from shared.faces import enlarge_box
 from shared.pipeline import AnalyzeOptions, Prepared, prepare
 
@@ -55,7 +56,7 @@ def _path(media: Path, name: str) -> Path:
 def _face_stage(media: Path, name: str) -> Prepared:
     if name not in _STAGE:
         options = AnalyzeOptions(frames=32, top_face=True, detector="blazeface")
-        _STAGE[name] = prepare(_path(media, name), options, audio_sample_rate=None)
+        _STAGE[name] = prepare(_path(media, name), options, detectors=[FaceEvidence()])  # the face stage alone
     return _STAGE[name]
 
 

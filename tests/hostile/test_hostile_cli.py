@@ -109,7 +109,7 @@ from shared.errors import DeepfakeError
 from shared.pipeline import AnalyzeOptions, prepare
 for path in sys.argv[1:]:
     try:
-        prepare(path, AnalyzeOptions(frames=1), audio_sample_rate=16000)
+        prepare(path, AnalyzeOptions(frames=1))
         print(json.dumps([path, None]), flush=True)
     except DeepfakeError as exc:
         print(json.dumps([path, exc.code]), flush=True)

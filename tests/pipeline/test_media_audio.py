@@ -251,12 +251,12 @@ def test_nan_in_a_videos_audio_track_says_it_could_not_be_decoded(tmp_path: Path
          "-map", "0:v", "-map", "1:a", "-c", "copy", str(video)],
         check=True,
     )  # fmt: skip
-    prepared = prepare(video, AnalyzeOptions(frames=1), audio_sample_rate=16000)
+    prepared = prepare(video, AnalyzeOptions(frames=1))
     assert prepared.audio is None and prepared.audio_reason is not None
     assert "could not be decoded" in prepared.audio_reason and "NaN or infinity" in prepared.audio_reason
     from shared.pipeline import Scores
 
-    report = build_report(prepared, Scores(), video_card=None, audio_card=None)
+    report = build_report(prepared, Scores())
     assert report.audio.status == "not_available" and report.audio.verdict == "not_applicable"
     assert "silent" not in (report.audio.reason or "")
     assert any("NaN or infinity" in r for r in report.reasons)
