@@ -5,9 +5,12 @@
     deepfake audio evaluate-media --model AASIST --manifest ../shared/media/manifest-audio.csv
 
 ``--model`` is a registry name (fetched and converted on first use by ``shared.weights``) or a model
-folder. ``evaluate-media`` prints the equal error rate (EER, from scikit-learn's ``roc_curve``) per source
-and pooled, for two file scores: the service's (mean fake probability over all windows) and the official
-AASIST evaluation protocol's (the first 64,600 samples only, short clips tiled).
+folder. ``evaluate-media`` scores every file as ``deepfake analyze`` does (``shared.audio_scoring``), then
+(``shared.evaluation.audio_media``) compares every file score of ``shared.scoring.AUDIO_AGGREGATIONS`` by
+equal error rate (EER, from scikit-learn's ``roc_curve``) per source, pooled and pooled with each source
+left out, chooses one by leave-one-source-out, and chooses and measures an operating point for it
+(``--operating-point-out`` writes it; ``shared/operating_points/`` holds the shipped ones).
+``--windows-out`` keeps every scored window so ``--from-windows`` can redo the analysis without scoring.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ def register(subparsers: Any) -> None:
     score.add_argument("file", type=Path)
     score.add_argument(
         "--model", default=None, help="registry name or model folder (default: DEEPFAKE_AUDIO_MODEL)"
+    )
+    score.add_argument(
+        "--aggregation", choices=AUDIO_AGGREGATIONS, default=None,
+        help="how the windows become the file score (default: the card's operating point's, else "
+        "the shipped default)",
     )
     score.add_argument("--json", action="store_true", help="print the result as JSON")
     score.set_defaults(func=run_score)
@@ -116,7 +124,7 @@ def run_score(args: argparse.Namespace) -> int:
     folder = resolve_audio_model(args.model or get_model_settings().audio_model)
     scorer = AudioScorer.from_folder(folder)
     wave = load_audio(args.file, scorer.prep.sample_rate)
-    result = score_audio(scorer, wave)
+    result = score_audio(scorer, wave, aggregation=args.aggregation)
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0
@@ -125,9 +133,12 @@ def run_score(args: argparse.Namespace) -> int:
         print(f"not applicable: {result.reason}")
         return 0
     for seg in result.segments:
-        print(f"  {seg.start_s:7.2f}-{seg.end_s:7.2f} s  fake probability {seg.score:.3f}")
+        mark = "*" if seg.counted else " "
+        print(f" {mark}{seg.start_s:7.2f}-{seg.end_s:7.2f} s  fake probability {seg.score:.3f}  speech {seg.speech_fraction:.2f}")
     print(
-        f"file: {result.score:.3f} (mean of {len(result.segments)} windows; most suspicious {result.max_score:.3f})"
+        f"file: {result.score:.3f} ({result.aggregation} of {len(result.segments)} windows, * = used; "
+        f"{result.non_speech_windows} mostly non-speech, {result.silent_windows} silent; "
+        f"most suspicious {result.max_score:.3f})"
     )
     return 0
 

@@ -29,7 +29,7 @@ import numpy as np
 from shared.datasets.base import Sample
 from shared.errors import DeepfakeError, InvalidArgument
 from shared.modelcard import Calibration, MeasuredRate, OperatingPoint
-from shared.scoring import AUDIO_AGGREGATIONS, aggregate_audio, calibrated, sigmoid
+from shared.scoring import AUDIO_AGGREGATIONS, aggregate_audio, calibrated, logit, sigmoid
 
 POOLED = "pooled"
 WINDOWS_FORMAT = 1
@@ -279,22 +279,41 @@ class FileScores:
         return FileScores(self.scores[keep], self.labels[keep], self.sources[keep])
 
 
+#: log-odds margin beyond the outermost score when no neighbour bounds a threshold
+EDGE_MARGIN = 0.5
+#: the smallest distance from 0 or 1 that float64 keeps apart (log-odds up to about ±34.5)
+_EPS = 1e-15
+
+
+def _between(lower: float, upper: float) -> float:
+    """Midway between two probabilities in log-odds, so small numeric changes move no file across it."""
+    return float(sigmoid((logit(lower, _EPS) + logit(upper, _EPS)) / 2.0))
+
+
 def _fake_point(scores: np.ndarray, rate: float) -> float:
-    """Lowest threshold with at most ``floor(rate * n)`` of ``scores`` at or above it."""
+    """A threshold with exactly ``min(floor(rate * n), n)`` of ``scores`` at or above it (ties aside).
+
+    It lies midway (in log-odds) between the highest score that must stay below it and the next higher
+    one; above the highest score by ``EDGE_MARGIN`` when none may reach it.
+    """
     allowed = int(math.floor(rate * len(scores) + 1e-9))
     ordered = np.sort(scores)[::-1]
     if allowed >= len(ordered):
         return 0.0
-    return float(np.nextafter(ordered[allowed], np.inf))
+    if allowed == 0:
+        return float(sigmoid(logit(ordered[0], _EPS) + EDGE_MARGIN))
+    return _between(ordered[allowed], ordered[allowed - 1])
 
 
 def _real_point(scores: np.ndarray, rate: float) -> float:
-    """Highest threshold with at most ``floor(rate * n)`` of ``scores`` below it."""
+    """A threshold with ``floor(rate * n)`` of ``scores`` below it, midway between its neighbours."""
     allowed = int(math.floor(rate * len(scores) + 1e-9))
     ordered = np.sort(scores)
     if allowed >= len(ordered):
         return 1.0
-    return float(ordered[allowed])
+    if allowed == 0:
+        return float(sigmoid(logit(ordered[0], _EPS) - EDGE_MARGIN))
+    return _between(ordered[allowed - 1], ordered[allowed])
 
 
 @dataclass(frozen=True)

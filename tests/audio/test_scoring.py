@@ -243,25 +243,29 @@ def test_fake_point_lets_the_strictest_source_decide() -> None:
         ("C", 1): [0.5] * 19 + [0.05],  # 1 of 20 may be called real -> below 0.5
     })
     t = thresholds_on(data, 0.05)
-    assert t.fake_at == np.nextafter(0.90, 1.0)
-    assert t.real_below == 0.3  # source A's spoofs: 0 of 4 may be called real -> below its lowest, 0.3
+    # A: midway in log-odds between 0.90 (must stay below) and 0.95; B's point (0.1 + margin) is lower
+    assert t.fake_at == pytest.approx(float(sigmoid((logit(0.90) + logit(0.95)) / 2)), abs=1e-12)
+    assert t.fake_at == pytest.approx(0.9289606, abs=1e-6)
+    # spoofs: A (0 of 4 may be called real) gives logit(0.3) - 0.5; C (1 of 20) midway 0.05 .. 0.5: lower
+    assert t.real_below == pytest.approx(float(sigmoid((logit(0.05) + logit(0.5)) / 2)), abs=1e-12)
     assert np.sum(data.scores[data.labels == 0] >= t.fake_at) == 1
 
 
 def test_leave_one_source_out_measures_each_real_source_with_a_point_chosen_without_it() -> None:
     data = _set({
         ("A", 0): [0.1, 0.2, 0.3, 0.4],
-        ("B", 0): [0.5, 0.6, 0.7, 0.8],
-        ("B", 1): [0.75, 0.9],
+        ("B", 0): [0.6, 0.7, 0.8, 0.9],
+        ("B", 1): [0.75, 0.95],
     })
     study = study_operating_point(data, 0.05)
     point_without_b, real_b, caught_b = study.held_out["B"]
-    assert point_without_b.fake_at == np.nextafter(0.4, 1.0)
+    assert point_without_b.fake_at == pytest.approx(float(sigmoid(logit(0.4) + 0.5)), abs=1e-12)  # 0.5237
     assert (real_b.called, real_b.files) == (4, 4)  # chosen on A only, it calls every real B file fake
     assert caught_b is not None and (caught_b.called, caught_b.files) == (2, 2)
     point_without_a, real_a, caught_a = study.held_out["A"]
-    assert point_without_a.fake_at == np.nextafter(0.8, 1.0) and real_a.called == 0 and caught_a is None
-    assert study.thresholds.fake_at == np.nextafter(0.8, 1.0)
+    assert point_without_a.fake_at == pytest.approx(float(sigmoid(logit(0.9) + 0.5)), abs=1e-12)  # 0.9369
+    assert real_a.called == 0 and caught_a is None
+    assert study.thresholds.fake_at == point_without_a.fake_at
 
 
 def _file(source: str, label: int, z: list[float], speech: list[float] | None = None) -> ScoredFile:
@@ -284,4 +288,6 @@ def test_compare_and_choose_on_constructed_files() -> None:
     assert choose_aggregation(table) == "mean"  # mean separates as well and comes first among the winners
     point, _ = choose_operating_point(files, "max", max_seconds=None, chosen_on="constructed")
     assert point.aggregation == "max" and point.false_fake["pooled"].called == 0
-    assert point.catch["pooled"].files == 3 and point.fake_at == pytest.approx(float(np.nextafter(sigmoid(0.0), 1.0)))
+    # every real file's max is sigmoid(0) = 0.5; no source may have one called fake: 0.5 + margin
+    assert point.catch["pooled"].files == 3 and point.fake_at == pytest.approx(float(sigmoid(0.5)), abs=1e-12)
+    assert point.catch["pooled"].called == 3  # the spoofs' maxima: sigmoid(3), sigmoid(2), sigmoid(1) > 0.62
