@@ -105,7 +105,7 @@ class OperatingPoint(BaseModel):
 
     def describe(self) -> str:
         """One line for the report: the thresholds and what they were measured to do."""
-        parts = [f"'fake' at score >= {self.fake_at:.4g}, 'real' below {self.real_below:.4g} ({self.aggregation})"]
+        parts = [f"'fake' at score >= {self.fake_at:.6g}, 'real' below {self.real_below:.6g} ({self.aggregation})"]
         pooled = self.false_fake.get("pooled")
         if pooled is not None:
             parts.append(
@@ -113,8 +113,8 @@ class OperatingPoint(BaseModel):
                 f"(target <= {100 * self.target_false_fake_rate:g} %)"
             )
         if self.false_fake_held_out:
-            worst = max(v.rate for v in self.false_fake_held_out.values())
-            parts.append(f"<= {100 * worst:.1f} % on each held-out source")
+            name, worst = max(self.false_fake_held_out.items(), key=lambda kv: kv[1].rate)
+            parts.append(f"chosen without a source, up to {100 * worst.rate:.1f} % on it ({name})")
         caught = self.catch.get("pooled")
         if caught is not None:
             parts.append(f"{100 * caught.rate:.1f} % of {caught.files} spoofed recordings caught")

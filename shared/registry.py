@@ -11,9 +11,14 @@ Architectures (the networks themselves) are registered separately in ``shared.mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from shared.errors import UnknownModel
+from shared.modelcard import OperatingPoint
+
+#: operating points measured by ``deepfake audio evaluate-media --operating-point-out`` (docs/audio-models.md)
+OPERATING_POINTS = Path(__file__).with_name("operating_points")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,13 @@ class PublishedModel:
     training_data: str
     reported_metrics: dict[str, float | str] = field(default_factory=dict)
     licence: str = ""
+    #: verdict thresholds measured on labelled data; written into the card at import time
+    operating_point: OperatingPoint | None = None
+
+
+def load_operating_point(name: str) -> OperatingPoint:
+    """The measured operating point shipped for ``name`` (``shared/operating_points/<name>.json``)."""
+    return OperatingPoint.model_validate_json((OPERATING_POINTS / f"{name}.json").read_text())
 
 
 _ICPR_SHA = {
@@ -97,6 +109,7 @@ _AASIST = {
         training_data="ASVspoof 2019 LA train (bona fide + spoof attacks A01-A06)",
         reported_metrics={"ASVspoof2019_LA_eval_EER_percent": 0.83, "ASVspoof2019_LA_eval_min_tDCF": 0.0275},
         licence="MIT (clovaai/aasist)",
+        operating_point=load_operating_point("AASIST"),
     ),
     "AASIST-L": PublishedModel(
         name="AASIST-L",
@@ -108,6 +121,7 @@ _AASIST = {
         training_data="ASVspoof 2019 LA train (bona fide + spoof attacks A01-A06)",
         reported_metrics={"ASVspoof2019_LA_eval_EER_percent": 0.99, "ASVspoof2019_LA_eval_min_tDCF": 0.0309},
         licence="MIT (clovaai/aasist)",
+        operating_point=load_operating_point("AASIST-L"),
     ),
 }
 

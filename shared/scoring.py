@@ -49,7 +49,7 @@ AUDIO_AGGREGATION_HELP = {
     "speech_max": "the most suspicious window that is mostly speech",
 }
 #: the file score shipped by default; chosen by pooled and leave-one-source-out EER (docs/audio-models.md)
-DEFAULT_AUDIO_AGGREGATION: AudioAggregation = "speech_first"
+DEFAULT_AUDIO_AGGREGATION: AudioAggregation = "first"
 #: a window is "mostly speech" when at least this fraction of its 32 ms frames is speech (shared.vad)
 MIN_SPEECH_FRACTION = 0.5
 _ABOVE_ONE = float(np.nextafter(1.0, 2.0))
@@ -126,7 +126,7 @@ class Band:
         """One line: the thresholds, where they come from, and what they were measured to do."""
         if self.operating_point is not None:
             return self.operating_point.describe()
-        return f"'fake' at score >= {self.fake_at:.4g}, 'real' below {self.real_below:.4g} ({self.source})"
+        return f"'fake' at score >= {self.fake_at:.6g}, 'real' below {self.real_below:.6g} ({self.source})"
 
 
 def verdict_for(score: float | None, band: Any) -> Verdict:

@@ -196,6 +196,7 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
         choose_operating_point,
         compare_aggregations,
         eer_percent,
+        first_window_only,
         load_windows,
         save_windows,
         score_files,
@@ -212,6 +213,17 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
         files, skipped, meta = load_windows(args.from_windows)
         total, max_seconds, model = meta.get("files", len(files) + len(skipped)), meta.get("max_seconds"), meta["model"]
         where = f"windows scored earlier, read from {args.from_windows}"
+        if args.max_seconds is not None and args.max_seconds != max_seconds:
+            # Only a cut at one window's length can be redone without scoring again (exactly, see first_window_only).
+            if args.max_seconds != meta.get("window_s"):
+                raise InvalidArgument(
+                    f"--max-seconds with --from-windows can only be the window length ({meta.get('window_s')} s); "
+                    "score again for another length"
+                )
+            files, cut = first_window_only(files)
+            skipped = [*skipped, *cut]
+            max_seconds = args.max_seconds
+            where += f", cut to the first window ({max_seconds:g} s)"
     else:
         if args.model is None or args.manifest is None:
             raise InvalidArgument("give --model and --manifest (or --from-windows FILE)")
@@ -225,7 +237,8 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
         total, max_seconds, model = len(samples), args.max_seconds, scorer.card.version
         where = str(folder)
         if args.windows_out:
-            meta = {"model": model, "manifest": str(args.manifest), "files": total, "max_seconds": max_seconds}
+            meta = {"model": model, "manifest": str(args.manifest), "files": total, "max_seconds": max_seconds,
+                    "window_s": scorer.prep.window_samples / scorer.prep.sample_rate}
             save_windows(args.windows_out, files, skipped, meta)
     if not files:
         raise InvalidArgument("no file of the manifest could be scored")
@@ -263,14 +276,18 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
         return 0
     chosen_method = args.aggregation or choose_aggregation(table)
     _print_comparison(table, choose_aggregation(table))
-    if args.aggregation:
+    if args.aggregation and args.aggregation != choose_aggregation(table):
         print(f"operating point for --aggregation {args.aggregation} (not the winner above)")
     first, best = table.row("first").pooled, table.row(chosen_method).pooled
     print(f"{chosen_method}: pooled EER {best:.2f} % vs {first:.2f} % for the first window, on the same files")
     if not any(f.label == 0 for f in files):
         return 0
+    source_args = (
+        [f"--from-windows {args.from_windows}"] if args.from_windows
+        else [f"--model {args.model}", f"--manifest {args.manifest}"]
+    )
     command = " ".join(
-        ["deepfake audio evaluate-media", f"--model {args.model or model}", f"--manifest {args.manifest or meta.get('manifest')}"]
+        ["deepfake audio evaluate-media", *source_args]
         + ([f"--max-seconds {max_seconds:g}"] if max_seconds is not None else [])
         + ([f"--aggregation {args.aggregation}"] if args.aggregation else [])
         + ([f"--target-rate {args.target_rate:g}"] if args.target_rate != 0.05 else [])

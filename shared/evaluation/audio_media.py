@@ -59,8 +59,12 @@ class ScoredFile:
     attack: str | None = None
 
     def score(self, method: str, calibration: Calibration | None = None) -> float | None:
-        """The file score of ``method`` (``None`` when the method has no window to use)."""
-        probs = sigmoid(calibrated(self.log_odds, calibration))
+        """The file score of ``method`` (``None`` when the method has no window to use).
+
+        The window probabilities are rounded to float32 first, as ``AudioScorer.score_windows`` and the
+        audio service return them, so this is the score ``deepfake analyze`` reports, to the bit.
+        """
+        probs = sigmoid(calibrated(self.log_odds, calibration)).astype(np.float32)
         return aggregate_audio(probs, method, self.speech).score
 
 
@@ -173,6 +177,26 @@ def load_windows(path: Path) -> tuple[list[ScoredFile], list[Skipped], dict[str,
         for f in doc["files"]
     ]
     return files, [Skipped(**s) for s in doc.get("skipped", [])], dict(doc.get("meta", {}))
+
+
+def first_window_only(files: Sequence[ScoredFile]) -> tuple[list[ScoredFile], list[Skipped]]:
+    """What scoring only the first window's length of each file gives, from files scored for longer.
+
+    Exact for the log-odds: a file cut to one window length is that one window (tiled the same way when
+    shorter). A file whose first window was skipped as silence would be silent throughout when cut, so
+    it becomes a skipped file, as in a real run. (The speech fraction of the window may differ in its last
+    32 ms frame, which the cut pads with zeros.)
+    """
+    kept, skipped = [], []
+    for f in files:
+        if f.starts_s.size == 0 or f.starts_s[0] != 0.0:
+            skipped.append(Skipped(f.path, "the audio is silent"))
+            continue
+        kept.append(
+            ScoredFile(path=f.path, source=f.source, label=f.label, attack=f.attack, duration_s=f.duration_s,
+                       log_odds=f.log_odds[:1], speech=f.speech[:1], starts_s=f.starts_s[:1], silent_windows=0)
+        )
+    return kept, skipped
 
 
 # --- step 2: which file score -------------------------------------------------------------------------

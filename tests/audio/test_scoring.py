@@ -59,8 +59,8 @@ def test_sigmoid_logit_and_calibration_exact_values() -> None:
     np.testing.assert_allclose(logit(sigmoid(np.array([-7.5, 0.25, 12.0]))), [-7.5, 0.25, 12.0], rtol=1e-9)
     assert np.isfinite(logit(1.0)) and np.isfinite(logit(0.0))
     cal = Calibration(a=2.0, b=-1.0, fitted_on="x")
-    np.testing.assert_allclose(calibrated([0.0, 1.5], cal), [-1.0, 2.0])
-    np.testing.assert_array_equal(calibrated([0.0, 1.5], None), [0.0, 1.5])
+    np.testing.assert_allclose(calibrated(np.array([0.0, 1.5]), cal), np.array([-1.0, 2.0]))
+    np.testing.assert_array_equal(calibrated(np.array([0.0, 1.5]), None), np.array([0.0, 1.5]))
     assert fake_probability(0.5, _card(calibration=cal)) == 0.5  # 2 * 0.5 - 1 = 0
     assert fake_probability(0.5, None) == pytest.approx(0.6224593312, abs=1e-10)
 
@@ -101,7 +101,7 @@ def test_operating_point_describes_itself_in_one_line() -> None:
     line = _point().describe()
     assert "\n" not in line
     assert "'fake' at score >= 0.9, 'real' below 0.2 (median)" in line
-    assert "2.5 % of 80 real recordings called fake" in line and "<= 5.0 % on each held-out source" in line
+    assert "2.5 % of 80 real recordings called fake" in line and "chosen without a source, up to 5.0 % on it (A)" in line
     assert "25.0 % of 120 spoofed recordings caught" in line and line.endswith("chosen on test data")
     assert Band.from_operating_point(_point(), source="x").describe() == line
 
