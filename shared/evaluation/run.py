@@ -99,6 +99,9 @@ def _save_card(folder: Path, card: ModelCard, cal: Calibration | None, threshold
     update: dict[str, Any] = {}
     if cal is not None:
         update["calibration"] = cal
+        if card.operating_point is not None:
+            # its thresholds were measured on the scores before this calibration: they no longer apply
+            update["operating_point"] = None
     if threshold.chosen_on == "the validation split":
         update["decision_threshold"] = threshold.value
     if update:

@@ -291,3 +291,20 @@ def test_compare_and_choose_on_constructed_files() -> None:
     # every real file's max is sigmoid(0) = 0.5; no source may have one called fake: 0.5 + margin
     assert point.catch["pooled"].files == 3 and point.fake_at == pytest.approx(float(sigmoid(0.5)), abs=1e-12)
     assert point.catch["pooled"].called == 3  # the spoofs' maxima: sigmoid(3), sigmoid(2), sigmoid(1) > 0.62
+
+
+def test_windows_round_trip_and_the_first_window_cut(tmp_path: Path) -> None:
+    from shared.evaluation.audio_media import Skipped, first_window_only, load_windows, save_windows
+
+    files = [_file("S", 0, [0.5, -1.0, 2.0], speech=[0.9, 0.2, 0.7]), _file("S", 1, [3.0])]
+    silent_first = _file("S", 1, [1.0, 2.0])
+    silent_first.starts_s = np.array([2.0, 4.0])  # its first window was skipped as silence
+    path = save_windows(tmp_path / "w.json", [*files, silent_first], [Skipped("x.wav", "too short")], {"model": "M"})
+    loaded, skipped, meta = load_windows(path)
+    assert meta == {"model": "M"} and skipped == [Skipped("x.wav", "too short")]
+    np.testing.assert_array_equal(loaded[0].log_odds, [0.5, -1.0, 2.0])
+    np.testing.assert_array_equal(loaded[0].speech, [0.9, 0.2, 0.7])
+    assert loaded[0].score("max") == pytest.approx(float(np.float32(sigmoid(2.0))))  # float32, as analyze reports
+    cut, silent = first_window_only(loaded)
+    assert [len(f.log_odds) for f in cut] == [1, 1] and [s.reason for s in silent] == ["the audio is silent"]
+    assert cut[0].score("mean") == cut[0].score("first") == loaded[0].score("first")
