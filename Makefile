@@ -23,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	$(PY) -m pip install -q --no-deps invisible-watermark==0.2.0  # test reference only: see pyproject.toml
+	$(PY) -m pip install -q --no-deps silero-vad==6.2.3  # its ONNX model only (shared.vad): see pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed

@@ -14,12 +14,16 @@ Scores:
 
 * Per window: fake probability. For a 2-logit model (``output="logits2"``), P(spoof) = softmax of the two
   logits = sigmoid(logit_spoof − logit_bonafide); for a 1-logit model (``output="logit"``), sigmoid(logit).
-  When the card has a Platt calibration the log-odds are mapped through it first.
-* Per file: the **mean of the windows' fake probabilities** (``aggregation="mean"``); the most suspicious
-  window is reported as ``max_score``.
+  When the card has a Platt calibration the log-odds are mapped through it first (``shared.scoring``).
+* Per window, speech: the fraction of its 32 ms frames that silero-vad (``shared.vad``) calls speech.
+  Windows with less than half speech are scored and shown, but counted as ``non_speech_windows``.
+* Per file: one of ``shared.scoring.AUDIO_AGGREGATIONS`` over the scored windows. The default is the
+  card's operating point's aggregation (its thresholds were measured on that file score), else
+  ``shared.scoring.DEFAULT_AUDIO_AGGREGATION``, chosen by measurement (``docs/audio-models.md``). The most
+  suspicious window is reported as ``max_score``.
 
-Not applicable (no score, a reason instead): audio shorter than the card's ``min_seconds`` (1.5 s), or
-silent throughout.
+Not applicable (no score, a reason instead): audio shorter than the card's ``min_seconds`` (1.5 s), silent
+throughout, or (for the ``speech_*`` aggregations) no window that is mostly speech.
 """
 
 from __future__ import annotations
@@ -33,7 +37,15 @@ from pydantic import BaseModel, Field
 
 from shared.errors import InvalidArgument
 from shared.modelcard import AudioPreprocessing, ModelCard
-from shared.report import AudioSegment
+from shared.scoring import (
+    DEFAULT_AUDIO_AGGREGATION,
+    MIN_SPEECH_FRACTION,
+    AudioAggregation,
+    aggregate_audio,
+    calibrated,
+    check_aggregation,
+    sigmoid,
+)
 
 #: a window quieter than this (RMS, dB relative to full scale) counts as silence
 SILENCE_DBFS = -60.0
@@ -48,29 +60,40 @@ class AudioScorerLike(Protocol):
     def score_windows(self, windows: np.ndarray) -> np.ndarray: ...
 
 
+class AudioWindow(BaseModel):
+    """One scored window of a file."""
+
+    start_s: float
+    end_s: float
+    score: float = Field(description="fake (spoof) probability of this window")
+    speech_fraction: float | None = Field(
+        None, description="fraction of the window's 32 ms frames that are speech (silero-vad)"
+    )
+    counted: bool = Field(True, description="the file score was computed from this window (among others)")
+
+
 class AudioResult(BaseModel):
     """The audio verdict material for one file (the pipeline turns it into the report's audio section)."""
 
     status: Literal["analyzed", "not_applicable"]
     reason: str | None = Field(None, description="why there is no score, when there is none")
-    score: float | None = Field(None, description="file fake probability: mean of the scored windows")
+    score: float | None = Field(None, description="file fake probability (see aggregation)")
     max_score: float | None = Field(None, description="fake probability of the most suspicious window")
-    aggregation: Literal["mean"] = "mean"
-    duration_s: float
+    aggregation: str = Field(DEFAULT_AUDIO_AGGREGATION, description="how the windows became the file score")
+    duration_s: float = Field(description="seconds of audio given to the scorer")
     window_s: float
     hop_s: float
-    segments: list[AudioSegment] = Field(default_factory=list)
-    silent_windows: int = Field(0, description="windows skipped as silence")
+    segments: list[AudioWindow] = Field(default_factory=list, description="the scored windows, in time order")
+    silent_windows: int = Field(0, description="windows skipped as silence (not scored)")
+    non_speech_windows: int = Field(
+        0, description=f"scored windows with less than {MIN_SPEECH_FRACTION:g} of speech frames"
+    )
+    speech_s: float | None = Field(None, description="seconds of speech found by the voice activity detector")
 
     @property
     def not_applicable(self) -> str | None:
         """The reason when the audio could not be judged, else ``None``."""
         return self.reason if self.status == "not_applicable" else None
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
 
 
 def fake_log_odds(outputs: np.ndarray, prep: AudioPreprocessing) -> np.ndarray:
@@ -149,11 +172,7 @@ class AudioScorer:
 
     def score_windows(self, windows: np.ndarray) -> np.ndarray:
         """Fake probability per window, float32 (N,), calibrated when the card says so."""
-        z = self.window_log_odds(windows)
-        calibration = self.card.calibration
-        if calibration is not None:
-            z = calibration.a * z + calibration.b
-        return _sigmoid(z)
+        return sigmoid(calibrated(self.window_log_odds(windows), self.card.calibration)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -197,20 +216,41 @@ def make_windows(waveform: np.ndarray, prep: AudioPreprocessing) -> tuple[np.nda
     return np.stack(rows).astype(np.float32, copy=False), plan
 
 
-def score_audio(scorer: AudioScorerLike, waveform: np.ndarray) -> AudioResult:
+def default_aggregation(card: ModelCard) -> AudioAggregation:
+    """The card's operating point's aggregation (its thresholds apply to it), else the shipped default."""
+    if card.operating_point is not None:
+        return check_aggregation(card.operating_point.aggregation)
+    return DEFAULT_AUDIO_AGGREGATION
+
+
+def score_audio(
+    scorer: AudioScorerLike,
+    waveform: np.ndarray,
+    *,
+    aggregation: str | None = None,
+    speech_detector: Any | None = None,
+) -> AudioResult:
     """Score a mono waveform at the scorer's sample rate: per-window segments and a file score.
 
     Args:
         scorer: an ``AudioScorer`` (or anything with ``card`` and ``score_windows``).
         waveform: float32 mono samples at ``scorer.card.preprocessing.sample_rate``.
+        aggregation: one of ``shared.scoring.AUDIO_AGGREGATIONS``; ``None``: ``default_aggregation(card)``.
+        speech_detector: a ``shared.vad.SpeechDetector``; ``None``: the process-wide one (silero-vad must
+            be installed: voice activity is part of every result).
 
     Returns:
         An ``AudioResult``: ``status="analyzed"`` with segments and scores, or ``"not_applicable"`` with
-        a reason (too short, silent).
+        a reason (too short, silent, no speech).
+
+    Raises:
+        InvalidArgument: not an audio model, not a mono waveform, an unknown aggregation.
+        ModelUnavailable: silero-vad is not installed.
     """
     prep = scorer.card.preprocessing
     if not isinstance(prep, AudioPreprocessing):
         raise InvalidArgument(f"model {scorer.card.name} is not an audio model")
+    method = check_aggregation(aggregation) if aggregation is not None else default_aggregation(scorer.card)
     waveform = np.asarray(waveform, dtype=np.float32)
     if waveform.ndim != 1:
         raise InvalidArgument(f"expected a mono waveform (samples,), got shape {tuple(waveform.shape)}")
@@ -220,6 +260,7 @@ def score_audio(scorer: AudioScorerLike, waveform: np.ndarray) -> AudioResult:
         "duration_s": round(duration, 3),
         "window_s": round(prep.window_samples / rate, 4),
         "hop_s": round(prep.hop_samples / rate, 4),
+        "aggregation": method,
     }
     if duration < prep.min_seconds:
         return AudioResult(
@@ -239,18 +280,36 @@ def score_audio(scorer: AudioScorerLike, waveform: np.ndarray) -> AudioResult:
         return AudioResult(
             status="not_applicable", reason="the audio is silent", silent_windows=len(spans), **common
         )
+    if speech_detector is None:
+        from shared.vad import get_speech_detector
+
+        speech_detector = get_speech_detector()
+    activity = speech_detector.activity(waveform, rate)
+    fractions = activity.window_fractions([spans[i][0] for i in keep], [spans[i][1] for i in keep])
     scores = np.asarray(scorer.score_windows(windows[keep]), dtype=np.float64).reshape(-1)
     if len(scores) != len(keep):
         raise InvalidArgument(f"the audio model returned {len(scores)} scores for {len(keep)} windows")
+    file_score = aggregate_audio(scores, method, fractions)
+    used = set(file_score.windows_used)
     segments = [
-        AudioSegment(start_s=spans[i][0] / rate, end_s=spans[i][1] / rate, score=float(p))
-        for i, p in zip(keep, scores, strict=True)
+        AudioWindow(
+            start_s=spans[i][0] / rate,
+            end_s=spans[i][1] / rate,
+            score=float(p),
+            speech_fraction=round(float(f), 4),
+            counted=n in used,
+        )
+        for n, (i, p, f) in enumerate(zip(keep, scores, fractions, strict=True))
     ]
-    return AudioResult(
-        status="analyzed",
-        score=float(np.mean(scores)),
-        max_score=float(np.max(scores)),
-        segments=segments,
-        silent_windows=len(spans) - len(keep),
-        **common,
-    )
+    counts: dict[str, Any] = {
+        "segments": segments,
+        "silent_windows": len(spans) - len(keep),
+        "non_speech_windows": int(np.sum(fractions < MIN_SPEECH_FRACTION)),
+        "speech_s": round(activity.speech_seconds, 3),
+        "max_score": float(np.max(scores)),
+    }
+    if file_score.score is None:
+        return AudioResult(
+            status="not_applicable", reason=f"no speech found in the audio ({file_score.reason})", **counts, **common
+        )
+    return AudioResult(status="analyzed", score=file_score.score, **counts, **common)

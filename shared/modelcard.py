@@ -110,6 +110,67 @@ class Calibration(BaseModel):
     fitted_on: str
 
 
+class MeasuredRate(BaseModel):
+    """How many files of one group a decision rule called what the field says (fake, or real)."""
+
+    called: int
+    files: int
+
+    @property
+    def rate(self) -> float:
+        return self.called / self.files if self.files else float("nan")
+
+
+class OperatingPoint(BaseModel):
+    """Where a model's verdict changes, chosen on labelled data and measured there.
+
+    A file score at or above ``fake_at`` is ``fake``, below ``real_below`` is ``real``, in between
+    ``uncertain``. The score is the file score of ``aggregation`` (``shared.scoring``); the thresholds
+    mean nothing for another aggregation. The rates are counts of files, so a reader can judge how
+    much data stands behind them.
+    """
+
+    fake_at: float = Field(ge=0.0, le=1.0)
+    real_below: float = Field(ge=0.0, le=1.0)
+    aggregation: str = Field(description="the file score the thresholds apply to (shared.scoring)")
+    max_seconds: float | None = Field(None, description="seconds of each file that were scored")
+    chosen_on: str = Field(description="the data the thresholds were chosen on")
+    rule: str = Field(description="how the thresholds were chosen")
+    target_false_fake_rate: float = Field(description="the false-alarm rate the fake point was chosen for")
+    false_fake: dict[str, MeasuredRate] = Field(
+        default_factory=dict, description="real recordings called fake at fake_at, per source and 'pooled'"
+    )
+    false_fake_held_out: dict[str, MeasuredRate] = Field(
+        default_factory=dict,
+        description="leave-one-source-out: real recordings of each source called fake by a fake point "
+        "chosen on the other sources only",
+    )
+    catch: dict[str, MeasuredRate] = Field(
+        default_factory=dict, description="spoofed recordings called fake at fake_at, per source and 'pooled'"
+    )
+    missed_as_real: dict[str, MeasuredRate] = Field(
+        default_factory=dict, description="spoofed recordings called real (below real_below), per source and 'pooled'"
+    )
+    measured_with: str | None = Field(None, description="the command that measured it")
+
+    def describe(self) -> str:
+        """One line for the report: the thresholds and what they were measured to do."""
+        parts = [f"'fake' at score >= {self.fake_at:.6g}, 'real' below {self.real_below:.6g} ({self.aggregation})"]
+        pooled = self.false_fake.get("pooled")
+        if pooled is not None:
+            parts.append(
+                f"{100 * pooled.rate:.1f} % of {pooled.files} real recordings called fake "
+                f"(target <= {100 * self.target_false_fake_rate:g} %)"
+            )
+        if self.false_fake_held_out:
+            name, worst = max(self.false_fake_held_out.items(), key=lambda kv: kv[1].rate)
+            parts.append(f"chosen without a source, up to {100 * worst.rate:.1f} % on it ({name})")
+        caught = self.catch.get("pooled")
+        if caught is not None:
+            parts.append(f"{100 * caught.rate:.1f} % of {caught.files} spoofed recordings caught")
+        return "; ".join(parts) + f"; chosen on {self.chosen_on}"
+
+
 class ModelCard(BaseModel):
     schema_version: int = CARD_SCHEMA_VERSION
     name: str
@@ -124,6 +185,9 @@ class ModelCard(BaseModel):
     reported_metrics: dict[str, float | str] = Field(default_factory=dict)
     source: SourceInfo | None = None
     calibration: Calibration | None = None
+    operating_point: OperatingPoint | None = Field(
+        None, description="verdict thresholds chosen and measured on labelled data (replaces the settings band)"
+    )
     notes: str | None = None
     #: a model made of several networks run in turn keeps one IR per network, ``<network>.xml``/``.bin``
     #: (MTCNN: pnet, rnet, onet); None: the single ``model.xml``/``model.bin``

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from shared.errors import UnknownModel
+from shared.modelcard import OperatingPoint
+
+#: operating points measured by ``deepfake audio evaluate-media --operating-point-out`` (docs/audio-models.md)
+OPERATING_POINTS = Path(__file__).with_name("operating_points")
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,19 @@ class PublishedModel:
     companions: tuple[Companion, ...] = ()
     package: str = ""
     package_files: dict[str, str] = field(default_factory=dict)
+    #: verdict thresholds measured on labelled data; written into the card at import time
+    operating_point: OperatingPoint | None = None
 
 
 def manifest_sha256(files: dict[str, str]) -> str:
     """One digest for several files: the sha256 of their ``sha256sum`` manifest (sorted by path)."""
     manifest = "".join(f"{sha}  {path}\n" for path, sha in sorted(files.items()))
     return hashlib.sha256(manifest.encode()).hexdigest()
+
+
+def load_operating_point(name: str) -> OperatingPoint:
+    """The measured operating point shipped for ``name`` (``shared/operating_points/<name>.json``)."""
+    return OperatingPoint.model_validate_json((OPERATING_POINTS / f"{name}.json").read_text())
 
 
 _ICPR_SHA = {
@@ -127,6 +139,7 @@ _AASIST = {
         training_data="ASVspoof 2019 LA train (bona fide + spoof attacks A01-A06)",
         reported_metrics={"ASVspoof2019_LA_eval_EER_percent": 0.83, "ASVspoof2019_LA_eval_min_tDCF": 0.0275},
         licence="MIT (clovaai/aasist)",
+        operating_point=load_operating_point("AASIST"),
     ),
     "AASIST-L": PublishedModel(
         name="AASIST-L",
@@ -139,6 +152,7 @@ _AASIST = {
         training_data="ASVspoof 2019 LA train (bona fide + spoof attacks A01-A06)",
         reported_metrics={"ASVspoof2019_LA_eval_EER_percent": 0.99, "ASVspoof2019_LA_eval_min_tDCF": 0.0309},
         licence="MIT (clovaai/aasist)",
+        operating_point=load_operating_point("AASIST-L"),
     ),
 }
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from shared.errors import InvalidArgument, ModelUnavailable
 from shared.modelcard import ModelCard, VideoPreprocessing
+from shared.scoring import sigmoid as _sigmoid64
 
 DEFAULT_BATCH = 32
 
@@ -36,8 +37,8 @@ class FaceScores:
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)  # tanh form: no overflow warnings
+    """``shared.scoring.sigmoid`` as float32 (the contract of ``FaceScores.probabilities``)."""
+    return _sigmoid64(x).astype(np.float32)
 
 
 def normalize_faces(faces: np.ndarray, prep: VideoPreprocessing) -> np.ndarray:

@@ -1,14 +1,18 @@
 """Scoring a labelled dataset with a model folder, then writing the evaluation (``deepfake evaluate``).
 
-Video: faces come from the face cache (extracted once, the pipeline's detector and crops); the model
-scores every face; a video's score is sigmoid(mean of its face logits), the reference's rule and the
-pipeline's (``shared.pipeline``). Metrics are reported per video and per frame (each face carries its
+Video: faces come from the face cache (extracted once, the pipeline's detector and crops; the most
+confident face per frame, i.e. one track per video); the model scores every face; a video's score is
+``shared.scoring.aggregate_tracks`` over that one track: sigmoid(calibrated mean of its face logits), the
+reference's rule and the pipeline's. Metrics are reported per video and per frame (each face carries its
 video's label). Videos where no face was found are counted and listed, not scored.
 
 Audio: every file is decoded to 16 kHz mono (``shared.media.audio.load_audio``) and scored exactly as
-the service scores it (``shared.audio_scoring.score_audio``: windows, silence skipped, mean of the
-windows' probabilities). Files too short or silent are counted and listed, not scored. Metrics per
-file, per source and per attack (each attack against all real files).
+``deepfake analyze`` scores it (``shared.audio_scoring.score_audio``: windows, silence skipped, voice
+activity), and its file score is the card's aggregation (``shared.audio_scoring.default_aggregation``:
+the operating point's, else the shipped default) computed by ``shared.scoring.aggregate_audio`` from the
+windows' (calibrated) probabilities. Files too short, silent or without speech (for the ``speech_*``
+aggregations) are counted and listed, not scored. Metrics per file, per source and per attack (each
+attack against all real files).
 
 Threshold: ``card`` (the model's own decision threshold), a number, or a method (``eer``, ``youden``,
 ``f1``) applied to the validation split when the data has one with both classes, else to the evaluated
@@ -26,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from shared.datasets.base import Sample
-from shared.errors import DeepfakeError, InvalidArgument
+from shared.errors import InvalidArgument
 from shared.evaluation.metrics import (
     THRESHOLD_METHODS,
     Threshold,
@@ -34,10 +38,10 @@ from shared.evaluation.metrics import (
     choose_threshold,
     fit_platt,
     per_attack_metrics,
-    sigmoid,
 )
 from shared.evaluation.report import ScoredSet, write_evaluation
 from shared.modelcard import Calibration, ModelCard
+from shared.scoring import aggregate_tracks, calibrated, sigmoid
 
 MEL_EXAMPLES_PER_CLASS = 2
 
@@ -68,8 +72,7 @@ def _card_info(folder: Path, card: ModelCard) -> dict[str, Any]:
 
 
 def _apply(cal: Calibration | None, z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    return z if cal is None else cal.a * z + cal.b
+    return calibrated(z, cal)
 
 
 def _pick_threshold(spec: str, card: ModelCard, val: tuple[np.ndarray, np.ndarray] | None,
@@ -96,6 +99,9 @@ def _save_card(folder: Path, card: ModelCard, cal: Calibration | None, threshold
     update: dict[str, Any] = {}
     if cal is not None:
         update["calibration"] = cal
+        if card.operating_point is not None:
+            # its thresholds were measured on the scores before this calibration: they no longer apply
+            update["operating_point"] = None
     if threshold.chosen_on == "the validation split":
         update["decision_threshold"] = threshold.value
     if update:
@@ -136,7 +142,9 @@ def evaluate_video(model_dir: Path, test: list[Sample], val: list[Sample], cache
         options.calibrate or options.threshold not in ("card",))) else []
 
     def video_logit(u: _Scored) -> float:
-        return float(np.mean(u.logits))
+        # The face cache keeps the most confident face per frame: one track, scored as analyze scores a track.
+        n = len(u.logits)
+        return aggregate_tracks(u.logits, [0] * n, None, frames_analyzed=n, frames_with_faces=n).worst.mean_logit
 
     cal = card.calibration
     new_cal = None
@@ -184,62 +192,53 @@ def evaluate_video(model_dir: Path, test: list[Sample], val: list[Sample], cache
 
 
 # --- audio -------------------------------------------------------------------------------------------
-class _RecordingScorer:
-    """Runs an ``AudioScorer`` uncalibrated and keeps each window's log-odds (for calibration)."""
+def _score_audio_files(samples: list[Sample], scorer: Any, progress: bool) -> tuple[list[Any], list[dict]]:
+    from shared.evaluation.audio_media import score_files
 
-    def __init__(self, scorer: Any) -> None:
-        self.scorer = scorer
-        self.card = scorer.card.model_copy(update={"calibration": None})
-        self.last = np.zeros(0)
-
-    def score_windows(self, windows: np.ndarray) -> np.ndarray:
-        self.last = np.asarray(self.scorer.window_log_odds(windows), dtype=np.float64)
-        return sigmoid(self.last)
+    files, skipped = score_files(scorer, samples, max_seconds=None, progress=progress)
+    by_path = {str(s.path): s for s in samples}
+    return [_Scored(by_path[f.path], f.log_odds, {"file": f}) for f in files], [
+        {"id": by_path[s.path].id, "path": s.path, "reason": s.reason} for s in skipped
+    ]
 
 
-def _score_audio_files(samples: list[Sample], scorer: Any, progress: bool) -> tuple[list[_Scored], list[dict]]:
-    from tqdm import tqdm
-
-    from shared.audio_scoring import score_audio
-    from shared.media.audio import load_audio
-
-    recorder = _RecordingScorer(scorer)
-    rate = scorer.card.preprocessing.sample_rate
-    scored, skipped = [], []
-    for s in tqdm(samples, desc="scoring", unit="file", disable=not progress):
-        try:
-            wave = load_audio(s.path, rate)
-        except DeepfakeError as exc:
-            skipped.append({"id": s.id, "path": str(s.path), "reason": exc.message})
-            continue
-        recorder.last = np.zeros(0)
-        result = score_audio(recorder, wave)
-        if result.status != "analyzed":
-            skipped.append({"id": s.id, "path": str(s.path), "reason": result.reason})
-            continue
-        scored.append(_Scored(s, recorder.last.copy(), {"duration_s": result.duration_s}))
-    return scored, skipped
+def _with_file_score(
+    scored: list[_Scored], skipped: list[dict], method: str
+) -> list[_Scored]:
+    """Keep the files the aggregation can score; list the others (no window is mostly speech) as skipped."""
+    kept = []
+    for u in scored:
+        if u.detail["file"].score(method) is None:
+            skipped.append({"id": u.sample.id, "path": str(u.sample.path), "reason": f"{method}: no window is mostly speech"})
+        else:
+            kept.append(u)
+    return kept
 
 
-def _file_probability(cal: Calibration | None, logits: np.ndarray) -> float:
-    """The service's file score: mean of the windows' (calibrated) probabilities."""
-    return float(np.mean(sigmoid(_apply(cal, logits))))
+def _file_probability(cal: Calibration | None, u: _Scored, method: str) -> float:
+    """The file score ``deepfake analyze`` reports: ``method`` over the windows' (calibrated) probabilities."""
+    score = u.detail["file"].score(method, cal)
+    assert score is not None  # _with_file_score kept only files it scores
+    return float(score)
 
 
 def evaluate_audio(model_dir: Path, test: list[Sample], val: list[Sample], options: EvalOptions) -> dict[str, Any]:
     """Evaluate an audio model folder on ``test`` (``val`` for threshold/calibration; may be empty)."""
-    from shared.audio_scoring import AudioScorer
+    from shared.audio_scoring import AudioScorer, default_aggregation
     from shared.media.audio import load_audio
 
     scorer = AudioScorer.from_folder(model_dir)
     card = scorer.card
+    method = default_aggregation(card)
     if not test:
         raise InvalidArgument("no audio files to evaluate in the chosen split")
     scored, skipped = _score_audio_files(test, scorer, options.progress)
+    scored = _with_file_score(scored, skipped, method)
     if not scored:
-        raise InvalidArgument(f"none of the {len(test)} files could be scored (too short, silent or unreadable)")
-    val_scored = _score_audio_files(val, scorer, options.progress)[0] if (val and (
-        options.calibrate or options.threshold != "card")) else []
+        raise InvalidArgument(f"none of the {len(test)} files could be scored (too short, silent, no speech or unreadable)")
+    val_scored, val_skipped = _score_audio_files(val, scorer, options.progress) if (val and (
+        options.calibrate or options.threshold != "card")) else ([], [])
+    val_scored = _with_file_score(val_scored, val_skipped, method)
     cal = card.calibration
     new_cal = None
     if options.calibrate:
@@ -253,14 +252,14 @@ def evaluate_audio(model_dir: Path, test: list[Sample], val: list[Sample], optio
                                                   f"{len(val_scored)} files ({len(z)} windows)")
     use = new_cal or cal
     y = np.array([u.sample.label for u in scored])
-    p = np.array([_file_probability(use, u.logits) for u in scored])
+    p = np.array([_file_probability(use, u, method) for u in scored])
     val_pair = None
     if val_scored:
         val_pair = (np.array([u.sample.label for u in val_scored]),
-                    np.array([_file_probability(use, u.logits) for u in val_scored]))
+                    np.array([_file_probability(use, u, method) for u in val_scored]))
     threshold = _pick_threshold(options.threshold, card, val_pair, (y, p))
     levels = {"file": ScoredSet([u.sample.id for u in scored], y, p, [u.sample.source for u in scored])}
-    compare = {"file": np.array([_file_probability(cal, u.logits) for u in scored])} if new_cal else None
+    compare = {"file": np.array([_file_probability(cal, u, method) for u in scored])} if new_cal else None
     # mel examples: the most and least convincing file of each class
     order = np.argsort(p)
     examples = []
@@ -272,9 +271,11 @@ def evaluate_audio(model_dir: Path, test: list[Sample], val: list[Sample], optio
             u = scored[i]
             wave = load_audio(u.sample.path, rate, max_seconds=6.0)
             examples.append((f"{name}: {u.sample.path.name[:48]} ({u.sample.source}), score {p[i]:.2f}", wave))
+    info = _card_info(model_dir, card)
+    info["aggregation"] = method
     result = write_evaluation(
         options.out_dir, levels, threshold, title=f"Evaluation of {card.name} (audio)",
-        model_info=_card_info(model_dir, card), data_info=options.data_info,
+        model_info=info, data_info=options.data_info,
         calibrated=compare, calibrated_name="before calibration",
         calibration=new_cal.model_dump() if new_cal else None, mel_examples=examples, sample_rate=rate,
         extra={"skipped": skipped,

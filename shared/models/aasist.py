@@ -440,7 +440,8 @@ def import_checkpoint(
         checkpoint: the official ``.pth`` (a plain state_dict) or one trained in the same layout.
         out_dir: the model folder to write (replaced atomically).
         published: the ``shared.registry.PublishedModel`` the file came from, if any; its name,
-            training data, reported metrics, licence and address go into the card.
+            training data, reported metrics, licence, address and measured operating point go into
+            the card.
 
     Returns:
         The ``ModelCard`` written next to the IR. The IR takes ``waveform`` float32 ``(N, 64600)``
@@ -477,6 +478,8 @@ def import_checkpoint(
         ),
         reported_metrics=dict(published.reported_metrics) if published is not None else {},
         source=SourceInfo(file=checkpoint.name, sha256=sha, url=url),
+        # measured for the published weights only: a retrained checkpoint needs its own
+        operating_point=published.operating_point if published is not None else None,
         notes=(
             "Our own implementation of AASIST (clovaai/aasist, MIT licence). Fake probability = softmax of the "
             "two logits, P(spoof) = 1 - P(bonafide). Windows of 64600 samples (4.04 s) at 16 kHz, hop 32300; "
