@@ -35,7 +35,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
-from shared.errors import InvalidArgument
+from shared.errors import InvalidArgument, ModelContractError
 from shared.modelcard import AudioPreprocessing, ModelCard
 from shared.scoring import (
     DEFAULT_AUDIO_AGGREGATION,
@@ -287,8 +287,8 @@ def score_audio(
     activity = speech_detector.activity(waveform, rate)
     fractions = activity.window_fractions([spans[i][0] for i in keep], [spans[i][1] for i in keep])
     scores = np.asarray(scorer.score_windows(windows[keep]), dtype=np.float64).reshape(-1)
-    if len(scores) != len(keep):
-        raise InvalidArgument(f"the audio model returned {len(scores)} scores for {len(keep)} windows")
+    if len(scores) != len(keep):  # our model broke its contract: not the user's file
+        raise ModelContractError(f"the audio model returned {len(scores)} scores for {len(keep)} windows")
     file_score = aggregate_audio(scores, method, fractions)
     used = set(file_score.windows_used)
     segments = [

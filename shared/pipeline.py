@@ -112,6 +112,28 @@ def fuse(sections: list[Any]) -> tuple[Verdict, float | None]:
     return top.verdict, score if score is not None else (max(scores) if scores else None)
 
 
+def explain_verdict(verdict: Verdict, detectors: list[Detector], sections: dict[str, Any]) -> str:
+    """One line: which kinds of evidence gave the overall verdict, and how often each is wrong on real media."""
+    why = []
+    for detector in detectors:
+        section = sections.get(detector.section)
+        if section is None or section.status != "analyzed" or section.verdict != verdict:
+            continue
+        band = getattr(section, "band", None)
+        if band is not None and band.false_alarm_rate is not None:
+            why.append(f"{detector.name} (its fake point calls {100 * band.false_alarm_rate:.1f} % of real media fake)")
+        elif band is not None:
+            why.append(f"{detector.name} (configured band; false-alarm rate not measured)")
+        else:
+            why.append(detector.name)
+    rule = {
+        "fake": "a kind of evidence is past its own fake point",
+        "uncertain": "no evidence is past its fake point, some lies in its uncertainty band",
+        "real": "every kind of evidence that judged is below its uncertainty band",
+    }[verdict]
+    return f"overall {verdict}: {rule} ({', '.join(why)})"
+
+
 def build_report(
     prepared: Prepared,
     scores: Scores,
@@ -140,6 +162,8 @@ def build_report(
     verdict, overall = fuse(list(sections.values()))
     if verdict == "not_applicable":
         reasons.append("nothing in the file could be analysed: no face and no usable speech")
+    else:
+        reasons.insert(len(prepared.reasons), explain_verdict(verdict, prepared.detectors, sections))
     models = {}  # the models that actually scored something
     for detector in prepared.detectors:
         version = detector.model_version

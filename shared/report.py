@@ -150,6 +150,10 @@ class AudioSegment(_Model):
     start_s: float
     end_s: float
     score: float = Field(description="fake (spoof) probability of this window")
+    speech_fraction: float | None = Field(
+        default=None, description="fraction of the window's 32 ms frames that are speech (voice activity)"
+    )
+    counted: bool = Field(default=True, description="the section's score was computed from this window")
 
 
 class AudioSection(_Model):
@@ -158,7 +162,16 @@ class AudioSection(_Model):
     score: float | None = None
     verdict: Verdict
     band: Band | None = Field(default=None, description="the band this section's verdict used")
-    duration_s: float | None = Field(default=None, description="seconds of audio analysed")
+    duration_s: float | None = Field(
+        default=None, description="seconds of audio decoded and given to the audio model (at most the setting "
+        "max_audio_seconds from the start of the file)"
+    )
+    aggregation: str | None = Field(
+        default=None, description="how the windows' scores became the section's score (shared.scoring)"
+    )
+    silent_windows: int = Field(default=0, description="windows skipped as silence (not scored)")
+    non_speech_windows: int = Field(default=0, description="scored windows that are mostly not speech")
+    speech_s: float | None = Field(default=None, description="seconds of speech found by voice activity detection")
     segments: list[AudioSegment] = Field(default_factory=list)
     reason: str | None = Field(default=None, description="why the audio was not analysed, when it was not")
 

@@ -51,22 +51,38 @@ class ScoredFaces:
     attention: np.ndarray | None  # (N, h, w) in [0, 1], AutoAtt models only
 
 
-def band_for(card: ModelCard | None, band: Thresholds) -> Band:
-    """The settings' uncertainty band around the model's decision threshold.
+def band_for(card: ModelCard | None, settings_band: Thresholds) -> Band:
+    """The band a model's verdicts use, as the report shows it (``shared.scoring.band_for``: the card's
+    measured operating point when it has one, else the settings' band moved with its decision threshold)."""
+    from shared import scoring
 
-    The settings give the band around 0.5; a model card whose threshold differs (a calibrated or
-    retrained model) moves the band with it, keeping its width.
-    """
-    shift = (card.decision_threshold - 0.5) if card is not None else 0.0
-    low = round(min(max(band.uncertain_low + shift, 0.0), 1.0), 4)
-    high = round(min(max(band.uncertain_high + shift, 0.0), 1.0), 4)
-    moved = f" (moved with the model's decision threshold {card.decision_threshold:g})" if card and shift else ""
+    band = scoring.band_for(
+        card, scoring.Band.around(settings_band.uncertain_low, settings_band.uncertain_high, source="the settings")
+    )
+    return report_band(band, settings_band)
+
+
+def report_band(band: Any, settings_band: Thresholds) -> Band:
+    """A ``shared.scoring.Band`` as the report's :class:`~shared.report.Band`."""
+    point = band.operating_point
+    if point is None:
+        moved = band.real_below != settings_band.uncertain_low
+        high = settings_band.uncertain_high + (band.real_below - settings_band.uncertain_low)
+        return Band(
+            uncertain_low=round(band.real_below, 6),
+            uncertain_high=round(high, 6),
+            source="settings",
+            description=f"the configured band{' (moved with the model' + chr(39) + 's decision threshold)' if moved else ''}: "
+            f"real below {band.real_below:.2f}, fake above {high:.2f}; no false-alarm rate was measured for it",
+        )
+    false_fake, caught = point.false_fake.get("pooled"), point.catch.get("pooled")
     return Band(
-        uncertain_low=low,
-        uncertain_high=high,
-        source="settings",
-        description=f"the configured band: real below {low:.2f}, fake above {high:.2f}{moved}; "
-        "no false-alarm rate measured for it",
+        uncertain_low=point.real_below,
+        uncertain_high=point.fake_at,
+        source="model_card",
+        description=band.describe(),
+        false_alarm_rate=None if false_fake is None else round(false_fake.rate, 4),
+        catch_rate=None if caught is None else round(caught.rate, 4),
     )
 
 

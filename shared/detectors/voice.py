@@ -135,14 +135,32 @@ class VoiceEvidence(Detector):
             status="analyzed",
             model=model,
             score=round(overall, 4),
-            verdict=verdict_for(overall, band),
+            verdict=_verdict(overall, band),
             band=band,
             duration_s=duration,
+            aggregation=scored.aggregation,
+            silent_windows=scored.silent_windows,
+            non_speech_windows=scored.non_speech_windows,
+            speech_s=scored.speech_s,
             segments=[
-                AudioSegment(start_s=round(float(s.start_s), 3), end_s=round(float(s.end_s), 3), score=round(float(s.score), 4))
+                AudioSegment(
+                    start_s=round(float(s.start_s), 3),
+                    end_s=round(float(s.end_s), 3),
+                    score=round(float(s.score), 4),
+                    speech_fraction=s.speech_fraction,
+                    counted=s.counted,
+                )
                 for s in scored.segments
             ],
         )
+        skipped = scored.silent_windows + scored.non_speech_windows
+        if skipped:
+            reasons.append(
+                f"audio: {scored.silent_windows} silent window(s) not scored, {scored.non_speech_windows} "
+                "scored window(s) mostly without speech"
+            )
+        if band.source == "model_card":
+            reasons.append(f"audio: verdict from the model's measured operating point: {band.description}")
         if card is not None and card.training_data:
             reasons.append(
                 f"the audio model {card.name} was trained on {card.training_data}; speech from other "
@@ -158,3 +176,12 @@ class VoiceEvidence(Detector):
         from shared.media.render import spectrogram_artifact
 
         return spectrogram_artifact(folder, prepared.waveform, prepared.sample_rate)
+
+
+def _verdict(score: float, band: Any) -> Any:
+    """The section's verdict with the scoring module's rule (fake at or above the operating point)."""
+    from shared import scoring
+
+    if band.source == "model_card":
+        return scoring.Band(fake_at=band.uncertain_high, real_below=band.uncertain_low).verdict(score)
+    return verdict_for(score, band)
