@@ -32,7 +32,7 @@ class AnalyzeOptions:
     max_frames: int = 300
     top_face: bool = False
     #: the face detector by name (``shared.faces.DETECTORS``)
-    detector: str = "blazeface"
+    detector: str = "mtcnn"
     detector_max_side: int = 640
     min_face_size: int = 40
     min_face_confidence: float = 0.8

@@ -60,9 +60,10 @@ class AnalyzeSettings(ModelSettings):
     every: int = Field(2, ge=1, description="analyze every K-th frame (the seed's default: every second frame)")
     max_frames: int = Field(300, ge=1, description="cap on analyzed frames; spread evenly beyond it")
     detector: str = Field(
-        "blazeface",
-        description="face detector: 'blazeface' (the ICPR2020 reference; found a face in 756 of 756 sampled "
-        "frames of ../shared/media against MTCNN's 694, docs/faces.md) or 'mtcnn' (small or distant faces)",
+        "mtcnn",
+        description="face detector: 'mtcnn' (default: no false faces on faceless footage, faces from ~55 px) "
+        "or 'blazeface' (the ICPR2020 reference stage; more faces found on DFDC/FF++ clips, but false faces "
+        "on faceless footage; docs/faces.md)",
     )
     blazeface_model: str = Field("blazeface", description="BlazeFace: registry name or model folder")
     mtcnn_model: str = Field("mtcnn", description="MTCNN: registry name or model folder")

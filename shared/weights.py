@@ -186,6 +186,8 @@ def _cached_folder(entry: PublishedModel) -> Path | None:
     except (OSError, ValueError):
         return None
     ok = card.source is not None and card.source.sha256 == entry.sha256
+    # a folder converted before the registry carried a measured operating point is converted again
+    ok = ok and (entry.operating_point is None or card.operating_point == entry.operating_point)
     needed = (*card.ir_files(), *(c.file for c in entry.companions))
     files = all((folder / f).is_file() for f in needed)
     return folder if ok and files else None

@@ -91,28 +91,28 @@ def _audio_model_dir(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="session")
 def face_detector_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The stack's face detector, converted once here (the workers are offline and torch-free in spirit):
-    BlazeFace (the default) from ../shared/weights when present, else MTCNN from facenet-pytorch."""
+    """The stack's face detectors, converted once here (the workers are offline): MTCNN (the default) from
+    facenet-pytorch, and BlazeFace from ../shared/weights when present."""
     import os
 
     from shared.registry import get_published
 
     shared_material = Path(os.environ.get("DEEPFAKE_SHARED_MATERIAL", Path(__file__).resolve().parents[2] / "shared"))
     out = tmp_path_factory.mktemp("stack-detector")
+    from shared.models.mtcnn import import_checkpoint as import_mtcnn
+    from shared.weights import package_checkpoint
+
+    entry = get_published("mtcnn")
+    import_mtcnn(entry.architecture, package_checkpoint(entry), out / "mtcnn", published=entry)
+    env = {"DEEPFAKE_MTCNN_MODEL": str(out / "mtcnn")}
     weights = shared_material / "weights" / "blazeface"
     if (weights / "blazeface.pth").is_file() and (weights / "anchors.npy").is_file():
         from shared.models.blazeface import import_checkpoint
 
         folder = out / "blazeface"
         import_checkpoint("blazeface", weights / "blazeface.pth", folder, published=get_published("blazeface"))
-        return {"DEEPFAKE_DETECTOR": "blazeface", "DEEPFAKE_BLAZEFACE_MODEL": str(folder)}
-    from shared.models.mtcnn import import_checkpoint as import_mtcnn
-    from shared.weights import package_checkpoint
-
-    entry = get_published("mtcnn")
-    folder = out / "mtcnn"
-    import_mtcnn(entry.architecture, package_checkpoint(entry), folder, published=entry)
-    return {"DEEPFAKE_DETECTOR": "mtcnn", "DEEPFAKE_MTCNN_MODEL": str(folder)}
+        env["DEEPFAKE_BLAZEFACE_MODEL"] = str(folder)
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -81,7 +81,9 @@ def test_video_with_one_face_and_audio(face_video: Path, face_scorer) -> None:  
 
 
 def test_two_faces_make_two_tracks_scored_separately(two_face_video: Path, face_scorer) -> None:  # type: ignore[no-untyped-def]
-    report = analyze(two_face_video, face_scorer=face_scorer, options=_opts(frames=5))
+    # Tracking on two generated faces that cross BlazeFace's 360-pixel tiles: MTCNN sees the whole frame
+    # and finds both in every frame (BlazeFace misses one face in one frame: see docs/faces.md).
+    report = analyze(two_face_video, face_scorer=face_scorer, options=_opts(frames=5, detector="mtcnn"))
     tracks = report.video.tracks
     assert len(tracks) == 2 and all(t.faces == 5 and t.counted for t in tracks)
     assert report.video.score == max(t.score for t in tracks)
@@ -91,7 +93,7 @@ def test_two_faces_make_two_tracks_scored_separately(two_face_video: Path, face_
     for tid in (0, 1):
         xs = [f.box[0] for fr in report.video.frames for f in fr.faces if f.track_id == tid]
         assert max(xs) - min(xs) < 100
-    top = analyze(two_face_video, face_scorer=face_scorer, options=_opts(frames=5, top_face=True))
+    top = analyze(two_face_video, face_scorer=face_scorer, options=_opts(frames=5, top_face=True, detector="mtcnn"))
     assert top.video.sampling.top_face and len(top.video.tracks) == 1
     assert all(len(f.faces) == 1 for f in top.video.frames)
 
@@ -189,14 +191,11 @@ def test_artifacts_for_the_page_include_the_mel_spectrogram(
         progress=lambda s, f: stages.append(s),
     )
     assert report.audio.status == "analyzed" and report.audio.model.name == audio_scorer.card.name
-    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == [
-        "decoding",
-        "detecting_faces",
-        "checking_provenance",
-        "scoring_video",
-        "scoring_audio",
-        "merging",
-    ]
+    # the detectors run concurrently, so their stages interleave; each detector's own order holds
+    order = {s: stages.index(s) for s in set(stages)}
+    assert set(order) == {"decoding", "detecting_faces", "checking_provenance", "scoring_video", "scoring_audio", "merging"}
+    assert order["decoding"] < order["detecting_faces"] < order["scoring_video"] < order["merging"]
+    assert stages[-1] == "merging" and stages.count("merging") == 2
     kinds = {a.kind: a for a in report.artifacts}
     assert set(kinds) == {"face_thumbnail", "heatmap_overlay", "mel_spectrogram"}
     import cv2
