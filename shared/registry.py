@@ -127,33 +127,26 @@ def _icpr_entries() -> dict[str, PublishedModel]:
     return out
 
 
+# The official AASIST / AASIST-L weights: sha256 and the authors' LA eval EER (%) and min t-DCF.
+_AASIST_PUBLISHED = {
+    "AASIST": ("51d2d9cf0738172f61e2a384ec50a54a55363240f67c971ed55a92435bc1a1c0", 0.83, 0.0275),
+    "AASIST-L": ("814331d088032bb4c3fa61cc014789eadeed464209dd094ab3a2dd6ffbdce27a", 0.99, 0.0309),
+}
 _AASIST = {
-    "AASIST": PublishedModel(
-        name="AASIST",
+    name: PublishedModel(
+        name=name,
         kind="audio",
         importer="shared.models.aasist",
-        architecture="AASIST",
-        file="AASIST.pth",
-        sha256="51d2d9cf0738172f61e2a384ec50a54a55363240f67c971ed55a92435bc1a1c0",
+        architecture=name,
+        file=f"{name}.pth",
+        sha256=sha,
         base_url_setting="aasist_base_url",
         training_data="ASVspoof 2019 LA train (bona fide + spoof attacks A01-A06)",
-        reported_metrics={"ASVspoof2019_LA_eval_EER_percent": 0.83, "ASVspoof2019_LA_eval_min_tDCF": 0.0275},
+        reported_metrics={"ASVspoof2019_LA_eval_EER_percent": eer, "ASVspoof2019_LA_eval_min_tDCF": tdcf},
         licence="MIT (clovaai/aasist)",
-        operating_point=load_operating_point("AASIST"),
-    ),
-    "AASIST-L": PublishedModel(
-        name="AASIST-L",
-        kind="audio",
-        importer="shared.models.aasist",
-        architecture="AASIST-L",
-        file="AASIST-L.pth",
-        sha256="814331d088032bb4c3fa61cc014789eadeed464209dd094ab3a2dd6ffbdce27a",
-        base_url_setting="aasist_base_url",
-        training_data="ASVspoof 2019 LA train (bona fide + spoof attacks A01-A06)",
-        reported_metrics={"ASVspoof2019_LA_eval_EER_percent": 0.99, "ASVspoof2019_LA_eval_min_tDCF": 0.0309},
-        licence="MIT (clovaai/aasist)",
-        operating_point=load_operating_point("AASIST-L"),
-    ),
+        operating_point=load_operating_point(name),
+    )
+    for name, (sha, eer, tdcf) in _AASIST_PUBLISHED.items()
 }
 
 # MTCNN's three networks ship inside facenet-pytorch (its data/ folder); nothing is downloaded.

@@ -157,6 +157,20 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def cut_faststart_video(face_video: Path, media_dir: Path) -> Path:
+    """``face_video`` with its index first (faststart), cut at 60 %: the index promises 75 frames, fewer are there."""
+    faststart = media_dir / "faststart.mp4"
+    subprocess.run(
+        [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-y", "-i", str(face_video), "-c", "copy",
+         "-movflags", "+faststart", str(faststart)],
+        check=True,
+    )  # fmt: skip
+    cut = media_dir / "cut.mp4"
+    cut.write_bytes(faststart.read_bytes()[: int(faststart.stat().st_size * 0.6)])
+    return cut
+
+
+@pytest.fixture(scope="session")
 def face_video(media_dir: Path) -> Path:
     return write_video(
         media_dir / "face.mp4",

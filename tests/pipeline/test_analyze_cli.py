@@ -161,18 +161,9 @@ def test_generated_video_with_audio_track(
 
 
 def test_damaged_but_readable_video_gets_a_report_and_a_quiet_stderr(
-    face_video: Path, video_model_dir: Path, tmp_path: Path
+    cut_faststart_video: Path, video_model_dir: Path
 ) -> None:
-    import shutil
-
-    faststart = tmp_path / "faststart.mp4"
-    subprocess.run(
-        [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(face_video), "-c", "copy",
-         "-movflags", "+faststart", str(faststart)],
-        check=True,
-    )  # fmt: skip
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(faststart.read_bytes()[: int(faststart.stat().st_size * 0.6)])
+    cut = cut_faststart_video
     result = deepfake(str(cut), "--json", "--frames", "3", "--video-model", str(video_model_dir))
     assert result.returncode == 0, result.stderr
     report = Report.model_validate_json(result.stdout)

@@ -163,17 +163,9 @@ def test_seeking_between_keyframes_gives_the_same_frames(media_dir: Path) -> Non
             assert np.array_equal(f.rgb, everything[f.index]), (indices, f.index)
 
 
-def test_a_cut_faststart_file_is_analysed_with_a_note(face_video: Path, tmp_path: Path) -> None:
+def test_a_cut_faststart_file_is_analysed_with_a_note(cut_faststart_video: Path) -> None:
     # moov first (faststart), then the file is cut: the index promises 75 frames, fewer are there.
-    faststart = tmp_path / "faststart.mp4"
-    subprocess.run(
-        [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(face_video), "-c", "copy",
-         "-movflags", "+faststart", str(faststart)],
-        check=True,
-    )  # fmt: skip
-    data = faststart.read_bytes()
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(data[: int(len(data) * 0.6)])
+    cut = cut_faststart_video
     source = open_media(cut)
     assert 0 < source.facts.frame_count < 75
     assert any("says it has 75 video frames" in note for note in source.notes)

@@ -12,10 +12,11 @@ import pytest
 
 
 @pytest.fixture
-def redis_db12():
-    """Database 12 of the machine's Redis (127.0.0.1:6379), flushed before and after the test."""
+def redis_db(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The machine's Redis (127.0.0.1:6379), the database of the test module's ``REDIS_DB_URL`` (each
+    module its own, default 12), flushed before and after the test."""
     redis = pytest.importorskip("redis")
-    connection = redis.Redis.from_url("redis://127.0.0.1:6379/12")
+    connection = redis.Redis.from_url(getattr(request.module, "REDIS_DB_URL", "redis://127.0.0.1:6379/12"))
     try:
         connection.ping()
     except redis.exceptions.ConnectionError:

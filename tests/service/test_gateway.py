@@ -35,20 +35,6 @@ def minimal_report() -> dict:
     return report.model_dump(mode="json")
 
 
-@pytest.fixture
-def redis_db():
-    redis = pytest.importorskip("redis")
-    connection = redis.Redis.from_url(REDIS_DB_URL)
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("needs Redis on 127.0.0.1:6379 (CI starts it)")
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
-    connection.close()
-
-
 def make_client(tmp_path: Path, **overrides) -> TestClient:
     from gateway.app import create_app
 

@@ -1,6 +1,6 @@
 """Webhooks: which targets are refused (SSRF), the pinned connection, and delivery from the outbox.
 
-Real loopback receivers (``receiver`` in conftest.py) and the real Redis on 127.0.0.1:6379 (``redis_db12``).
+Real loopback receivers (``receiver`` in conftest.py) and the real Redis on 127.0.0.1:6379 (``redis_db``).
 The policy's resolver is the system's unless a test gives names it cannot resolve (``*.example``):
 such a name can only be reached through the address the policy checked, which is what pinning means.
 """
@@ -117,14 +117,14 @@ def test_allow_private_still_refuses_the_services_own_ports_and_metadata() -> No
 
 
 # --- delivery --------------------------------------------------------------------------------------
-def test_delivery_connects_to_the_checked_address_and_sends_the_name_as_host(redis_db12, receiver, tmp_path) -> None:
+def test_delivery_connects_to_the_checked_address_and_sends_the_name_as_host(redis_db, receiver, tmp_path) -> None:
     rec = receiver()
     # hooks.example does not resolve on this machine: the POST can only arrive through the pinned address
     policy = WebhookPolicy(allow_private=True, resolve=lambda host, port: ["127.0.0.1"])
-    store = JobStore(redis_db12)
+    store = JobStore(redis_db)
     job_id = finished_job(store, tmp_path, f"http://hooks.example:{rec.port}/hook?x=1")
     finalize(store, job_id)
-    drain(WebhookSender(redis_db12, policy, timeout=5, attempts=3), redis_db12)
+    drain(WebhookSender(redis_db, policy, timeout=5, attempts=3), redis_db)
 
     assert len(rec.requests) == 1
     hook = rec.requests[0]
@@ -135,79 +135,79 @@ def test_delivery_connects_to_the_checked_address_and_sends_the_name_as_host(red
     assert store.raw(job_id)["webhook"] == "delivered"
 
 
-def test_a_name_that_rebinds_to_a_refused_address_is_checked_again_at_delivery(redis_db12, receiver, tmp_path) -> None:
+def test_a_name_that_rebinds_to_a_refused_address_is_checked_again_at_delivery(redis_db, receiver, tmp_path) -> None:
     rec = receiver()
     answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # public when submitted, loopback when delivered
     policy = WebhookPolicy(allow_private=False, resolve=lambda host, port: next(answers))
     url = f"http://rebind.example:{rec.port}/hook"
     policy.check(url)  # what the gateway did at submit time
-    store = JobStore(redis_db12)
+    store = JobStore(redis_db)
     job_id = finished_job(store, tmp_path, url)
     finalize(store, job_id)
-    drain(WebhookSender(redis_db12, policy, timeout=5, attempts=3), redis_db12)
+    drain(WebhookSender(redis_db, policy, timeout=5, attempts=3), redis_db)
     assert rec.connections == 0 and store.raw(job_id)["webhook"] == "refused"
 
 
-def test_redirects_are_not_followed_and_count_as_a_failed_attempt(redis_db12, receiver, tmp_path) -> None:
+def test_redirects_are_not_followed_and_count_as_a_failed_attempt(redis_db, receiver, tmp_path) -> None:
     elsewhere = receiver()
     redirector = receiver(status=302, location=elsewhere.url)
     policy = WebhookPolicy(allow_private=True)
-    store = JobStore(redis_db12)
+    store = JobStore(redis_db)
     job_id = finished_job(store, tmp_path, redirector.url)
     finalize(store, job_id)
-    drain(WebhookSender(redis_db12, policy, timeout=5, attempts=2, backoff=0.01), redis_db12)
+    drain(WebhookSender(redis_db, policy, timeout=5, attempts=2, backoff=0.01), redis_db)
     assert len(redirector.requests) == 2 and elsewhere.connections == 0
     assert store.raw(job_id)["webhook"] == "failed"
 
 
-def test_failing_receivers_get_a_bounded_number_of_attempts(redis_db12, receiver, tmp_path) -> None:
+def test_failing_receivers_get_a_bounded_number_of_attempts(redis_db, receiver, tmp_path) -> None:
     rec = receiver(status=500)
-    store = JobStore(redis_db12)
+    store = JobStore(redis_db)
     job_id = finished_job(store, tmp_path, rec.url)
     finalize(store, job_id)
-    drain(WebhookSender(redis_db12, WebhookPolicy(allow_private=True), timeout=5, attempts=3, backoff=0.01), redis_db12)
+    drain(WebhookSender(redis_db, WebhookPolicy(allow_private=True), timeout=5, attempts=3, backoff=0.01), redis_db)
     record = store.raw(job_id)
     assert len(rec.requests) == 3 and record["webhook"] == "failed" and record["webhook_attempts"] == "3"
 
 
-def test_a_silent_receiver_costs_one_bounded_attempt_then_is_rescheduled(redis_db12, receiver, tmp_path) -> None:
+def test_a_silent_receiver_costs_one_bounded_attempt_then_is_rescheduled(redis_db, receiver, tmp_path) -> None:
     rec = receiver(hang=threading.Event())
-    store = JobStore(redis_db12)
+    store = JobStore(redis_db)
     job_id = finished_job(store, tmp_path, rec.url)
     finalize(store, job_id)
-    sender = WebhookSender(redis_db12, WebhookPolicy(allow_private=True), timeout=0.5, attempts=3, backoff=60)
+    sender = WebhookSender(redis_db, WebhookPolicy(allow_private=True), timeout=0.5, attempts=3, backoff=60)
     assert sender.run_once() == job_id  # returns after its timeout instead of waiting on the receiver
     assert rec.connections == 1 and store.raw(job_id)["webhook"] == "pending"
-    due = redis_db12.zscore(WEBHOOK_OUTBOX_KEY, job_id)
+    due = redis_db.zscore(WEBHOOK_OUTBOX_KEY, job_id)
     assert due is not None and due > time.time() + 30  # next attempt after the backoff
     assert sender.run_once() is None  # nothing else is due
 
 
-def test_finalize_only_queues_the_webhook_never_posts_inline(redis_db12, receiver, tmp_path) -> None:
+def test_finalize_only_queues_the_webhook_never_posts_inline(redis_db, receiver, tmp_path) -> None:
     """A receiver that never answers must not hold whoever ends the job (a worker, or a GET)."""
     rec = receiver(hang=threading.Event())
-    store = JobStore(redis_db12)
+    store = JobStore(redis_db)
     job_id = finished_job(store, tmp_path, rec.url)
     finalize(store, job_id)
     assert rec.connections == 0
-    assert redis_db12.zscore(WEBHOOK_OUTBOX_KEY, job_id) is not None and store.raw(job_id)["webhook"] == "pending"
+    assert redis_db.zscore(WEBHOOK_OUTBOX_KEY, job_id) is not None and store.raw(job_id)["webhook"] == "pending"
     assert not (tmp_path / "uploads" / job_id).exists()  # the rest of finalize did happen
     finalize(store, job_id)  # a second process noticing the end changes nothing
-    assert redis_db12.zcard(WEBHOOK_OUTBOX_KEY) == 1
+    assert redis_db.zcard(WEBHOOK_OUTBOX_KEY) == 1
 
 
-def test_a_claimed_webhook_is_not_attempted_by_a_second_sender(redis_db12, tmp_path) -> None:
-    store = JobStore(redis_db12)
+def test_a_claimed_webhook_is_not_attempted_by_a_second_sender(redis_db, tmp_path) -> None:
+    store = JobStore(redis_db)
     job_id = finished_job(store, tmp_path, "http://127.0.0.1:9/hook")
-    schedule_webhook(redis_db12, job_id)
-    first = WebhookSender(redis_db12, WebhookPolicy(allow_private=True), timeout=1, attempts=3)
+    schedule_webhook(redis_db, job_id)
+    first = WebhookSender(redis_db, WebhookPolicy(allow_private=True), timeout=1, attempts=3)
     first._claim(keys=[WEBHOOK_OUTBOX_KEY], args=[time.time(), time.time() + 60])  # first is mid-attempt
-    second = WebhookSender(redis_db12, WebhookPolicy(allow_private=True), timeout=1, attempts=3)
+    second = WebhookSender(redis_db, WebhookPolicy(allow_private=True), timeout=1, attempts=3)
     assert second.run_once() is None
 
 
-def test_a_webhook_of_a_job_that_expired_is_dropped(redis_db12) -> None:
-    schedule_webhook(redis_db12, "gone-job")
-    redis_db12.delete("deepfake:job:gone-job")
-    sender = WebhookSender(redis_db12, WebhookPolicy(allow_private=True), timeout=1, attempts=3)
-    assert sender.run_once() == "gone-job" and redis_db12.zcard(WEBHOOK_OUTBOX_KEY) == 0
+def test_a_webhook_of_a_job_that_expired_is_dropped(redis_db) -> None:
+    schedule_webhook(redis_db, "gone-job")
+    redis_db.delete("deepfake:job:gone-job")
+    sender = WebhookSender(redis_db, WebhookPolicy(allow_private=True), timeout=1, attempts=3)
+    assert sender.run_once() == "gone-job" and redis_db.zcard(WEBHOOK_OUTBOX_KEY) == 0

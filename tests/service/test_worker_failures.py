@@ -142,20 +142,6 @@ def test_an_audio_service_returning_nan_probabilities_is_a_model_contract_error(
 
 # --- the same errors through a real RQ worker running analyze_job ------------------------------------
 @pytest.fixture
-def redis_db():
-    redis = pytest.importorskip("redis")
-    connection = redis.Redis.from_url(REDIS_DB_URL)
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("needs Redis on 127.0.0.1:6379 (CI starts it)")
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
-    connection.close()
-
-
-@pytest.fixture
 def audio_service(service, melcnn_model_dir) -> TestClient:
     """A working audio service (the untrained MelCNN's card, probability 0.5 for every window)."""
     return service(lambda t: {"probs": np.full(len(t["windows"]), 0.5, np.float32)}, input_name="windows",

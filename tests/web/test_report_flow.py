@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
+from page_words import STATE_LABELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -74,15 +75,6 @@ def _images_decoded(page, selector: str) -> list[int]:
         page.wait_for_timeout(100)
 
 
-#: What the page says for each C2PA state (gateway/static/app.js: C2PA_STATES).
-C2PA_STATE_LABELS = {
-    "none": "No content credentials",
-    "valid": "Signed and intact (signer not verified)",
-    "trusted": "Signed, intact and from a trusted signer",
-    "invalid": "Broken: changed after signing or bad signature",
-    "remote": "Stored elsewhere, not fetched",
-    "unreadable": "Present but unreadable",
-}
 
 
 def _pct(p: float) -> str:
@@ -137,7 +129,7 @@ def _check_provenance(page, report: dict) -> None:
     assert panel.is_visible()
     c2pa = prov["c2pa"]
     label = page.locator("#c2pa-state .c2pa-state-label").text_content()
-    assert label == f"State: {C2PA_STATE_LABELS[c2pa['state']]} ({c2pa['state']})"
+    assert label == f"State: {STATE_LABELS[c2pa['state']]} ({c2pa['state']})"
     text = panel.inner_text()
     assert c2pa["reason"] in text
     for finding in prov["metadata"]["findings"]:

@@ -14,17 +14,9 @@ import json
 from typing import Any
 
 import pytest
+from page_words import STATE_LABELS
 
-from shared.provenance.section import (
-    C2paAction,
-    C2paIngredient,
-    C2paSection,
-    MetadataFinding,
-    MetadataSection,
-    ProvenanceSection,
-    WatermarkMatch,
-    WatermarkSection,
-)
+from shared.provenance import section as ps
 from shared.report import (
     AudioSection,
     AudioSegment,
@@ -45,15 +37,6 @@ DESKTOP = {"width": 1280, "height": 900}
 #: the page's title.
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\"><b>Evil</b> & <script>document.title='pwned'</script>"
 
-#: What the page must say for each C2PA state (gateway/static/app.js: C2PA_STATES).
-STATE_LABELS = {
-    "none": "No content credentials",
-    "valid": "Signed and intact (signer not verified)",
-    "trusted": "Signed, intact and from a trusted signer",
-    "invalid": "Broken: changed after signing or bad signature",
-    "remote": "Stored elsewhere, not fetched",
-    "unreadable": "Present but unreadable",
-}
 #: A phrase of each state's plain-words meaning that must be on the page.
 STATE_MEANS = {
     "none": "proves nothing either way",
@@ -74,9 +57,9 @@ def _model(name: str) -> ModelInfo:
                      training_data="test data")
 
 
-def _provenance(state: str, text: str = "ordinary") -> ProvenanceSection:
+def _provenance(state: str, text: str = "ordinary") -> ps.ProvenanceSection:
     signed = state not in ("none", "remote", "unreadable")
-    c2pa = C2paSection(
+    c2pa = ps.C2paSection(
         state=state,
         ai_declared=signed,
         ai_source_types=["trainedAlgorithmicMedia"] if signed else [],
@@ -85,31 +68,31 @@ def _provenance(state: str, text: str = "ordinary") -> ProvenanceSection:
         signer_verified=state == "trusted",
         claim_generator=f"{text} generator/1.0" if signed else None,
         actions=[
-            C2paAction(action="c2pa.created", digital_source_type="trainedAlgorithmicMedia",
+            ps.C2paAction(action="c2pa.created", digital_source_type="trainedAlgorithmicMedia",
                        software_agent=text, ai=True),
-            C2paAction(action="c2pa.color_adjustments", in_ingredient=True),
+            ps.C2paAction(action="c2pa.color_adjustments", in_ingredient=True),
         ] if signed else [],
-        ingredients=[C2paIngredient(title=text, relationship="parentOf", has_manifest=False)] if signed else [],
+        ingredients=[ps.C2paIngredient(title=text, relationship="parentOf", has_manifest=False)] if signed else [],
         codes=["signingCredential.untrusted", "assertion.dataHash.mismatch"] if state == "invalid" else [],
         manifests=1 if signed else 0,
         remote_url=f"https://example.invalid/{text}" if state == "remote" else None,
         reason=f"what the reader said about {text}",
     )
-    metadata = MetadataSection(
-        findings=[MetadataFinding(source="png_text", key=text, value=text, kind="generator", generator=text,
+    metadata = ps.MetadataSection(
+        findings=[ps.MetadataFinding(source="png_text", key=text, value=text, kind="generator", generator=text,
                                   means=f"means {text}", does_not_mean=f"does not mean {text}")],
         errors=[f"unreadable {text}"],
     )
-    watermarks = WatermarkSection(
+    watermarks = ps.WatermarkSection(
         status="found", checked=["stable-diffusion-v1"],
-        found=[WatermarkMatch(name="stable-diffusion-v1", generator=text, message=text, bits=48, bit_errors=1,
+        found=[ps.WatermarkMatch(name="stable-diffusion-v1", generator=text, message=text, bits=48, bit_errors=1,
                               channel_order="bgr")],
     )
-    return ProvenanceSection(verdict="fake", evidence="synthetic_declared", c2pa=c2pa, metadata=metadata,
+    return ps.ProvenanceSection(verdict="fake", evidence="synthetic_declared", c2pa=c2pa, metadata=metadata,
                              watermarks=watermarks, reasons=[f"provenance reason {text}"])
 
 
-def _report(provenance: ProvenanceSection, *, video_judged: bool = True) -> dict[str, Any]:
+def _report(provenance: ps.ProvenanceSection, *, video_judged: bool = True) -> dict[str, Any]:
     video_band = _band(0.4, 0.6, "settings", "the configured band: real below 0.40, fake above 0.60; "
                        "no false-alarm rate measured for it")
     audio_band = _band(0.3, 0.9, "model_card", "operating point measured on real speech unlike the "
