@@ -285,22 +285,23 @@ def _cut_faststart(folder: Path, name: str) -> Case:
     return Case(name, path, "report", reason="probably truncated")
 
 
+def _first_half(full: Path, path: Path) -> Path:
+    """The first half of ``full``'s bytes as ``path`` (``full`` is removed)."""
+    path.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    full.unlink()
+    return path
+
+
 @_case("truncated_png")
 def _truncated_png(folder: Path, name: str) -> Case:
     full = _picture(folder / "full.png", 256, 256)
-    path = folder / "truncated.png"
-    path.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    full.unlink()
-    return Case(name, path, "refused", "corrupt_media")
+    return Case(name, _first_half(full, folder / "truncated.png"), "refused", "corrupt_media")
 
 
 @_case("truncated_jpeg")
 def _truncated_jpeg(folder: Path, name: str) -> Case:
     full = _picture(folder / "full.jpg", 256, 256)
-    path = folder / "truncated.jpg"
-    path.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    full.unlink()
-    return Case(name, path, "refused", "corrupt_media")
+    return Case(name, _first_half(full, folder / "truncated.jpg"), "refused", "corrupt_media")
 
 
 @_case("truncated_wav")

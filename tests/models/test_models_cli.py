@@ -86,40 +86,16 @@ def test_score_writes_float32_logits_equal_to_the_scorer(video_model_dir, icpr_f
 
 
 def test_score_refuses_bad_faces_clearly(video_model_dir, tmp_path, capsys) -> None:
+    def score(faces: Path) -> int:
+        return main(["models", "score", "--model", str(video_model_dir), "--faces", str(faces),
+                     "--out", str(tmp_path / "o.npy")])  # fmt: skip
+
     bad = tmp_path / "bad.npy"
     np.save(bad, np.zeros((2, 224, 224, 3), np.float32))
-    assert (
-        main(
-            [
-                "models",
-                "score",
-                "--model",
-                str(video_model_dir),
-                "--faces",
-                str(bad),
-                "--out",
-                str(tmp_path / "o.npy"),
-            ]
-        )
-        == 2
-    )
+    assert score(bad) == 2
     assert "uint8" in capsys.readouterr().err
     (tmp_path / "text.npy").write_text("hello")
-    assert (
-        main(
-            [
-                "models",
-                "score",
-                "--model",
-                str(video_model_dir),
-                "--faces",
-                str(tmp_path / "text.npy"),
-                "--out",
-                str(tmp_path / "o.npy"),
-            ]
-        )
-        == 2
-    )
+    assert score(tmp_path / "text.npy") == 2
     assert "not a .npy array" in capsys.readouterr().err
 
 

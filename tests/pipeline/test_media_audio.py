@@ -218,9 +218,13 @@ def video_with_71_sound(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sound = write_channels(folder / "sound.m4a", 8, "aac_m4a")
     if sound is None:
         pytest.skip("this ffmpeg cannot encode 7.1 AAC")
-    out = folder / "surround.mp4"
+    return mux(silent, sound, folder / "surround.mp4")
+
+
+def mux(video: Path, audio: Path, out: Path) -> Path:
+    """``video``'s picture with ``audio``'s sound, both copied as they are."""
     subprocess.run(
-        [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(silent), "-i", str(sound),
+        [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(video), "-i", str(audio),
          "-map", "0:v", "-map", "1:a", "-c", "copy", str(out)],
         check=True,
     )  # fmt: skip
@@ -245,12 +249,7 @@ def test_nan_in_a_videos_audio_track_says_it_could_not_be_decoded(tmp_path: Path
 
     silent = write_video(tmp_path / "silent.mp4", lambda i: _background(120, 160, i / 25), 25)
     sound = nan_wav(tmp_path / "nan.wav", float("nan"), seconds=1.0)
-    video = tmp_path / "nan_sound.mkv"
-    subprocess.run(
-        [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-i", str(silent), "-i", str(sound),
-         "-map", "0:v", "-map", "1:a", "-c", "copy", str(video)],
-        check=True,
-    )  # fmt: skip
+    video = mux(silent, sound, tmp_path / "nan_sound.mkv")
     prepared = prepare(video, AnalyzeOptions(frames=1))
     assert prepared.audio is None and prepared.audio_reason is not None
     assert "could not be decoded" in prepared.audio_reason and "NaN or infinity" in prepared.audio_reason
