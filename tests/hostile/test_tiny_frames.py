@@ -10,8 +10,8 @@ import pytest
 from shared.analysis import AnalyzeOptions
 
 
-@pytest.fixture(scope="module", params=["mtcnn", "blazeface"])
-def detector(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["mtcnn", "blazeface"])  # function scope: after the test cache is set up (the
+def detector(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]  # detectors are cached per process)
     from shared.faces import get_detector_by_name
 
     if request.param == "blazeface":
