@@ -25,11 +25,15 @@ TIMEOUT_S = 60
 
 @pytest.fixture(scope="session")
 def cli_models(
-    video_model_dir: Path, melcnn_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    video_model_dir: Path,
+    melcnn_model_dir: Path,
+    face_detector_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, str]:
-    """Model flags and a warm OpenVINO cache: the first compilation is not what the 60 s limit is about."""
+    """Model flags, converted face detectors and a warm OpenVINO cache: the first compilation is not what
+    the 60 s limit is about, and each case's own model cache must stay empty."""
     ov_cache = tmp_path_factory.mktemp("hostile-ov-cache")
-    env = {"DEEPFAKE_OV_CACHE_DIR": str(ov_cache)}
+    env = {"DEEPFAKE_OV_CACHE_DIR": str(ov_cache), **face_detector_env}
     warm = tmp_path_factory.mktemp("warm") / "warm.mp4"
     from fixtures_media import _background, write_video
 
@@ -37,7 +41,7 @@ def cli_models(
     flags = ["--video-model", str(video_model_dir), "--audio-model", str(melcnn_model_dir)]
     done = _analyze(warm, flags, env, timeout=600)
     assert done.returncode == 0, done.stderr
-    return {"flags": json.dumps(flags), "ov_cache": str(ov_cache)}
+    return {"flags": json.dumps(flags), "ov_cache": str(ov_cache), "detectors": json.dumps(face_detector_env)}
 
 
 def _analyze(
@@ -70,6 +74,7 @@ def test_hostile_case_through_the_cli(
         "TMPDIR": str(scratch),
         "DEEPFAKE_CACHE_DIR": str(cache),
         "DEEPFAKE_OV_CACHE_DIR": cli_models["ov_cache"],
+        **json.loads(cli_models["detectors"]),
     }
     try:
         done = _analyze(case.path, json.loads(cli_models["flags"]), env)
