@@ -8,7 +8,6 @@ when the card says so; the video score is the most suspicious counted track's) a
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from shared import scoring
 from shared.analysis import RunContext
 from shared.detectors import register_detector
 from shared.detectors.base import Detector, model_info
@@ -54,8 +54,6 @@ class ScoredFaces:
 def band_for(card: ModelCard | None, settings_band: Thresholds) -> Band:
     """The band a model's verdicts use, as the report shows it (``shared.scoring.band_for``: the card's
     measured operating point when it has one, else the settings' band moved with its decision threshold)."""
-    from shared import scoring
-
     band = scoring.band_for(
         card, scoring.Band.around(settings_band.uncertain_low, settings_band.uncertain_high, source="the settings")
     )
@@ -87,21 +85,12 @@ def report_band(band: Any, settings_band: Thresholds) -> Band:
 
 
 def logit_to_probability(logit: float, card: ModelCard | None) -> float:
-    """Fake probability of a (mean) logit, with the card's Platt calibration when it has one."""
-    if card is not None and card.calibration is not None:
-        logit = card.calibration.a * logit + card.calibration.b
-    return float(0.5 * (1.0 + math.tanh(0.5 * logit)))
+    """Fake probability of a (mean) logit, with the card's Platt calibration (``shared.scoring``)."""
+    return float(scoring.fake_probability(logit, card))
 
 
-def min_track_faces(frames_analyzed: int, frames_with_faces: int) -> int:
-    """Faces a track needs to count towards the verdict.
-
-    A face seen in one frame of many is more often a detector mistake than a person: tracks must appear
-    in at least 2 analysed frames and in 10% of the frames with faces to count.
-    """
-    if frames_analyzed <= 2:
-        return 1
-    return max(2, math.ceil(0.1 * frames_with_faces))
+#: faces a track needs to count towards the verdict (one rule, in ``shared.scoring``)
+min_track_faces = scoring.min_track_faces
 
 
 def build_frames(prepared: PreparedFaces, scored: ScoredFaces | None, card: ModelCard | None) -> list[FrameResult]:
