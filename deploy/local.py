@@ -292,11 +292,13 @@ class Stack:
             while True:
                 for n in self.workers():
                     self._check_alive(n)
-                registered = {w.name for w in Worker.all(connection=connection)}
-                if len(set(names) & registered) >= count:
+                up = slots_up(names, [w.name for w in Worker.all(connection=connection)])
+                if len(up) >= count:
                     return
                 if time.monotonic() > deadline:
-                    raise StackError("workers did not register in time" + self._tail(self.workers()[-1]))
+                    late = [n for n in names if n not in up]
+                    slot = late[-1].removesuffix(f"-{self._token}")
+                    raise StackError(f"workers {late} did not register in time" + self._tail(slot))
                 time.sleep(0.2)
         finally:
             connection.close()
@@ -310,7 +312,10 @@ class Stack:
         path = self.config.logs / f"{name}.log"
         if not path.exists():
             return ""
-        text = path.read_text(errors="replace").splitlines()[-lines:]
+        # RQ's housekeeping lines every few seconds would push the cause (a traceback, the supervisor's
+        # restart warnings) out of the tail
+        text = [line for line in path.read_text(errors="replace").splitlines()
+                if "cleaning registries" not in line and "cleaning group registries" not in line][-lines:]
         return f"\n--- last lines of {path} ---\n" + "\n".join(text)
 
     def _redis_ping(self) -> bool:
@@ -402,6 +407,12 @@ def _ensure_port_free(port: int) -> None:
             sock.bind(("127.0.0.1", port))
         except OSError:
             raise StackError(f"port {port} is already in use (another stack? `make down`, or choose another port)") from None
+
+
+def slots_up(slots: list[str], registered: list[str]) -> list[str]:
+    """The worker slots with a worker registered in RQ: its first (``NAME``), or the one its supervisor
+    started in place of a dead one (``NAME.sK``), or one renamed after a Redis error (``NAME.rK``)."""
+    return [n for n in slots if any(r == n or r.startswith((f"{n}.s", f"{n}.r")) for r in registered)]
 
 
 # --- worker supervision ----------------------------------------------------------------------------

@@ -10,7 +10,10 @@ was measured slower than f32, and INT8 IRs are faster still.
 
 from __future__ import annotations
 
+import fcntl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -150,9 +153,24 @@ def compile_ir(
         cache = get_model_settings().ov_cache
         cache.mkdir(parents=True, exist_ok=True)
         core.set_property({"CACHE_DIR": str(cache)})
-        compiled = core.compile_model(str(folder / xml), "CPU", config)
+        # OpenVINO writes a cache blob straight to its final path (openvinotoolkit/openvino#35132), so a
+        # second process compiling the same model at that moment (two workers starting together on one
+        # cache) could import a half-written blob. One compile at a time per cache folder, across processes.
+        with _cache_lock(cache):
+            compiled = core.compile_model(str(folder / xml), "CPU", config)
         _compiled[key] = CompiledIR(folder=folder, card=card, compiled=compiled)
         return _compiled[key]
+
+
+@contextmanager
+def _cache_lock(cache: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``cache/.compile.lock`` (released by the kernel if the process dies)."""
+    with open(cache / ".compile.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def forget_compiled(folder: Path) -> None:

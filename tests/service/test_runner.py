@@ -135,3 +135,13 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_slot_counts_as_up_once_any_of_its_workers_registered() -> None:
+    """CI: a worker died at start-up and its supervisor's replacement (``.s1``) registered; the runner
+    waited for the first name only and gave up on a running stack."""
+    runner = load_local_runner()
+    slots = ["worker1-ab12cd", "worker2-ab12cd"]
+    assert runner.slots_up(slots, ["worker1-ab12cd", "worker2-ab12cd.s1"]) == slots
+    assert runner.slots_up(slots, ["worker1-ab12cd.r2"]) == ["worker1-ab12cd"]
+    assert runner.slots_up(slots, ["worker12-ab12cd", "other"]) == []  # another slot, not a restart of one

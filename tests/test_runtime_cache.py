@@ -1,0 +1,58 @@
+"""``shared.runtime.compile_ir`` with a shared OpenVINO cache: one compile at a time across processes.
+
+OpenVINO writes a cache blob straight to its final path, so two workers starting together on one cache could
+import a half-written blob (a worker of the CI stack died at start-up, then started fine). The test holds the
+cache's lock itself and checks that a second process's compile waits for it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tiny_model_folder(folder: Path) -> Path:
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    from shared.modelcard import ModelCard, VideoPreprocessing
+
+    x = ops.parameter([1, 4], ov.Type.f32, name="x")
+    ov.save_model(ov.Model([ops.relu(x)], [x], "tiny"), str(folder / "model.xml"))
+    ModelCard(name="tiny", architecture="tiny", kind="video", preprocessing=VideoPreprocessing()).save(folder)
+    return folder
+
+
+def test_a_second_process_compiles_only_after_the_cache_lock_is_released(tmp_path: Path) -> None:
+    model = _tiny_model_folder(tmp_path)
+    cache = tmp_path / "ov"
+    cache.mkdir()
+    done = tmp_path / "compiled"
+    code = textwrap.dedent(
+        f"""
+        import pathlib
+        from shared.runtime import compile_ir
+        compile_ir(pathlib.Path({str(model)!r}))
+        pathlib.Path({str(done)!r}).write_text("ok")
+        """
+    )
+    env = {**os.environ, "DEEPFAKE_OV_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
+    with open(cache / ".compile.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env)
+        try:
+            deadline = time.monotonic() + 8  # ample for importing openvino and compiling a relu
+            while time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.1)
+            assert proc.poll() is None and not done.exists(), "the compile did not wait for the cache lock"
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    assert proc.wait(60) == 0
+    assert done.read_text() == "ok"
