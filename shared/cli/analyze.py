@@ -32,6 +32,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="video, image or audio file, or a folder")
     p.add_argument("--json", action="store_true", help="print only the reports, one JSON object per line")
     p.add_argument("--out", metavar="FILE", type=Path, help="also write the JSON report(s) to FILE (JSON Lines)")
+    add_face_stage_args(p)
+    p.add_argument(
+        "--video-model", metavar="M", help="registry name or model folder (default: DEEPFAKE_VIDEO_MODEL)"
+    )
+    p.add_argument(
+        "--audio-model", metavar="M", help="registry name or model folder (default: DEEPFAKE_AUDIO_MODEL)"
+    )
+    p.add_argument(
+        "--heatmaps", metavar="DIR", type=Path, help="save attention heatmap overlays of every face"
+    )
+    p.set_defaults(func=run)
+
+
+def add_face_stage_args(p: argparse.ArgumentParser) -> None:
+    """The face stage's flags (``deepfake analyze``, and ``deepfake evaluate video``, which scores the same faces)."""
     sampling = p.add_mutually_exclusive_group()
     sampling.add_argument(
         "--every", metavar="K", type=int, help="analyse every K-th frame (default: DEEPFAKE_EVERY, 2)"
@@ -49,16 +64,15 @@ def register(subparsers: Any) -> None:
         choices=("blazeface", "mtcnn"),
         help="face detector (default: DEEPFAKE_DETECTOR); blazeface is the ICPR2020 reference",
     )
-    p.add_argument(
-        "--video-model", metavar="M", help="registry name or model folder (default: DEEPFAKE_VIDEO_MODEL)"
+
+
+def face_stage_options(args: argparse.Namespace, settings: Any | None = None) -> Any:
+    """``AnalyzeOptions`` from the settings and the flags of :func:`add_face_stage_args` (unset flags: settings)."""
+    from shared.analysis import AnalyzeOptions
+
+    return AnalyzeOptions.from_settings(
+        settings, every=args.every, frames=args.frames, top_face=args.top_face or None, detector=args.detector
     )
-    p.add_argument(
-        "--audio-model", metavar="M", help="registry name or model folder (default: DEEPFAKE_AUDIO_MODEL)"
-    )
-    p.add_argument(
-        "--heatmaps", metavar="DIR", type=Path, help="save attention heatmap overlays of every face"
-    )
-    p.set_defaults(func=run)
 
 
 # --- models: resolved and compiled once per process ------------------------------------------------
@@ -182,11 +196,9 @@ def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
     """One file: probe, load the models its detectors need (once per process), run the pipeline."""
     from shared.detectors import detector_classes
     from shared.media.probe import open_media
-    from shared.pipeline import AnalyzeOptions, analyze
+    from shared.pipeline import analyze
 
-    options = AnalyzeOptions.from_settings(
-        settings, every=args.every, frames=args.frames, top_face=args.top_face or None, detector=args.detector
-    )
+    options = face_stage_options(args, settings)
     # Probe first: unusable input fails fast, before any model is compiled.
     source = open_media(path)
     kind = source.facts.kind

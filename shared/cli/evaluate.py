@@ -17,7 +17,8 @@ from shared.errors import InvalidArgument
 
 
 def register(subparsers: Any) -> None:
-    from shared.cli.train import _add_data_args, _add_face_args
+    from shared.cli.analyze import add_face_stage_args
+    from shared.cli.train import _add_data_args
 
     parser = subparsers.add_parser("evaluate", help="evaluate a model on a labelled dataset (metrics, plots, HTML)")
     sub = parser.add_subparsers(dest="evaluate_kind", metavar="KIND")
@@ -37,7 +38,10 @@ def register(subparsers: Any) -> None:
         p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = one per core)")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         if kind == "video":
-            _add_face_args(p)
+            # the faces analyze would score: its face stage, its defaults (DEEPFAKE_*), its flags
+            add_face_stage_args(p)
+            p.add_argument("--face-cache", type=Path, default=None,
+                           help="where the faces found are stored (default: $DEEPFAKE_CACHE_DIR/faces)")
         p.set_defaults(func=run_evaluate, kind=kind)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
@@ -72,6 +76,21 @@ def choose_parts(args: argparse.Namespace) -> tuple[Any, list[Any], list[Any]]:
     return dataset, test, limit_samples(val, args.limit, args.seed)
 
 
+def analysis_face_cache(args: argparse.Namespace, model_dir: Path) -> Any:
+    """A face cache of analyze's own face stage (its options from the settings and the flags), cropping as
+    the model's card says: the faces and tracks ``deepfake analyze`` would score with this model."""
+    from shared.cli.analyze import face_stage_options
+    from shared.datasets.facecache import AnalysisSettings, FaceCache
+    from shared.modelcard import ModelCard, VideoPreprocessing
+    from shared.settings import get_model_settings
+
+    prep = ModelCard.load(model_dir).preprocessing
+    if not isinstance(prep, VideoPreprocessing):
+        raise InvalidArgument(f"{model_dir} is not a video model (its card's preprocessing is {prep.kind!r})")
+    root = args.face_cache or get_model_settings().cache_dir / "faces"
+    return FaceCache(root, AnalysisSettings.from_options(face_stage_options(args), prep))
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a model and write the report folder."""
     from shared.evaluation.run import EvalOptions, evaluate_audio, evaluate_video
@@ -91,9 +110,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     options = EvalOptions(out_dir=args.out, threshold=args.threshold, calibrate=args.calibrate,
                           save_calibration=args.save_calibration, progress=not args.quiet, data_info=info)
     if args.kind == "video":
-        from shared.cli.train import face_cache_from_args
-
-        result = evaluate_video(model_dir, test, val, face_cache_from_args(args), options)
+        result = evaluate_video(model_dir, test, val, analysis_face_cache(args, model_dir), options)
     else:
         result = evaluate_audio(model_dir, [s for s in test if s.kind in ("audio", "video")],
                                 [s for s in val if s.kind in ("audio", "video")], options)

@@ -6,6 +6,12 @@ One entry per (file, extraction settings): ``<root>/<key[:2]>/<key>/`` holding
 * ``faces.json`` frame index, time, box ``(x1, y1, x2, y2)`` in full-resolution pixels and detector
   confidence of each crop, plus the frames sampled, the settings and the source file's size/mtime.
 
+Two kinds of settings, two recipes: :class:`ExtractionSettings` is the reference's (N frames, the K most
+confident faces of each: what training and the published models use); :class:`AnalysisSettings` is
+``deepfake analyze``'s own face stage (its sampling, detector, face tracks and interpolation between
+detections), so that ``deepfake evaluate video`` scores the very faces, grouped in the very tracks, that
+``analyze`` reports on. Entries of the second kind also hold each face's track id.
+
 The key hashes the resolved path, size, modification time and settings, so an edited file or other
 settings make a new entry. An entry is written to a temporary folder and renamed into place, so an
 interrupted run never leaves a half entry: run the same command again and it resumes where it stopped.
@@ -19,7 +25,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +36,10 @@ from shared.fsutil import atomic_folder
 FACES_FILE = "faces.npy"
 INFO_FILE = "faces.json"
 CACHE_VERSION = 1
+
+if TYPE_CHECKING:
+    from shared.analysis import AnalyzeOptions
+    from shared.modelcard import VideoPreprocessing
 
 
 @dataclass(frozen=True)
@@ -57,9 +67,46 @@ class ExtractionSettings:
     min_confidence: float = 0.9
 
 
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """``deepfake analyze``'s face stage (``shared.faces.stage``), as ``AnalyzeOptions`` and the video
+    model's preprocessing set it. Part of the cache key."""
+
+    every: int | None
+    frames: int | None
+    max_frames: int
+    top_face: bool
+    detector: str
+    detector_max_side: int
+    min_face_size: int
+    min_face_confidence: float
+    detect_interval_s: float
+    margin: float = 0.2
+    size: int = 224
+
+    @classmethod
+    def from_options(cls, options: AnalyzeOptions, prep: VideoPreprocessing) -> AnalysisSettings:
+        return cls(every=options.every, frames=options.frames, max_frames=options.max_frames,
+                   top_face=options.top_face, detector=options.detector,
+                   detector_max_side=options.detector_max_side, min_face_size=options.min_face_size,
+                   min_face_confidence=options.min_face_confidence, detect_interval_s=options.detect_interval_s,
+                   margin=prep.margin, size=prep.input_size)
+
+    def analyze_options(self) -> AnalyzeOptions:
+        from shared.analysis import AnalyzeOptions
+
+        fields = {k: v for k, v in asdict(self).items() if k not in ("margin", "size")}
+        return AnalyzeOptions(**fields)
+
+
 @dataclass
 class FaceEntry:
-    """The cached faces of one file."""
+    """The cached faces of one file.
+
+    ``track_ids``: each face's track (``AnalysisSettings`` entries); the reference recipe has no tracks,
+    and its faces (the most confident of each frame) count as one track, id 0. ``frames_with_faces``: how
+    many of the ``frames_sampled`` frames had a face (what ``shared.scoring.min_track_faces`` needs).
+    """
 
     path: Path
     faces: np.ndarray
@@ -69,6 +116,14 @@ class FaceEntry:
     confidences: np.ndarray
     frames_sampled: int
     error: str | None = None
+    track_ids: np.ndarray | None = None
+    frames_with_faces: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.track_ids is None:
+            self.track_ids = np.zeros(len(self.frame_indices), dtype=np.int64)
+        if self.frames_with_faces is None:
+            self.frames_with_faces = len(set(self.frame_indices.tolist()))
 
     def __len__(self) -> int:
         return int(self.faces.shape[0])
@@ -79,12 +134,14 @@ class FaceCache:
 
     Args:
         root: cache folder (created).
-        settings: extraction settings.
+        settings: the reference recipe (:class:`ExtractionSettings`, the default) or analyze's face stage
+            (:class:`AnalysisSettings`).
         detector: a ``shared.faces.FaceDetector``-like object (``detect(frames)``); built on first use
             from ``settings`` when None.
     """
 
-    def __init__(self, root: Path, settings: ExtractionSettings | None = None, *, detector: Any = None) -> None:
+    def __init__(self, root: Path, settings: ExtractionSettings | AnalysisSettings | None = None, *,
+                 detector: Any = None) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.settings = settings or ExtractionSettings()
@@ -97,11 +154,11 @@ class FaceCache:
             stat = path.stat()
         except OSError:
             raise InvalidArgument(f"face cache: {path} does not exist") from None
-        ident = json.dumps(
-            {"v": CACHE_VERSION, "path": str(path), "size": stat.st_size, "mtime": stat.st_mtime_ns,
-             "settings": asdict(self.settings)},
-            sort_keys=True,
-        )
+        fields: dict[str, Any] = {"v": CACHE_VERSION, "path": str(path), "size": stat.st_size,
+                                  "mtime": stat.st_mtime_ns, "settings": asdict(self.settings)}
+        if isinstance(self.settings, AnalysisSettings):
+            fields["recipe"] = "analyze"  # (reference keys stay as they were: existing caches stay valid)
+        ident = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(ident.encode()).hexdigest()[:32]
 
     def entry_dir(self, path: Path) -> Path:
@@ -124,6 +181,8 @@ class FaceCache:
             confidences=np.asarray(info["confidences"], dtype=np.float64),
             frames_sampled=int(info["frames_sampled"]),
             error=info.get("error"),
+            track_ids=np.asarray(info["track_ids"], dtype=np.int64) if "track_ids" in info else None,
+            frames_with_faces=info.get("frames_with_faces"),
         )
 
     # --- extraction ----------------------------------------------------------------------------------
@@ -132,7 +191,8 @@ class FaceCache:
         if self._detector is None:
             from shared.faces import get_detector
 
-            s = self.settings  # the face cache keeps MTCNN (its cache key names these settings)
+            s = self.settings  # the reference recipe keeps MTCNN (its cache key names these settings)
+            assert isinstance(s, ExtractionSettings), "analyze's face stage builds its own detector"
             self._detector = get_detector(s.detector_max_side, s.min_face_size, s.min_confidence)
         return self._detector
 
@@ -151,6 +211,7 @@ class FaceCache:
         if source.video is None:
             raise InvalidArgument(f"face cache: {path.name} has no video stream")
         s = self.settings
+        assert isinstance(s, ExtractionSettings)
         indices = sample_frame_indices(
             source.video.frame_count,
             frames=s.frames if s.frames else None,
@@ -160,6 +221,8 @@ class FaceCache:
         return [(f.index, f.time_s, f.rgb) for f in iter_frames(source, indices)]
 
     def _extract(self, path: Path) -> dict[str, Any]:
+        if isinstance(self.settings, AnalysisSettings):
+            return self._extract_as_analyze(path, self.settings)
         from shared.faces import crop_face_scale_policy
 
         s = self.settings
@@ -180,6 +243,34 @@ class FaceCache:
                 "boxes": [r[2] for r in rows],
                 "confidences": [r[3] for r in rows],
                 "frames_sampled": len(frames),
+            },
+        }
+
+    def _extract_as_analyze(self, path: Path, s: AnalysisSettings) -> dict[str, Any]:
+        """The faces ``deepfake analyze`` would score: its own face stage, run by the face detector."""
+        from shared.analysis import RunContext
+        from shared.detectors.faces import FaceEvidence
+        from shared.media.probe import open_media
+        from shared.modelcard import VideoPreprocessing
+
+        if media_kind(path) not in ("video", "image"):
+            raise InvalidArgument(f"face cache: {path.name} is not a video or an image")
+        source = open_media(path)
+        if source.facts.kind == "video" and source.video is None:
+            raise InvalidArgument(f"face cache: {path.name} has no video stream")
+        prep = VideoPreprocessing(margin=s.margin, input_size=s.size)
+        prepared = FaceEvidence().prepare(source, RunContext(s.analyze_options()), prep=prep)
+        faces = prepared.faces
+        return {
+            "faces": prepared.crops,
+            "info": {
+                "frame_indices": [f.frame_index for f in faces],
+                "times": [f.time_s for f in faces],
+                "boxes": [[float(v) for v in f.box] for f in faces],
+                "confidences": [float(f.confidence) for f in faces],
+                "track_ids": [int(f.track_id) for f in faces],
+                "frames_sampled": len(prepared.frames),
+                "frames_with_faces": sum(1 for fr in prepared.frames if fr.faces),
             },
         }
 

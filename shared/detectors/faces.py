@@ -119,31 +119,28 @@ def build_frames(prepared: PreparedFaces, scored: ScoredFaces | None, card: Mode
 def aggregate_tracks(
     prepared: PreparedFaces, scored: ScoredFaces, card: ModelCard | None, band: Thresholds
 ) -> list[Track]:
-    """One :class:`Track` per person: sigmoid(mean logit); short tracks are not counted."""
-    by_track: dict[int, list[int]] = {}
-    for n, face in enumerate(prepared.faces):
-        by_track.setdefault(face.track_id, []).append(n)
-    with_faces = sum(1 for f in prepared.frames if f.faces)
-    min_faces = min_track_faces(len(prepared.frames), with_faces)
-    longest = max(len(v) for v in by_track.values())
-    tracks = []
-    for tid in sorted(by_track):
-        members = by_track[tid]
-        mean_logit = float(np.mean(scored.logits[members]))
-        prob = logit_to_probability(mean_logit, card)
-        tracks.append(
-            Track(
-                id=tid,
-                faces=len(members),
-                first_time_s=round(prepared.faces[members[0]].time_s, 4),
-                last_time_s=round(prepared.faces[members[-1]].time_s, 4),
-                mean_logit=round(mean_logit, 4),
-                score=round(prob, 4),
-                verdict=verdict_for(prob, band),
-                counted=len(members) >= min_faces or (longest < min_faces and len(members) == longest),
-            )
+    """One :class:`Track` per person, as ``shared.scoring.aggregate_tracks`` scores them (the rule
+    ``deepfake evaluate video`` scores with too): sigmoid(calibrated mean logit); short tracks not counted."""
+    video = scoring.aggregate_tracks(
+        scored.logits,
+        [face.track_id for face in prepared.faces],
+        card,
+        frames_analyzed=len(prepared.frames),
+        frames_with_faces=sum(1 for f in prepared.frames if f.faces),
+    )
+    return [
+        Track(
+            id=t.track_id,
+            faces=len(t.members),
+            first_time_s=round(prepared.faces[t.members[0]].time_s, 4),
+            last_time_s=round(prepared.faces[t.members[-1]].time_s, 4),
+            mean_logit=round(t.mean_logit, 4),
+            score=round(t.score, 4),
+            verdict=verdict_for(t.score, band),
+            counted=t.counted,
         )
-    return tracks
+        for t in video.tracks
+    ]
 
 
 def explain(section: VideoSection, kind: str, card: ModelCard | None, band: Thresholds) -> list[str]:
@@ -207,8 +204,9 @@ class FaceEvidence(Detector):
         prep = card.preprocessing if card is not None else None
         return prep if isinstance(prep, VideoPreprocessing) else VideoPreprocessing()
 
-    def prepare(self, source: MediaSource, run: RunContext) -> PreparedFaces:
-        stage = FaceStage(get_face_detector(run.options), run.options, self.preprocessing(), run)
+    def prepare(self, source: MediaSource, run: RunContext, *, prep: VideoPreprocessing | None = None) -> PreparedFaces:
+        """The face stage on ``source``; crops as ``prep`` says (default: the video model's card)."""
+        stage = FaceStage(get_face_detector(run.options), run.options, prep or self.preprocessing(), run)
         if source.facts.kind == "image":
             from shared.media.image import load_image
 

@@ -1,10 +1,14 @@
 """Scoring a labelled dataset with a model folder, then writing the evaluation (``deepfake evaluate``).
 
-Video: faces come from the face cache (extracted once, the pipeline's detector and crops; the most
-confident face per frame, i.e. one track per video); the model scores every face; a video's score is
-``shared.scoring.aggregate_tracks`` over that one track: sigmoid(calibrated mean of its face logits), the
-reference's rule and the pipeline's. Metrics are reported per video and per frame (each face carries its
-video's label). Videos where no face was found are counted and listed, not scored.
+Video: faces come from the face cache (found once per file and kept): with the CLI's cache
+(``AnalysisSettings``) they are the faces of ``deepfake analyze``'s own face stage, with its sampling,
+detector, face tracks and interpolated frames; the model scores every face; a video's score is
+``shared.scoring.aggregate_tracks`` over those tracks, sigmoid(calibrated mean logit) of the most
+suspicious counted track: exactly the score ``analyze`` reports. (A reference-recipe cache, the most
+confident face per frame, is one track.) Calibration is fitted on the uncalibrated log-odds of that same
+track, so the map it writes into the card is the map ``analyze`` then applies to that quantity. Metrics are
+reported per video and per frame (each face carries its video's label). Videos where no face was found are
+counted and listed, not scored.
 
 Audio: every file is decoded to 16 kHz mono (``shared.media.audio.load_audio``) and scored exactly as
 ``deepfake analyze`` scores it (``shared.audio_scoring.score_audio``: windows, silence skipped, voice
@@ -41,7 +45,7 @@ from shared.evaluation.metrics import (
 )
 from shared.evaluation.report import ScoredSet, write_evaluation
 from shared.modelcard import Calibration, ModelCard
-from shared.scoring import aggregate_tracks, calibrated, sigmoid
+from shared.scoring import VideoScore, aggregate_tracks, calibrated, sigmoid
 
 MEL_EXAMPLES_PER_CLASS = 2
 
@@ -120,8 +124,15 @@ def _score_videos(samples: list[Sample], scorer: Any, cache: Any, progress: bool
             skipped.append({"id": s.id, "path": str(s.path), "reason": entry.error or "no face found"})
             continue
         logits = np.asarray(scorer.score(np.ascontiguousarray(entry.faces)).logits, dtype=np.float64)
-        scored.append(_Scored(s, logits, {"frames": entry.frame_indices.tolist()}))
+        scored.append(_Scored(s, logits, {"frames": entry.frame_indices.tolist(), "entry": entry}))
     return scored, skipped
+
+
+def _video_score(u: _Scored, card: ModelCard | None) -> VideoScore:
+    """The video score ``deepfake analyze`` reports for these faces and tracks (``card``: its calibration)."""
+    entry = u.detail["entry"]
+    return aggregate_tracks(u.logits, entry.track_ids, card, frames_analyzed=entry.frames_sampled,
+                            frames_with_faces=entry.frames_with_faces)
 
 
 def evaluate_video(model_dir: Path, test: list[Sample], val: list[Sample], cache: Any,
@@ -142,9 +153,12 @@ def evaluate_video(model_dir: Path, test: list[Sample], val: list[Sample], cache
         options.calibrate or options.threshold not in ("card",))) else []
 
     def video_logit(u: _Scored) -> float:
-        # The face cache keeps the most confident face per frame: one track, scored as analyze scores a track.
-        n = len(u.logits)
-        return aggregate_tracks(u.logits, [0] * n, None, frames_analyzed=n, frames_with_faces=n).worst.mean_logit
+        # the uncalibrated log-odds of the track analyze would report (what a calibration is fitted on)
+        return _video_score(u, None).worst.mean_logit
+
+    def p_videos(units: list[_Scored], cal: Calibration | None) -> np.ndarray:
+        with_cal = card.model_copy(update={"calibration": cal})
+        return np.array([_video_score(u, with_cal).score for u in units])
 
     cal = card.calibration
     new_cal = None
@@ -154,14 +168,14 @@ def evaluate_video(model_dir: Path, test: list[Sample], val: list[Sample], cache
             raise InvalidArgument("--calibrate needs a validation split with real and fake videos that have faces")
         a, b = fit_platt([video_logit(u) for u in val_scored], vy)
         new_cal = Calibration(a=a, b=b, fitted_on=f"{options.data_info.get('name', 'data')} validation split, "
-                                                  f"{len(val_scored)} videos (mean face logit per video)")
+                                                  f"{len(val_scored)} videos (mean face logit of the "
+                                                  "track analyze reports)")
     use = new_cal or cal
     y = np.array([u.sample.label for u in scored])
-    p_video = sigmoid(_apply(use, np.array([video_logit(u) for u in scored])))
+    p_video = p_videos(scored, use)
     val_pair = None
     if val_scored:
-        val_pair = (np.array([u.sample.label for u in val_scored]),
-                    sigmoid(_apply(use, np.array([video_logit(u) for u in val_scored]))))
+        val_pair = (np.array([u.sample.label for u in val_scored]), p_videos(val_scored, use))
     threshold = _pick_threshold(options.threshold, card, val_pair, (y, p_video))
     # per frame: each face's own probability (the same calibration map as the video score)
     frame_ids, frame_y, frame_p, frame_g = [], [], [], []
@@ -177,7 +191,7 @@ def evaluate_video(model_dir: Path, test: list[Sample], val: list[Sample], cache
     }
     compare = None
     if new_cal is not None:
-        compare = {"video": sigmoid(_apply(cal, np.array([video_logit(u) for u in scored])))}
+        compare = {"video": p_videos(scored, cal)}
     result = write_evaluation(
         options.out_dir, levels, threshold, title=f"Evaluation of {card.name} (video)",
         model_info=_card_info(model_dir, card), data_info=options.data_info,
