@@ -32,8 +32,8 @@ from shared.provenance.section import (
     WatermarkMatch,
     WatermarkSection,
 )
-from shared.provenance.settings import ProvenanceSettings, get_provenance_settings
 from shared.provenance.watermark import check_watermarks
+from shared.settings import ProvenanceSettings, get_provenance_settings
 
 __all__ = [
     "C2paSection",

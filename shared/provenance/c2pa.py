@@ -32,7 +32,7 @@ from typing import Any
 from shared.errors import ConfigurationError
 from shared.provenance._deps import require
 from shared.provenance.section import C2paAction, C2paIngredient, C2paSection
-from shared.provenance.settings import ProvenanceSettings
+from shared.settings import ProvenanceSettings
 
 CHILD_SCRIPT = Path(__file__).with_name("_c2pa_child.py")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from shared.provenance.settings import ProvenanceSettings
+from shared.settings import ProvenanceSettings
 
 
 @dataclass

@@ -27,7 +27,7 @@ from shared.provenance._deps import require
 from shared.provenance.c2pa import AI_SOURCE_TYPES
 from shared.provenance.image import LoadedImage
 from shared.provenance.section import FindingKind, MetadataFinding, MetadataSection, MetadataSource
-from shared.provenance.settings import ProvenanceSettings
+from shared.settings import ProvenanceSettings
 
 UNSIGNED = (
     "metadata is unsigned: it can be copied onto a real photo or stripped from a generated one, so it is "

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from provenance_helpers import SdkSigner, encode_image
 
-from shared.provenance.settings import ProvenanceSettings
+from shared.settings import ProvenanceSettings
 
 
 @pytest.fixture(autouse=True)
 def _default_provenance_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Tests state their settings: none leak in from the environment or the cached getter."""
-    from shared.provenance.settings import get_provenance_settings
+    from shared.settings import get_provenance_settings
 
     for name in list(os.environ):
         if name.startswith("DEEPFAKE_PROVENANCE_"):

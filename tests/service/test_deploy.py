@@ -27,6 +27,7 @@ PREFIXES = {
     "DEEPFAKE_WORKER_": [s.WorkerSettings],
     "DEEPFAKE_VIDEO_SERVICE_": [s.VideoServiceSettings],
     "DEEPFAKE_AUDIO_SERVICE_": [s.AudioServiceSettings],
+    "DEEPFAKE_PROVENANCE_": [s.ProvenanceSettings],
     "DEEPFAKE_": [s.AnalyzeSettings],
 }
 
