@@ -139,7 +139,7 @@ def main() -> int:
             audio_port=free_port(),
             workers=1,
             queue_name="bench",
-            env={"DEEPFAKE_WORKER_TORCH_THREADS": "1"},
+            env={"DEEPFAKE_WORKER_OPENCV_THREADS": "1"},
         )
         stack = local.Stack(config).up()
         rows = []

@@ -144,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     settings = get_worker_settings()
-    import torch
+    import cv2
 
-    torch.set_num_threads(settings.torch_threads)
+    # The models run on OpenVINO (DEEPFAKE_INFERENCE_THREADS); OpenCV's resizes in the face stage would
+    # otherwise take every core in each of several workers. The worker never imports torch.
+    cv2.setNumThreads(settings.opencv_threads)
     from preprocess_worker.jobs import load_context
 
     load_context()  # the pipeline's models, once per process, before the first job

@@ -207,7 +207,7 @@ class WorkerSettings(_JobQueueSettings):
     webhook_timeout: float = Field(5.0, gt=0, le=60, description="seconds per webhook attempt")
     webhook_attempts: int = Field(3, ge=1, le=20, description="webhook delivery attempts")
     webhook_backoff: float = Field(1.0, gt=0, description="seconds before the 2nd webhook attempt; doubles after")
-    torch_threads: int = Field(1, ge=1, description="torch threads per worker (scale with more workers)")
+    opencv_threads: int = Field(1, ge=1, description="OpenCV threads per worker (the face stage's resizes)")
 
 
 class _InferenceServiceSettings(BaseSettings):

@@ -130,7 +130,7 @@ def service_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         "DEEPFAKE_CACHE_DIR": str(run_dir / "cache"),
         "DEEPFAKE_OFFLINE": "1",
         "DEEPFAKE_INFERENCE_THREADS": "1",
-        "DEEPFAKE_WORKER_TORCH_THREADS": "1",
+        "DEEPFAKE_WORKER_OPENCV_THREADS": "1",
         "DEEPFAKE_WORKER_HEARTBEAT_INTERVAL": "1",
         "DEEPFAKE_WORKER_HEARTBEAT_GRACE": "5",
         "DEEPFAKE_WORKER_MAINTENANCE_INTERVAL": "2",

@@ -97,3 +97,30 @@ def test_worker_and_services_import_without_torch(no_torch_env: dict[str, str]) 
     )
     result = _run([sys.executable, "-c", code], no_torch_env)
     assert result.returncode == 0, result.stderr
+
+
+def test_worker_process_starts_loads_its_models_and_works_without_torch(
+    no_torch_env: dict[str, str], video_model_dir: Path,
+) -> None:
+    """``python -m preprocess_worker`` itself, not only its modules: it imported torch to set a thread
+    count, so in the torch-free worker image it died at start-up. Here it loads the face detector, registers
+    with RQ on the machine's Redis and, in burst mode on an empty queue, exits 0."""
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/13"
+    connection = redis.Redis.from_url(url)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("needs Redis on 127.0.0.1:6379 (CI starts it)")
+    from shared.weights import resolve_model
+
+    resolve_model("mtcnn")  # the one conversion step (torch allowed here), into the test's cache
+    env = {**no_torch_env, "DEEPFAKE_WORKER_REDIS_URL": url, "DEEPFAKE_WORKER_QUEUE_NAME": "torch-free",
+           "DEEPFAKE_DETECTOR": "mtcnn", "DEEPFAKE_VIDEO_MODEL": str(video_model_dir)}
+    try:
+        result = _run([sys.executable, "-m", "preprocess_worker", "--burst", "--name", "torch-free-worker"], env)
+    finally:
+        connection.flushdb()
+        connection.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "torch-free-worker" in result.stderr  # it got as far as RQ's work loop
