@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from timing import median_seconds
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "models")]
 SHARED = Path(os.environ.get("DEEPFAKE_SHARED_MATERIAL", REPO.parent / "shared"))
@@ -73,14 +75,8 @@ def reference_classification_seconds(repeat: int) -> float:
     torch.set_num_threads(os.cpu_count() or 1)
     net = build_reference("EfficientNetAutoAttB4").eval()
     x = torch.randn(32, 3, 224, 224)
-    times = []
     with torch.inference_mode():
-        net(x)  # warm-up
-        for _ in range(repeat):
-            start = time.perf_counter()
-            net(x)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        return median_seconds(lambda: net(x), repeat)
 
 
 def run_analyze(args: list[str], env: dict[str, str], repeat: int) -> tuple[float, float, dict]:

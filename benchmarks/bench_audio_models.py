@@ -14,29 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import median_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 WEIGHTS = Path(os.environ.get("DEEPFAKE_SHARED_MATERIAL", REPO.parent / "shared")) / "weights" / "aasist"
-
-
-def _timed(fn, repeats: int) -> float:  # noqa: ANN001
-    """Median seconds of ``repeats`` calls after two warm-up calls."""
-    fn()
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def main() -> int:
@@ -82,8 +69,8 @@ def main() -> int:
             with torch.no_grad():
                 for label, fast in (("plain", False), ("fast", True)):
                     model.set_fast_inference(fast)
-                    rates[label] = batch / _timed(lambda m=model, v=xt: m(v), args.repeats)
-            rates["ov"] = batch / _timed(lambda c=compiled, v=x: c.infer(v), args.repeats)
+                    rates[label] = batch / median_seconds(lambda m=model, v=xt: m(v), args.repeats, warmups=2)
+            rates["ov"] = batch / median_seconds(lambda c=compiled, v=x: c.infer(v), args.repeats, warmups=2)
             print(
                 f"{name:<9} {batch:>5} {rates['plain']:>14.2f} {rates['fast']:>13.2f} {rates['ov']:>9.2f} "
                 f"{rates['ov'] / rates['fast']:>9.2f}x {rates['ov'] / rates['plain']:>10.2f}x"

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import median_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -43,16 +42,6 @@ def frames_640x360(count: int = 16) -> tuple[np.ndarray, str]:
         frames = [np.pad(f, ((0, 0), (420, 420), (0, 0))) for f in frames]
         source = "generated astronaut scenes"
     return np.stack([cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in frames]), source
-
-
-def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    fn()  # warm-up: first-call allocations, OpenVINO shape caches
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -81,8 +70,8 @@ def main() -> int:
     )
     print(f"load before: {os.getloadavg()}")
     results = {
-        "stock": timed(run_stock, args.repeat),
-        "openvino": timed(lambda: ours.run(batch), args.repeat),
+        "stock": median_seconds(run_stock, args.repeat),
+        "openvino": median_seconds(lambda: ours.run(batch), args.repeat),
     }
     for name, seconds in results.items():
         print(f"  {name:9s} {seconds:6.3f} s per batch  {results['stock'] / seconds:5.2f}x stock")

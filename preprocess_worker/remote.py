@@ -31,6 +31,7 @@ from shared.errors import (
     ServiceUnavailable,
 )
 from shared.modelcard import ModelCard
+from shared.video_scoring import FaceScores, VideoCardMixin, check_faces
 
 log = logging.getLogger(__name__)
 
@@ -129,29 +130,31 @@ def checked_output(
     return array
 
 
-class RemoteFaceScorer:
-    """``FaceScorer`` over HTTP (the video inference service)."""
+class _RemoteScorer:
+    """What both remote scorers are: one inference service's client, its card, folder and info."""
+
+    #: the model role (``shared.detectors``' ``model_role``), named in every error about the service
+    role: str
 
     def __init__(
         self, base_url: str, *, timeout: float = 120.0, retries: int = 3, http: httpx.Client | None = None
     ) -> None:
-        self._client = _ServiceClient(base_url, role="video", timeout=timeout, retries=retries, http=http)
+        self._client = _ServiceClient(base_url, role=self.role, timeout=timeout, retries=retries, http=http)
         self.card = self._client.card
         self.folder = self._client.folder
         self.info = self._client.info
 
-    @property
-    def input_size(self) -> int:
-        return self.card.preprocessing.input_size  # type: ignore[union-attr]
+    def close(self) -> None:
+        self._client.close()
 
-    @property
-    def has_attention(self) -> bool:
-        return "attention" in self.card.preprocessing.outputs  # type: ignore[union-attr]
 
-    def score(self, faces: np.ndarray) -> Any:
-        """Score uint8 (N, S, S, 3) RGB crops remotely; returns ``shared.video_scoring.FaceScores``."""
-        from shared.video_scoring import FaceScores, check_faces
+class RemoteFaceScorer(VideoCardMixin, _RemoteScorer):
+    """``FaceScorer`` over HTTP (the video inference service)."""
 
+    role = "video"
+
+    def score(self, faces: np.ndarray) -> FaceScores:
+        """Score uint8 (N, S, S, 3) RGB crops remotely."""
         faces = check_faces(faces, self.input_size)
         out = self._client.infer_batched("faces", faces)
         logits = checked_output(out, "logits", (len(faces),), role="video")
@@ -164,20 +167,11 @@ class RemoteFaceScorer:
                                        low=0.0, high=1.0)
         return FaceScores(logits=logits, attention=attention)
 
-    def close(self) -> None:
-        self._client.close()
 
-
-class RemoteAudioScorer:
+class RemoteAudioScorer(_RemoteScorer):
     """``AudioScorer`` over HTTP (the audio inference service)."""
 
-    def __init__(
-        self, base_url: str, *, timeout: float = 120.0, retries: int = 3, http: httpx.Client | None = None
-    ) -> None:
-        self._client = _ServiceClient(base_url, role="audio", timeout=timeout, retries=retries, http=http)
-        self.card = self._client.card
-        self.folder = self._client.folder
-        self.info = self._client.info
+    role = "audio"
 
     @property
     def sample_rate(self) -> int:
@@ -190,9 +184,6 @@ class RemoteAudioScorer:
             raise InvalidArgument(f"windows must have shape (N, samples), got {tuple(windows.shape)}")
         out = self._client.infer_batched("windows", windows)
         return checked_output(out, "probs", (len(windows),), role="audio", low=0.0, high=1.0)
-
-    def close(self) -> None:
-        self._client.close()
 
 
 #: the remote scorer of each model role (``shared.detectors``' ``model_role``): one inference service each

@@ -59,7 +59,25 @@ def check_faces(faces: np.ndarray, size: int) -> np.ndarray:
     return faces
 
 
-class FaceScorer:
+class VideoCardMixin:
+    """``input_size`` and ``has_attention`` as a video model's card states them.
+
+    Every face scorer (in-process, queued, remote) reads them from its ``card`` by this one rule, so
+    the pipeline sees the same contract whichever runs the model.
+    """
+
+    card: ModelCard
+
+    @property
+    def input_size(self) -> int:
+        return self.card.preprocessing.input_size  # type: ignore[union-attr]
+
+    @property
+    def has_attention(self) -> bool:
+        return "attention" in self.card.preprocessing.outputs  # type: ignore[union-attr]
+
+
+class FaceScorer(VideoCardMixin):
     """A compiled video model folder. Thread-safe (each call makes its own infer request)."""
 
     def __init__(
@@ -88,14 +106,6 @@ class FaceScorer:
 
         compiled = compile_ir(Path(folder), hint=hint, threads=threads)
         return cls(compiled.folder, compiled, compiled.card, batch_size=batch_size)
-
-    @property
-    def input_size(self) -> int:
-        return self.card.preprocessing.input_size  # type: ignore[union-attr]
-
-    @property
-    def has_attention(self) -> bool:
-        return "attention" in self.card.preprocessing.outputs  # type: ignore[union-attr]
 
     def score(self, faces: np.ndarray) -> FaceScores:
         """Score uint8 (N, S, S, 3) RGB face crops (S = the card's input size, 224 for ICPR2020).

@@ -43,6 +43,17 @@ def shared_weights(shared_material: Path) -> Path:
     return _need(shared_material / "weights")
 
 
+@pytest.fixture(scope="session")
+def reference_npz(shared_reference: Path):  # -> Callable[[str], np.lib.npyio.NpzFile]
+    """``np.load`` of a golden file below ``../shared/reference``, by its relative path; skips when absent."""
+    import numpy as np
+
+    def load(relative: str):  # -> np.lib.npyio.NpzFile
+        return np.load(_need(shared_reference / relative))
+
+    return load
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never let a test read or write the user's real model cache, nor reach the internet for weights."""

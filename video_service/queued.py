@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.video_scoring import FaceScorer, FaceScores, check_faces, normalize_faces
+from shared.video_scoring import FaceScorer, FaceScores, VideoCardMixin, check_faces, normalize_faces
 
 
 class _Call:
@@ -32,7 +32,7 @@ class _Call:
         self.lock = threading.Lock()
 
 
-class QueuedFaceScorer:
+class QueuedFaceScorer(VideoCardMixin):
     """Wraps a compiled ``FaceScorer``; same ``card``, ``input_size``, ``has_attention`` and ``score``."""
 
     def __init__(self, scorer: FaceScorer, compiled_model: Any) -> None:
@@ -46,14 +46,6 @@ class QueuedFaceScorer:
         self._queue = ov.AsyncInferQueue(compiled_model, self.jobs)
         self._queue.set_callback(self._on_done)
         self._outputs = [port.get_any_name() for port in compiled_model.outputs]
-
-    @property
-    def input_size(self) -> int:
-        return self.scorer.input_size
-
-    @property
-    def has_attention(self) -> bool:
-        return self.scorer.has_attention
 
     def _on_done(self, request: Any, userdata: tuple[_Call, int]) -> None:
         call, index = userdata

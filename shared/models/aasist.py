@@ -22,7 +22,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ from shared.fsutil import sha256_file
 from shared.models._registry import register_model
 
 if TYPE_CHECKING:
-    from shared.modelcard import ModelCard
+    from shared.modelcard import AudioPreprocessing, ModelCard
     from shared.registry import PublishedModel
 
 SAMPLE_RATE = 16000
@@ -430,6 +430,25 @@ def load_aasist(architecture: str, checkpoint: Path) -> AASIST:
     return model.eval()
 
 
+def waveform_windows(**layout: Any) -> AudioPreprocessing:
+    """The card's ``preprocessing`` of a model that hears the raw waveform in the official evaluation windows.
+
+    AASIST's windows (``WINDOW_SAMPLES`` at ``SAMPLE_RATE``, hop ``HOP_SAMPLES``, nothing under 1.5 s
+    judged) are every waveform model's here (``MelCNN`` too); ``layout`` is the model's own output layout
+    (``output``, ``bonafide_index``, ``frontend``).
+    """
+    from shared.modelcard import AudioPreprocessing
+
+    return AudioPreprocessing(
+        sample_rate=SAMPLE_RATE,
+        window_samples=WINDOW_SAMPLES,
+        hop_samples=HOP_SAMPLES,
+        min_seconds=1.5,
+        input="waveform",
+        **layout,
+    )
+
+
 def import_checkpoint(
     architecture: str, checkpoint: Path, out_dir: Path, *, published: PublishedModel | None = None
 ) -> ModelCard:
@@ -447,7 +466,7 @@ def import_checkpoint(
         The ``ModelCard`` written next to the IR. The IR takes ``waveform`` float32 ``(N, 64600)``
         (batch dynamic, length fixed: the graph sizes depend on it) and returns ``logits`` ``(N, 2)``.
     """
-    from shared.modelcard import AudioPreprocessing, ModelCard, SourceInfo
+    from shared.modelcard import ModelCard, SourceInfo
     from shared.runtime import export_ir
 
     checkpoint = Path(checkpoint)
@@ -463,15 +482,7 @@ def import_checkpoint(
         name=published.name if published is not None else checkpoint.stem,
         architecture=architecture,
         kind="audio",
-        preprocessing=AudioPreprocessing(
-            sample_rate=SAMPLE_RATE,
-            window_samples=WINDOW_SAMPLES,
-            hop_samples=HOP_SAMPLES,
-            min_seconds=1.5,
-            input="waveform",
-            output="logits2",
-            bonafide_index=BONAFIDE_INDEX,
-        ),
+        preprocessing=waveform_windows(output="logits2", bonafide_index=BONAFIDE_INDEX),
         decision_threshold=0.5,
         training_data=(
             published.training_data if published is not None else "ASVspoof 2019 LA (train split), assumed"
@@ -499,7 +510,7 @@ def import_checkpoint(
         # Trace once here without the tracer's self-check (which re-runs the network several times and
         # tripled the conversion time); the golden tests check the IR against the official outputs.
         with torch.no_grad():
-            traced = torch.jit.trace(_ExportWrapper(model).eval(), example, check_trace=False)
+            traced = torch.jit.trace(WaveformExport(model).eval(), example, check_trace=False)
         export_ir(
             traced,
             example,
@@ -511,10 +522,13 @@ def import_checkpoint(
     return card
 
 
-class _ExportWrapper(nn.Module):
-    """Names the IR's input ``waveform`` and makes its batch dimension dynamic at conversion time."""
+class WaveformExport(nn.Module):
+    """Names the IR's input ``waveform`` and makes its batch dimension dynamic at conversion time.
 
-    def __init__(self, model: AASIST) -> None:
+    Every audio model that takes the raw waveform is exported through it (AASIST here, ``MelCNN``).
+    """
+
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,13 +49,6 @@ if TYPE_CHECKING:
     from shared.modelcard import ModelCard
     from shared.registry import PublishedModel
 
-ARCHITECTURES = (
-    "EfficientNetB4",
-    "EfficientNetB4ST",
-    "EfficientNetAutoAttB4",
-    "EfficientNetAutoAttB4ST",
-    "Xception",
-)
 #: The reference's EfficientNet-B4 padding was computed for this input size (``efficientnet_pytorch``).
 B4_NOMINAL_SIZE = 380
 #: Block after which the AutoAtt attention is applied (0-based, flat block index of efficientnet_pytorch).
@@ -223,29 +216,17 @@ class XceptionNet(nn.Module):
         return self.xception(x)[:, 0]
 
 
-@register_model("EfficientNetB4")
-def efficientnet_b4() -> EfficientNetB4Net:
-    return EfficientNetB4Net(attention=False)
-
-
-@register_model("EfficientNetAutoAttB4")
-def efficientnet_autoatt_b4() -> EfficientNetB4Net:
-    return EfficientNetB4Net(attention=True)
-
-
-@register_model("EfficientNetB4ST")
-def efficientnet_b4_st() -> SiameseTunedNet:
-    return SiameseTunedNet(attention=False)
-
-
-@register_model("EfficientNetAutoAttB4ST")
-def efficientnet_autoatt_b4_st() -> SiameseTunedNet:
-    return SiameseTunedNet(attention=True)
-
-
-@register_model("Xception")
-def xception() -> XceptionNet:
-    return XceptionNet()
+#: every ICPR2020 architecture by name and how it is built (random weights), registered in ``shared.models``
+_BUILDERS: dict[str, Callable[[], nn.Module]] = {
+    "EfficientNetB4": lambda: EfficientNetB4Net(attention=False),
+    "EfficientNetB4ST": lambda: SiameseTunedNet(attention=False),
+    "EfficientNetAutoAttB4": lambda: EfficientNetB4Net(attention=True),
+    "EfficientNetAutoAttB4ST": lambda: SiameseTunedNet(attention=True),
+    "Xception": XceptionNet,
+}
+ARCHITECTURES = tuple(_BUILDERS)
+for _architecture, _build in _BUILDERS.items():
+    register_model(_architecture)(_build)
 
 
 def has_attention(architecture: str) -> bool:

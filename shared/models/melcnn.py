@@ -31,6 +31,9 @@ from torch import Tensor, nn
 from shared.fsutil import sha256_file
 from shared.models._registry import register_model
 
+# MelCNN hears the audio in AASIST's windows and is exported the same way
+from shared.models.aasist import SAMPLE_RATE, WINDOW_SAMPLES, WaveformExport, waveform_windows
+
 __all__ = [
     "MelFrontendConfig",
     "MelCNN",
@@ -38,10 +41,6 @@ __all__ = [
     "init_melcnn_folder",
     "save_melcnn_checkpoint",
 ]
-
-SAMPLE_RATE = 16000
-WINDOW_SAMPLES = 64600
-HOP_SAMPLES = 32300
 
 
 @dataclass(frozen=True)
@@ -145,21 +144,12 @@ def save_melcnn_checkpoint(model: MelCNN, path: Path, **info: Any) -> Path:
     return path
 
 
-class _Export(nn.Module):
-    def __init__(self, model: MelCNN) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, waveform: Tensor) -> Tensor:
-        return self.model(waveform)
-
-
 def export_melcnn(model: MelCNN, out_dir: Path, card: Any) -> Path:
     """Export with the front end inside the IR: ``waveform`` (N, 64600) → ``logit`` (N,)."""
     from shared.runtime import export_ir
 
     return export_ir(
-        _Export(model.eval()),
+        WaveformExport(model.eval()),
         torch.zeros(1, WINDOW_SAMPLES),
         Path(out_dir),
         card,
@@ -169,22 +159,14 @@ def export_melcnn(model: MelCNN, out_dir: Path, card: Any) -> Path:
 
 
 def _card(name: str, *, training_data: str | None, source: Any, metrics: dict[str, Any], notes: str) -> Any:
-    from shared.modelcard import AudioPreprocessing, ModelCard
+    from shared.modelcard import ModelCard
 
     return ModelCard(
         name=name,
         architecture="MelCNN",
         kind="audio",
-        preprocessing=AudioPreprocessing(
-            sample_rate=SAMPLE_RATE,
-            window_samples=WINDOW_SAMPLES,
-            hop_samples=HOP_SAMPLES,
-            min_seconds=1.5,
-            input="waveform",  # the IR holds the mel front end; the card's frontend says which
-            output="logit",
-            bonafide_index=None,
-            frontend=MelFrontendConfig().as_card(),
-        ),
+        # the IR holds the mel front end; the card's frontend says which
+        preprocessing=waveform_windows(output="logit", bonafide_index=None, frontend=MelFrontendConfig().as_card()),
         training_data=training_data,
         reported_metrics=metrics,
         source=source,

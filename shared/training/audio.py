@@ -20,16 +20,15 @@ import numpy as np
 from shared.datasets.base import Sample
 from shared.errors import InvalidArgument
 from shared.training.audio_common import (
-    MODEL_DIR,
     SAMPLE_RATE,
     AudioTrainOptions,
     WaveformDataset,
     augment,
     checked_splits,
     crop_or_tile,
-    export_trained_audio_model,
+    finish_audio_run,
 )
-from shared.training.loop import TrainConfig, pick_device, prepare_process, train
+from shared.training.loop import Objective, TrainConfig, pick_device, prepare_process, train
 from shared.training.melcnn import train_melcnn
 
 __all__ = ["ARCH_NAMES", "BEST_FILE", "AudioTrainOptions", "build_audio_model", "class_weights",
@@ -161,12 +160,9 @@ def _train_aasist_head(arch: str, train_samples: list[Sample], val_samples: list
     train_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x_train, y_train), batch_size=batch,
                                                shuffle=True, generator=generator)
     val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x_val, y_val), batch_size=batch)
-    ce = torch.nn.CrossEntropyLoss(weight=torch.tensor(class_weights(y_train.tolist())))
+    objective = Objective.bonafide_logits(torch.tensor(class_weights(y_train.tolist())))
     lr = options.lr or 1e-3
     optimizer = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=1e-4)
-
-    def loss_fn(out: Any, y: Any) -> Any:
-        return ce(out, (1 - y).long())
 
     def save_best(h: Any, path: Path, info: dict[str, Any]) -> Path:
         full = model.state_dict()
@@ -177,8 +173,8 @@ def _train_aasist_head(arch: str, train_samples: list[Sample], val_samples: list
     describe = {"kind": "audio-head", "arch": arch, "init": options.init, "lr": lr, "batch_size": batch,
                 "passes": options.feature_passes, "train_files": len(data.train), "val_files": len(data.val)}
     result = train(
-        head, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
-        to_scores=lambda out: torch.softmax(out, dim=1)[:, 0], optimizer=optimizer, scheduler=None,
+        head, train_loader=train_loader, val_loader=val_loader, objective=objective,
+        optimizer=optimizer, scheduler=None,
         # the features are computed once, on the CPU; a linear layer gains nothing from a GPU
         save_best=save_best, best_name=BEST_FILE, device=torch.device("cpu"), describe=describe,
         config=TrainConfig.from_options(options),
@@ -187,16 +183,9 @@ def _train_aasist_head(arch: str, train_samples: list[Sample], val_samples: list
         **result.summary(), "mode": "head-only", "train_files": len(data.train), "val_files": len(data.val),
         "train_windows": len(y_train), "unreadable_files": data.unreadable, "device": "cpu",
     }
-    best = next(h for h in result.history if h["epoch"] == result.best_epoch)
-    if options.export:
-        summary["model_dir"] = str(export_trained_audio_model(
-            arch, result.best_checkpoint, Path(options.out_dir) / MODEL_DIR, training_data=options.training_data,
-            best=best, init=f"{options.init}, output layer re-fitted (head-only)", augment=options.augment))
-    from shared.evaluation.plots import plot_training_curves
-
-    plot_training_curves(result.history, Path(options.out_dir) / "training_curves.png",
-                         title=f"{arch} output layer: training")
-    return summary
+    return finish_audio_run(result, options, summary, arch=arch,
+                            init=f"{options.init}, output layer re-fitted (head-only)",
+                            title=f"{arch} output layer: training")
 
 
 def _train_aasist(arch: str, train_samples: list[Sample], val_samples: list[Sample],
@@ -221,10 +210,7 @@ def _train_aasist(arch: str, train_samples: list[Sample], val_samples: list[Samp
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, options.epochs), eta_min=lr / 100)
     # bona fide is class 1 of the published models; our labels are 1 = fake. Weights inversely
     # proportional to the class counts: the published 0.1 / 0.9 on LA's 10 % bona fide.
-    ce = torch.nn.CrossEntropyLoss(weight=torch.tensor(class_weights([s.label for s in data.train]), device=device))
-
-    def loss_fn(out: Any, y: Any) -> Any:
-        return ce(out, (1 - y).long())
+    objective = Objective.bonafide_logits(torch.tensor(class_weights([s.label for s in data.train]), device=device))
 
     def save_best(m: Any, path: Path, info: dict[str, Any]) -> Path:
         torch.save(m.state_dict(), path)  # the published layout: a plain state_dict
@@ -233,21 +219,9 @@ def _train_aasist(arch: str, train_samples: list[Sample], val_samples: list[Samp
     describe = {"kind": "audio", "arch": arch, "init": options.init, "lr": lr, "batch_size": batch,
                 "augment": options.augment, "train_files": len(data.train), "val_files": len(data.val)}
     result = train(
-        model, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
-        to_scores=lambda out: torch.softmax(out, dim=1)[:, 0], optimizer=optimizer, scheduler=scheduler,
-        save_best=save_best, best_name=BEST_FILE, device=device, describe=describe,
+        model, train_loader=train_loader, val_loader=val_loader, objective=objective, optimizer=optimizer,
+        scheduler=scheduler, save_best=save_best, best_name=BEST_FILE, device=device, describe=describe,
         config=TrainConfig.from_options(options),
     )
-    summary: dict[str, Any] = {
-        **result.summary(), "train_files": len(data.train), "val_files": len(data.val),
-        "unreadable_files": data.unreadable, "device": str(device),
-    }
-    best = next(h for h in result.history if h["epoch"] == result.best_epoch)
-    if options.export:
-        summary["model_dir"] = str(export_trained_audio_model(
-            arch, result.best_checkpoint, Path(options.out_dir) / MODEL_DIR, training_data=options.training_data,
-            best=best, init=options.init, augment=options.augment))
-    from shared.evaluation.plots import plot_training_curves
-
-    plot_training_curves(result.history, Path(options.out_dir) / "training_curves.png", title=f"{arch}: training")
-    return summary
+    summary = {**result.summary(), **data.counts(), "device": str(device)}
+    return finish_audio_run(result, options, summary, arch=arch, init=options.init, title=f"{arch}: training")

@@ -28,7 +28,7 @@ import numpy as np
 from shared.audio_scoring import tile_to
 from shared.datasets.base import Sample
 from shared.errors import DeepfakeError, InvalidArgument
-from shared.training.loop import TrainOptions
+from shared.training.loop import TrainOptions, TrainResult
 
 SAMPLE_RATE = 16000
 MODEL_DIR = "model"
@@ -221,6 +221,10 @@ class CheckedSplits:
     val: list[Sample]
     unreadable: list[str]
 
+    def counts(self) -> dict[str, Any]:
+        """What a run's summary says of its data: the clips of each split and the ones left out."""
+        return {"train_files": len(self.train), "val_files": len(self.val), "unreadable_files": self.unreadable}
+
 
 def checked_splits(train_samples: list[Sample], val_samples: list[Sample], progress: bool = True) -> CheckedSplits:
     """Drop clips that do not decode; both splits must keep real and fake clips.
@@ -260,3 +264,25 @@ def export_trained_audio_model(arch: str, checkpoint: Path, out_dir: Path, *, tr
     })
     card.save(out_dir)
     return Path(out_dir)
+
+
+def finish_audio_run(result: TrainResult, options: AudioTrainOptions, summary: dict[str, Any], *, arch: str,
+                     init: str | None, title: str) -> dict[str, Any]:
+    """What every audio recipe does after the loop: the model folder (``--export``) and the training curves.
+
+    Args:
+        result: the loop's result.
+        summary: the recipe's summary; gains ``model_dir`` when the best checkpoint is exported.
+        arch: the architecture, for its importer and the card's name.
+        init: what the run started from, as the card should say it.
+        title: the title of ``training_curves.png``.
+    """
+    from shared.evaluation.plots import plot_training_curves
+
+    if options.export:
+        best = next(h for h in result.history if h["epoch"] == result.best_epoch)
+        summary["model_dir"] = str(export_trained_audio_model(
+            arch, result.best_checkpoint, Path(options.out_dir) / MODEL_DIR, training_data=options.training_data,
+            best=best, init=init, augment=options.augment))
+    plot_training_curves(result.history, Path(options.out_dir) / "training_curves.png", title=title)
+    return summary

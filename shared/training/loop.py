@@ -141,6 +141,48 @@ class TrainResult:
                 "stopped_early": self.stopped_early}
 
 
+@dataclass(frozen=True)
+class Objective:
+    """What a model is trained on and how its output becomes fake probabilities: one pair, so they agree.
+
+    Labels are 1 = fake, 0 = real. Build one with ``fake_logit`` or ``bonafide_logits``, the two output
+    layouts of this project's networks.
+
+    Attributes:
+        loss_fn: ``loss_fn(model_output, labels)``.
+        to_scores: model output → fake probabilities ``(B,)``.
+    """
+
+    loss_fn: Callable[[Any, Any], Any]
+    to_scores: Callable[[Any], Any]
+
+    @classmethod
+    def fake_logit(cls, pos_weight: Any = None) -> Objective:
+        """One fake logit per example (MelCNN, the ICPR2020 networks): binary cross-entropy on it, sigmoid.
+
+        Args:
+            pos_weight: ``BCEWithLogitsLoss``'s weight of the fake class, a ``(1,)`` tensor (None = 1).
+        """
+        import torch
+
+        bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+        return cls(loss_fn=lambda out, y: bce(out.reshape(-1), y.float()),
+                   to_scores=lambda out: torch.sigmoid(out.reshape(-1)))
+
+    @classmethod
+    def bonafide_logits(cls, class_weights: Any) -> Objective:
+        """Two logits, bona fide as class 1 (the published AASIST layout): cross-entropy, P(spoof) by softmax.
+
+        Args:
+            class_weights: ``CrossEntropyLoss``'s weight per class, a ``(2,)`` tensor (spoof, bona fide).
+        """
+        import torch
+
+        ce = torch.nn.CrossEntropyLoss(weight=class_weights)
+        return cls(loss_fn=lambda out, y: ce(out, (1 - y).long()),
+                   to_scores=lambda out: torch.softmax(out, dim=1)[:, 0])
+
+
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     import torch
 
@@ -185,8 +227,7 @@ def train(
     *,
     train_loader: Iterable[Any],
     val_loader: Iterable[Any],
-    loss_fn: Callable[..., Any],
-    to_scores: Callable[[Any], Any],
+    objective: Objective,
     optimizer: Any,
     scheduler: Any | None,
     save_best: Callable[[Any, Path, dict[str, Any]], Path],
@@ -198,8 +239,7 @@ def train(
     """Train ``model`` with early stopping on validation loss; resumable (see the module docstring).
 
     Args:
-        loss_fn: ``loss_fn(model_output, labels)`` where labels are 1 = fake, 0 = real.
-        to_scores: model output → fake probabilities ``(B,)``.
+        objective: the loss and how an output becomes fake probabilities (for validation).
         scheduler: stepped once per epoch; ``ReduceLROnPlateau`` gets the validation loss.
         save_best: writes the published-layout checkpoint: ``save_best(model, path, info)``.
         best_name: file name of the best checkpoint in ``config.out_dir``.
@@ -250,7 +290,7 @@ def train(
                 break
             x, y = x.to(device), y.to(device)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
+            loss = objective.loss_fn(model(x), y)
             if not torch.isfinite(loss):
                 raise InvalidArgument(f"training diverged at epoch {epoch} step {step} (loss {float(loss)})")
             loss.backward()
@@ -260,7 +300,7 @@ def train(
             bar.update(1)
             bar.set_postfix(loss=f"{total / max(count, 1):.4f}")
         bar.close()
-        val = evaluate_loader(model, val_loader, loss_fn, to_scores, device)
+        val = evaluate_loader(model, val_loader, objective.loss_fn, objective.to_scores, device)
         lr = optimizer.param_groups[0]["lr"]
         if scheduler is not None:
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):

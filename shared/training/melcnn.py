@@ -20,14 +20,8 @@ import numpy as np
 
 from shared.datasets.base import Sample
 from shared.errors import InvalidArgument
-from shared.training.audio_common import (
-    MODEL_DIR,
-    AudioTrainOptions,
-    WaveformDataset,
-    checked_splits,
-    export_trained_audio_model,
-)
-from shared.training.loop import TrainConfig, pick_device, prepare_process, train
+from shared.training.audio_common import AudioTrainOptions, WaveformDataset, checked_splits, finish_audio_run
+from shared.training.loop import Objective, TrainConfig, pick_device, prepare_process, train
 
 BEST_FILE = "melcnn_best.pth"
 DEFAULT_BATCH_SIZE = 32
@@ -54,7 +48,6 @@ def train_melcnn(train_samples: list[Sample], val_samples: list[Sample], options
     """
     import torch
 
-    from shared.evaluation.plots import plot_training_curves
     from shared.models.melcnn import WINDOW_SAMPLES, MelCNN, save_melcnn_checkpoint
 
     init = options.init if options.init and options.init != "none" else None
@@ -79,10 +72,7 @@ def train_melcnn(train_samples: list[Sample], val_samples: list[Sample], options
                                                   num_workers=options.workers)
     labels = np.array([s.label for s in data.train])
     pos_weight = torch.tensor([(labels == 0).sum() / max((labels == 1).sum(), 1)], dtype=torch.float32)
-    bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight.to(device))
-
-    def loss_fn(out: Any, y: Any) -> Any:
-        return bce(out.reshape(-1), y.float())
+    objective = Objective.fake_logit(pos_weight=pos_weight.to(device))
 
     def save_best(m: Any, path: Path, info: dict[str, Any]) -> Path:
         return save_melcnn_checkpoint(
@@ -98,19 +88,9 @@ def train_melcnn(train_samples: list[Sample], val_samples: list[Sample], options
     describe = {"kind": "audio", "arch": "MelCNN", "lr": lr, "batch_size": batch, "augment": options.augment,
                 "train_files": len(data.train), "val_files": len(data.val)}
     result = train(
-        model, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
-        to_scores=lambda out: torch.sigmoid(out.reshape(-1)), optimizer=optimizer, scheduler=scheduler,
-        save_best=save_best, best_name=BEST_FILE, device=device, describe=describe,
+        model, train_loader=train_loader, val_loader=val_loader, objective=objective, optimizer=optimizer,
+        scheduler=scheduler, save_best=save_best, best_name=BEST_FILE, device=device, describe=describe,
         config=TrainConfig.from_options(options),
     )
-    summary: dict[str, Any] = {
-        **result.summary(), "train_files": len(data.train), "val_files": len(data.val),
-        "unreadable_files": data.unreadable, "device": str(device),
-    }
-    if options.export:
-        best = next(h for h in result.history if h["epoch"] == result.best_epoch)
-        summary["model_dir"] = str(export_trained_audio_model(
-            "MelCNN", result.best_checkpoint, Path(options.out_dir) / MODEL_DIR,
-            training_data=options.training_data, best=best, init=init, augment=options.augment))
-    plot_training_curves(result.history, Path(options.out_dir) / "training_curves.png", title="MelCNN: training")
-    return summary
+    summary = {**result.summary(), **data.counts(), "device": str(device)}
+    return finish_audio_run(result, options, summary, arch="MelCNN", init=init, title="MelCNN: training")

@@ -24,7 +24,7 @@ import numpy as np
 from shared.datasets.base import Sample
 from shared.datasets.facecache import FaceCache, FaceEntry
 from shared.errors import InvalidArgument
-from shared.training.loop import TrainConfig, TrainOptions, pick_device, prepare_process, train
+from shared.training.loop import Objective, TrainConfig, TrainOptions, pick_device, prepare_process, train
 
 BEST_FILE = "bestval.pth"
 MODEL_DIR = "model"
@@ -195,11 +195,6 @@ def train_video(train_samples: list[Sample], val_samples: list[Sample], cache: F
     val_loader: Any = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)  # type: ignore[arg-type]
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=options.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=max(1, options.patience // 2))
-    bce = torch.nn.BCEWithLogitsLoss()
-
-    def loss_fn(out: Any, y: Any) -> Any:
-        return bce(out.reshape(-1), y.float())
-
     def save_best(m: Any, path: Path, info: dict[str, Any]) -> Path:
         # the published layout; extra entries are ignored by the importer
         return save_published_checkpoint(m, path, epoch=info["epoch"], val_loss=info["val_loss"],
@@ -208,9 +203,9 @@ def train_video(train_samples: list[Sample], val_samples: list[Sample], cache: F
     describe = {"kind": "video", "arch": options.arch, "init": options.init, "lr": lr,
                 "batch_size": batch, "train_videos": len(train_samples), "val_videos": len(val_samples)}
     result = train(
-        model, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
-        to_scores=lambda out: torch.sigmoid(out.reshape(-1)), optimizer=optimizer, scheduler=scheduler,
-        save_best=save_best, best_name=BEST_FILE, device=device, describe=describe,
+        model, train_loader=train_loader, val_loader=val_loader, objective=Objective.fake_logit(),
+        optimizer=optimizer, scheduler=scheduler, save_best=save_best, best_name=BEST_FILE, device=device,
+        describe=describe,
         config=TrainConfig.from_options(options),
     )
     summary: dict[str, Any] = {

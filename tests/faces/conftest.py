@@ -25,13 +25,8 @@ def blazeface_weights(shared_weights: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def blazeface_golden(shared_reference: Path):  # -> np.lib.npyio.NpzFile
-    import numpy as np
-
-    path = shared_reference / "blazeface" / "golden.npz"
-    if not path.is_file():
-        pytest.skip(f"needs {path}")
-    return np.load(path)
+def blazeface_golden(reference_npz):  # -> np.lib.npyio.NpzFile
+    return reference_npz("blazeface/golden.npz")
 
 
 @pytest.fixture(scope="session")

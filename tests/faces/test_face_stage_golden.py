@@ -42,11 +42,8 @@ _STAGE: dict[str, Prepared] = {}  # one face stage per file per session, shared 
 
 
 @pytest.fixture(scope="session")
-def golden(shared_reference: Path):  # -> np.lib.npyio.NpzFile
-    path = shared_reference / "icpr2020" / "golden_face_stage.npz"
-    if not path.is_file():
-        pytest.skip(f"needs {path}")
-    return np.load(path)
+def golden(reference_npz):  # -> np.lib.npyio.NpzFile
+    return reference_npz("icpr2020/golden_face_stage.npz")
 
 
 def _path(media: Path, name: str) -> Path:

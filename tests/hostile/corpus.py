@@ -448,39 +448,26 @@ def _id3_huge(folder: Path, name: str) -> Case:
 
 
 # pictures: declared sizes, tiny, one pixel
-@_case("png_declares_65535x65535")
-def _png_huge(folder: Path, name: str) -> Case:
-    path = folder / "declared_huge.png"
-    path.write_bytes(_png_declaring(65535, 65535))
-    return Case(name, path, "refused", "file_too_large", "limit of 80,000,000 pixels")
+def _declared_size_case(file: str, width: int, height: int, detail: str) -> None:
+    """A picture whose header declares ``width`` x ``height`` (a few bytes of data): refused before decoding."""
+    ext = file.rsplit(".", 1)[1]
+    declaring = {"png": _png_declaring, "gif": _gif_declaring}[ext]
+
+    @_case(f"{ext}_declares_{width}x{height}")
+    def build(folder: Path, name: str) -> Case:
+        path = folder / file
+        path.write_bytes(declaring(width, height))
+        return Case(name, path, "refused", "file_too_large", detail)
 
 
-@_case("png_declares_20000x12000")
-def _png_big(folder: Path, name: str) -> Case:
-    path = folder / "declared_big.png"
-    path.write_bytes(_png_declaring(20000, 12000))  # FFmpeg allocated 734 MB for this 196-byte file
-    return Case(name, path, "refused", "file_too_large", "limit of 80,000,000 pixels")
-
-
-@_case("png_declares_10000x9000")
-def _png_over_our_limit(folder: Path, name: str) -> Case:
-    path = folder / "declared_90mp.png"
-    path.write_bytes(_png_declaring(10000, 9000))  # over our 80 MP, under Pillow's own bomb guard
-    return Case(name, path, "refused", "file_too_large", "10000x9000")
-
-
-@_case("gif_declares_65535x65535")
-def _gif_huge(folder: Path, name: str) -> Case:
-    path = folder / "declared_huge.gif"
-    path.write_bytes(_gif_declaring(65535, 65535))
-    return Case(name, path, "refused", "file_too_large", "65535x65535")
-
-
-@_case("gif_declares_5000x5000")
-def _gif_big(folder: Path, name: str) -> Case:
-    path = folder / "declared_big.gif"
-    path.write_bytes(_gif_declaring(5000, 5000))
-    return Case(name, path, "refused", "file_too_large", "5000x5000")
+for _file, _width, _height, _detail in (
+    ("declared_huge.png", 65535, 65535, "limit of 80,000,000 pixels"),
+    ("declared_big.png", 20000, 12000, "limit of 80,000,000 pixels"),  # FFmpeg allocated 734 MB for this 196-byte file
+    ("declared_90mp.png", 10000, 9000, "10000x9000"),  # over our 80 MP, under Pillow's own bomb guard
+    ("declared_huge.gif", 65535, 65535, "65535x65535"),
+    ("declared_big.gif", 5000, 5000, "5000x5000"),
+):
+    _declared_size_case(_file, _width, _height, _detail)
 
 
 def _tiny_picture_case(side: int, ext: str) -> None:

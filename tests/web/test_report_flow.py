@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from page_words import STATE_LABELS
+from page_words import HOSTILE, STATE_LABELS, provenance_panel_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -309,10 +309,7 @@ def test_failed_and_not_applicable_jobs_are_explained(stack_url, new_page, scree
 
 
 # ---------------------------------------------------------------- Content credentials (C2PA)
-#: Markup where a signed file puts its own words: the certificate's organisation and name, the claim
-#: generator, the action's software agent. The page must show it as text (nothing runs, nothing is added).
-HOSTILE = "<img src=x onerror=\"document.title='pwned'\"><b>Evil</b> & <script>document.title='pwned'</script>"
-#: The same for certificate names, which X.509 limits to 64 characters.
+#: ``HOSTILE`` (page_words) for certificate names, which X.509 limits to 64 characters.
 HOSTILE_NAME = "<img src=x onerror=\"document.title=1\"><b>Evil</b> & Co"
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
@@ -417,12 +414,7 @@ def test_content_credentials_panel_for_signed_files(request, stack_url, new_page
     assert report["provenance"]["verdict"] == "fake" and report["verdict"] == "fake"
     _check_common(page, job)
     panel = page.locator("#provenance-section")
-    assert page.locator("#provenance-section img, #provenance-section script, #provenance-section b").count() == 0
-    assert page.title() == "Deepfake check"
-    text = panel.inner_text()
-    assert f"{HOSTILE_NAME} ({HOSTILE_NAME} signer) — not verified" in text
-    assert f"{HOSTILE}/1.0 (the tool that wrote the credentials)" in text
-    assert f"c2pa.created · source: made by generative AI · by {HOSTILE}" in text
+    text = provenance_panel_text(page, signer=HOSTILE_NAME, generator=f"{HOSTILE}/1.0", agent=HOSTILE)
     assert "does not show who signed it" in text
     ai = page.locator("#c2pa-actions li.ai")
     assert ai.count() == 1 and ai.locator(".tag").inner_text() == "AI-declared"

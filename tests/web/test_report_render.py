@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import pytest
-from page_words import STATE_LABELS
+from page_words import HOSTILE, STATE_LABELS, provenance_panel_text
 
 from shared.provenance import section as ps
 from shared.report import (
@@ -33,10 +33,6 @@ from shared.report import (
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 900}
-#: Markup in every string a file controls; if any of it became markup, it would add elements or change
-#: the page's title.
-HOSTILE = "<img src=x onerror=\"document.title='pwned'\"><b>Evil</b> & <script>document.title='pwned'</script>"
-
 #: A phrase of each state's plain-words meaning that must be on the page.
 STATE_MEANS = {
     "none": "proves nothing either way",
@@ -223,15 +219,8 @@ def test_content_credentials_state_in_plain_words(gateway_without_queue, new_pag
 
 def test_everything_a_file_controls_is_shown_as_text(gateway_without_queue, new_page, screenshot_dir):
     page, problems = _open(new_page, gateway_without_queue, _report(_provenance("valid", HOSTILE)))
-    panel = page.locator("#provenance-section")
     # Signer, claim generator, action agent, ingredient, metadata key/value/meaning, watermark: all text.
-    assert page.locator("#provenance-section img, #provenance-section script").count() == 0
-    assert page.locator("#provenance-section b").count() == 0
-    assert page.title() == "Deepfake check"
-    text = panel.inner_text()
-    assert f"{HOSTILE} ({HOSTILE} signer) — not verified" in text
-    assert f"{HOSTILE} generator/1.0 (the tool that wrote the credentials)" in text
-    assert f"c2pa.created · source: made by generative AI · by {HOSTILE}" in text
+    text = provenance_panel_text(page, signer=HOSTILE, generator=f"{HOSTILE} generator/1.0", agent=HOSTILE)
     assert f"means {HOSTILE}" in text and f"does not mean {HOSTILE}" in text
     assert f"embedded by {HOSTILE}" in text
     assert page.locator("#reasons").inner_text() == "overall reason"
