@@ -98,11 +98,68 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# Every write to an existing record goes through one of these scripts, which write only while the record
+# is there: a job deleted (DELETE /v1/jobs/{id}) or expired while a worker still runs it must stay gone.
+# A check followed by a separate HSET could recreate a partial record between the two (no id, no TTL):
+# GET then failed with 500 and the key never expired.
+_WRITE_IF_PRESENT = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or redis.call('HEXISTS', KEYS[1], 'id') == 0 then return 0 end
+if ARGV[1] == '1' and (status == 'done' or status == 'failed') then return 2 end
+local n = tonumber(ARGV[3])
+for i = 4, 3 + n do redis.call('HDEL', KEYS[1], ARGV[i]) end
+if #ARGV > 3 + n then redis.call('HSET', KEYS[1], unpack(ARGV, 4 + n)) end
+if ARGV[2] ~= '' then
+  local ttl = redis.call('HGET', KEYS[1], ARGV[2])
+  if ttl then redis.call('EXPIRE', KEYS[1], tonumber(ttl)) end
+end
+return 1
+"""
+_CLAIM_IF_PRESENT = """
+if redis.call('HEXISTS', KEYS[1], 'id') == 0 then return 0 end
+return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+"""
+_INCR_IF_PRESENT = """
+if redis.call('HEXISTS', KEYS[1], 'id') == 0 then return false end
+return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+"""
+
+
 class JobStore:
-    """Reads and writes job records in Redis. Every method is one or two round trips."""
+    """Reads and writes job records in Redis. Every method is one or two round trips, and no write
+    brings back a record that was deleted or has expired (the ``*_IF_PRESENT`` scripts)."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._write_script = redis.register_script(_WRITE_IF_PRESENT)
+        self._claim_script = redis.register_script(_CLAIM_IF_PRESENT)
+        self._incr_script = redis.register_script(_INCR_IF_PRESENT)
+
+    def write(self, job_id: str, fields: dict[str, Any], *, delete: tuple[str, ...] = (),
+              keep_finished: bool = False, ttl_field: str | None = None) -> Literal["written", "finished", "gone"]:
+        """Set ``fields`` (and remove ``delete``) of an existing record, atomically.
+
+        Args:
+            keep_finished: leave a done or failed record as it is (progress arriving after the end).
+            ttl_field: the record field holding the TTL to set now (``result_ttl``, ``failure_ttl``).
+
+        Returns:
+            "written", "finished" (left as it was) or "gone" (no such record: nothing was written).
+        """
+        pairs = [str(x) for k, v in fields.items() for x in (k, "" if v is None else v)]
+        args = ["1" if keep_finished else "0", ttl_field or "", str(len(delete)), *delete, *pairs]
+        outcome = int(self._write_script(keys=[job_key(job_id)], args=args))
+        return ("gone", "written", "finished")[outcome]  # type: ignore[return-value]
+
+    def claim(self, job_id: str, field: str) -> bool:
+        """Set ``field`` to now unless it is set (``HSETNX``); True for the one caller that set it.
+        False as well when the record is gone."""
+        return bool(self._claim_script(keys=[job_key(job_id)], args=[field, utcnow()]))
+
+    def increment(self, job_id: str, field: str) -> int | None:
+        """Add one to a counter field; its new value, or None when the record is gone."""
+        value = self._incr_script(keys=[job_key(job_id)], args=[field])
+        return None if value is None else int(value)
 
     # --- writing -----------------------------------------------------------------------------------
     def create(
@@ -157,49 +214,22 @@ class JobStore:
 
     def update(self, job_id: str, **fields: Any) -> bool:
         """Set some fields (stage, progress, status) of a job that is not finished. False if it is gone."""
-        key = job_key(job_id)
-        status = self.redis.hget(key, "status")
-        if status is None:
-            return False
-        if _text(status) in TERMINAL:
-            return True
-        mapping: dict[Any, Any] = {k: ("" if v is None else str(v)) for k, v in fields.items()}
-        mapping["updated_at"] = utcnow()
-        self.redis.hset(key, mapping=mapping)
-        return True
+        return self.write(job_id, {**fields, "updated_at": utcnow()}, keep_finished=True) != "gone"
 
     def exists(self, job_id: str) -> bool:
         return bool(self.redis.exists(job_key(job_id)))
 
     def finish(self, job_id: str, report: Report | dict[str, Any]) -> bool:
-        """Mark a job done with its report; the record then lives ``result_ttl`` seconds."""
-        key = job_key(job_id)
-        ttl = self.redis.hget(key, "result_ttl")
-        if ttl is None:
-            return False
+        """Mark a job done with its report; the record then lives ``result_ttl`` seconds. False if it is gone."""
         body = report.model_dump_json() if isinstance(report, Report) else json.dumps(report)
-        with self.redis.pipeline() as pipe:
-            pipe.hset(
-                key,
-                mapping={"status": "done", "stage": "", "progress": "1", "report": body, "updated_at": utcnow()},
-            )
-            pipe.hdel(key, "error")
-            pipe.expire(key, int(_text(ttl)))
-            pipe.execute()
-        return True
+        fields = {"status": "done", "stage": "", "progress": "1", "report": body, "updated_at": utcnow()}
+        return self.write(job_id, fields, delete=("error",), ttl_field="result_ttl") != "gone"
 
     def fail(self, job_id: str, code: str, message: str) -> bool:
         """Mark a job failed with a machine-readable error; the record then lives ``failure_ttl`` seconds."""
-        key = job_key(job_id)
-        ttl = self.redis.hget(key, "failure_ttl")
-        if ttl is None:
-            return False
         error = json.dumps({"code": code, "message": message})
-        with self.redis.pipeline() as pipe:
-            pipe.hset(key, mapping={"status": "failed", "error": error, "updated_at": utcnow()})
-            pipe.expire(key, int(_text(ttl)))
-            pipe.execute()
-        return True
+        fields = {"status": "failed", "error": error, "updated_at": utcnow()}
+        return self.write(job_id, fields, ttl_field="failure_ttl") != "gone"
 
     def delete(self, job_id: str) -> dict[str, str] | None:
         """Remove the record; returns what it held (for cleaning up files), or None if there was none."""
@@ -213,7 +243,13 @@ class JobStore:
     # --- reading -----------------------------------------------------------------------------------
     def raw(self, job_id: str) -> dict[str, str] | None:
         raw = self.redis.hgetall(job_key(job_id))
-        return {_text(k): _text(v) for k, v in raw.items()} if raw else None
+        record = {_text(k): _text(v) for k, v in raw.items()} if raw else None
+        if record is not None and "id" not in record:
+            # what a write after a delete left before the writes were scripted: not a job
+            log.warning("job %s: a partial record without id (left by a write after its deletion); dropped", job_id)
+            self.redis.delete(job_key(job_id))
+            return None
+        return record
 
     def get(self, job_id: str, *, reconcile: bool = True) -> Job | None:
         """The job as the API shows it, after reconciling an unfinished record with RQ's status."""
@@ -312,11 +348,13 @@ def on_rq_failure(job: Any, connection: Redis, exc_type: Any, exc_value: Any, tr
     if exc_type is AbandonedJobError:
         # Counted once per dead worker: the gateway's reconcile and a worker's sweep may both report
         # the same abandoned attempt, and each attempt ran on a different worker.
-        key = job_key(job.id)
-        if connection.hsetnx(key, f"crashed:{job.worker_name or job.started_at}", utcnow()):
-            crashes = int(connection.hincrby(key, "crashes", 1))
+        if store.claim(job.id, f"crashed:{job.worker_name or job.started_at}"):
+            counted = store.increment(job.id, "crashes")
+            if counted is None:
+                return  # deleted meanwhile
+            crashes = counted
         else:
-            crashes = int(_text(connection.hget(key, "crashes") or 0))
+            crashes = int(_text(connection.hget(job_key(job.id), "crashes") or 0))
         limit = int(record.get("max_crashes") or 0)
         if limit and crashes >= limit:
             log.warning("job %s killed %d workers; failing it as %s", job.id, crashes, WORKER_CRASHED)
@@ -339,8 +377,7 @@ def finalize(store: JobStore, job_id: str) -> None:
     webhook is only put in the outbox (one Redis write): the workers' senders deliver it
     (:class:`shared.webhooks.WebhookSender`), so no job and no ``GET`` ever waits on a receiver.
     """
-    key = job_key(job_id)
-    if not store.redis.hsetnx(key, "finalized", utcnow()):
+    if not store.claim(job_id, "finalized"):
         return
     record = store.raw(job_id)
     if record is None:
@@ -351,12 +388,13 @@ def finalize(store: JobStore, job_id: str) -> None:
         schedule_webhook(store.redis, job_id)
 
 
-def schedule_webhook(redis: Redis, job_id: str, *, due: float | None = None) -> None:
-    """Put a finished job's webhook in the outbox, due at ``due`` (default: now)."""
-    with redis.pipeline() as pipe:
-        pipe.hset(job_key(job_id), "webhook", "pending")
-        pipe.zadd(WEBHOOK_OUTBOX_KEY, {job_id: time.time() if due is None else due})
-        pipe.execute()
+def schedule_webhook(redis: Redis, job_id: str, *, due: float | None = None) -> bool:
+    """Put a finished job's webhook in the outbox, due at ``due`` (default: now). False (and nothing
+    queued) when the job is gone."""
+    if JobStore(redis).write(job_id, {"webhook": "pending"}) == "gone":
+        return False
+    redis.zadd(WEBHOOK_OUTBOX_KEY, {job_id: time.time() if due is None else due})
+    return True
 
 
 def remove_upload(path: Path, job_id: str) -> None:

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.errors import CallbackRefused
-from shared.jobs import WEBHOOK_OUTBOX_KEY, JobStore, job_key, to_job
+from shared.jobs import WEBHOOK_OUTBOX_KEY, JobStore, to_job
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -264,7 +264,11 @@ class WebhookSender:
         if record is None or not record.get("callback_url"):
             self.redis.zrem(WEBHOOK_OUTBOX_KEY, job_id)  # the job expired or was deleted meanwhile
             return job_id
-        attempt = int(self.redis.hincrby(job_key(job_id), "webhook_attempts", 1))
+        counted = self.store.increment(job_id, "webhook_attempts")
+        if counted is None:
+            self.redis.zrem(WEBHOOK_OUTBOX_KEY, job_id)  # deleted just now
+            return job_id
+        attempt = counted
         try:
             target = self.policy.check(record["callback_url"])
         except CallbackRefused as exc:
@@ -287,11 +291,8 @@ class WebhookSender:
         return job_id
 
     def _end(self, job_id: str, outcome: str) -> None:
-        with self.redis.pipeline() as pipe:
-            pipe.zrem(WEBHOOK_OUTBOX_KEY, job_id)
-            if self.redis.exists(job_key(job_id)):
-                pipe.hset(job_key(job_id), "webhook", outcome)
-            pipe.execute()
+        self.redis.zrem(WEBHOOK_OUTBOX_KEY, job_id)
+        self.store.write(job_id, {"webhook": outcome})  # nothing if the job is gone
 
     def run(self, poll: float = 0.5) -> None:
         """Deliver until :meth:`stop`; waits ``poll`` seconds whenever nothing is due."""

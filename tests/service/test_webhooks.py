@@ -206,8 +206,11 @@ def test_a_claimed_webhook_is_not_attempted_by_a_second_sender(redis_db, tmp_pat
     assert second.run_once() is None
 
 
-def test_a_webhook_of_a_job_that_expired_is_dropped(redis_db) -> None:
-    schedule_webhook(redis_db, "gone-job")
-    redis_db.delete("deepfake:job:gone-job")
+def test_a_webhook_of_a_job_that_expired_is_dropped(redis_db, tmp_path) -> None:
+    job_id = finished_job(JobStore(redis_db), tmp_path, "http://127.0.0.1:9/hook")
+    assert schedule_webhook(redis_db, job_id)
+    redis_db.delete(f"deepfake:job:{job_id}")  # expired (or deleted) while waiting in the outbox
     sender = WebhookSender(redis_db, WebhookPolicy(allow_private=True), timeout=1, attempts=3)
-    assert sender.run_once() == "gone-job" and redis_db.zcard(WEBHOOK_OUTBOX_KEY) == 0
+    assert sender.run_once() == job_id and redis_db.zcard(WEBHOOK_OUTBOX_KEY) == 0
+    assert not redis_db.exists(f"deepfake:job:{job_id}")  # and the sender did not bring the record back
+    assert not schedule_webhook(redis_db, job_id) and redis_db.zcard(WEBHOOK_OUTBOX_KEY) == 0
