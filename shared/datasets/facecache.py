@@ -67,36 +67,34 @@ class ExtractionSettings:
     min_confidence: float = 0.9
 
 
+#: ``AnalyzeOptions`` fields that do not change which faces the face stage finds (verdict band, audio)
+_NOT_FACE_STAGE = frozenset({"uncertain_low", "uncertain_high", "max_audio_seconds", "decode_threads"})
+
+
 @dataclass(frozen=True)
 class AnalysisSettings:
     """``deepfake analyze``'s face stage (``shared.faces.stage``), as ``AnalyzeOptions`` and the video
-    model's preprocessing set it. Part of the cache key."""
+    model's preprocessing set it. Part of the cache key.
 
-    every: int | None
-    frames: int | None
-    max_frames: int
-    top_face: bool
-    detector: str
-    detector_max_side: int
-    min_face_size: int
-    min_face_confidence: float
-    detect_interval_s: float
+    Attributes:
+        stage: every ``AnalyzeOptions`` field that shapes the face stage (sampling, detector, interpolation),
+            taken from the options themselves so a new option cannot be left out of the key.
+        margin, size: the crop, from the video model's card.
+    """
+
+    stage: dict[str, Any]
     margin: float = 0.2
     size: int = 224
 
     @classmethod
     def from_options(cls, options: AnalyzeOptions, prep: VideoPreprocessing) -> AnalysisSettings:
-        return cls(every=options.every, frames=options.frames, max_frames=options.max_frames,
-                   top_face=options.top_face, detector=options.detector,
-                   detector_max_side=options.detector_max_side, min_face_size=options.min_face_size,
-                   min_face_confidence=options.min_face_confidence, detect_interval_s=options.detect_interval_s,
-                   margin=prep.margin, size=prep.input_size)
+        stage = {k: v for k, v in asdict(options).items() if k not in _NOT_FACE_STAGE}
+        return cls(stage=stage, margin=prep.margin, size=prep.input_size)
 
     def analyze_options(self) -> AnalyzeOptions:
         from shared.analysis import AnalyzeOptions
 
-        fields = {k: v for k, v in asdict(self).items() if k not in ("margin", "size")}
-        return AnalyzeOptions(**fields)
+        return AnalyzeOptions(**self.stage)
 
 
 @dataclass
