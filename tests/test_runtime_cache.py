@@ -34,11 +34,12 @@ def test_a_second_process_compiles_only_after_the_cache_lock_is_released(tmp_pat
     model = _tiny_model_folder(tmp_path)
     cache = tmp_path / "ov"
     cache.mkdir()
-    done = tmp_path / "compiled"
+    ready, done = tmp_path / "imported", tmp_path / "compiled"
     code = textwrap.dedent(
         f"""
         import pathlib
         from shared.runtime import compile_ir
+        pathlib.Path({str(ready)!r}).write_text("ok")  # imports done: only the compile is left
         compile_ir(pathlib.Path({str(model)!r}))
         pathlib.Path({str(done)!r}).write_text("ok")
         """
@@ -48,9 +49,11 @@ def test_a_second_process_compiles_only_after_the_cache_lock_is_released(tmp_pat
         fcntl.flock(lock, fcntl.LOCK_EX)
         proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env)
         try:
-            deadline = time.monotonic() + 8  # ample for importing openvino and compiling a relu
-            while time.monotonic() < deadline and proc.poll() is None:
-                time.sleep(0.1)
+            deadline = time.monotonic() + 120  # start-up on a loaded machine
+            while time.monotonic() < deadline and proc.poll() is None and not ready.exists():
+                time.sleep(0.05)
+            assert ready.exists(), "the compiling process did not start"
+            time.sleep(2)  # compiling a relu takes milliseconds; with the lock held it must not happen
             assert proc.poll() is None and not done.exists(), "the compile did not wait for the cache lock"
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
