@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from shared import scoring
 from shared.errors import InvalidArgument
 
 #: probabilities are clipped to [EPS, 1 - EPS] before log-loss and logit, like scikit-learn does
@@ -54,13 +55,12 @@ def both_classes(labels: np.ndarray) -> bool:
 
 
 def logit(p: np.ndarray | float) -> np.ndarray:
-    """Inverse sigmoid of a probability, clipped so 0 and 1 stay finite."""
-    q = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
-    return np.log(q) - np.log1p(-q)
+    """Inverse sigmoid of a probability, clipped to [EPS, 1 - EPS] (``shared.scoring.logit``)."""
+    return scoring.logit(p, EPS)
 
 
-def sigmoid(x: np.ndarray | float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+#: the one logistic function (``shared.scoring``)
+sigmoid = scoring.sigmoid
 
 
 def equal_error_rate(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> tuple[float, float]:
