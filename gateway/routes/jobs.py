@@ -33,7 +33,7 @@ from gateway.deps import (
 )
 from gateway.media import SNIFF_BYTES, safe_filename, sniff_media
 from shared.errors import FileTooLarge, InvalidArgument, JobNotFound, QueueUnavailable, StorageUnavailable
-from shared.jobs import FAILURE_CALLBACK, JOB_FUNCTION, TERMINAL, Job, JobStore, remove_upload
+from shared.jobs import FAILURE_CALLBACK, JOB_FUNCTION, TERMINAL, Job, JobStore, remove_upload, to_job
 from shared.settings import GatewaySettings
 
 log = logging.getLogger("gateway")
@@ -173,8 +173,8 @@ def get_artifact(job_id: str, name: str, store: StoreDep) -> FileResponse:
     record = store.raw(job_id)
     if record is None:
         raise JobNotFound("no job with this id (it may have expired)")
-    job = store.get(job_id, reconcile=False)
-    listed = {a.name: a for a in (job.report.artifacts if job and job.report else [])}
+    job = to_job(record)  # the record just read; no second read, no reconcile (only its artifacts matter)
+    listed = {a.name: a for a in (job.report.artifacts if job.report else [])}
     folder = record.get("artifacts_dir")
     if name not in listed or not folder or (Path(folder) / name).parent != Path(folder):
         raise StarletteHTTPException(404, "no artifact with this name")
