@@ -86,11 +86,14 @@ def load_context() -> WorkerContext:
 
 
 def _preload_pipeline_models() -> None:
-    """Build the face detector now (with the options jobs will use), so the first job does not pay for it."""
+    """Build the face detector (with the options jobs will use) and the voice-activity model now, so the
+    first job does not pay for them."""
     from shared.analysis import AnalyzeOptions
     from shared.detectors.faces import get_face_detector
+    from shared.vad import get_speech_detector
 
     get_face_detector(AnalyzeOptions.from_settings(get_analyze_settings()))
+    get_speech_detector()
 
 
 def analyze_job(job_id: str) -> dict[str, str]:
