@@ -34,6 +34,17 @@ __all__ = ["AnalyzeOptions", "Prepared", "Scores", "analyze", "build_report", "f
 _SEVERITY = {"not_applicable": 0, "real": 1, "uncertain": 2, "fake": 3}
 
 
+def _begin(path: str | Path, options: AnalyzeOptions, detectors: list[Detector], source: MediaSource | None) -> Prepared:
+    """Check the options, probe the file (unless already probed) and start the record every detector fills."""
+    options.validate()
+    t = time.perf_counter()
+    if source is None:
+        source = open_media(path)
+    prepared = Prepared(source=source, options=options, detectors=detectors, reasons=list(source.notes))
+    StageClock(prepared.timings).add("probe", t)
+    return prepared
+
+
 def prepare(
     path: str | Path,
     options: AnalyzeOptions | None = None,
@@ -56,14 +67,9 @@ def prepare(
         progress: ``(stage, fraction)`` callback.
         source: an already probed file (skips probing again).
     """
-    options = options or AnalyzeOptions()
-    options.validate()
-    t = time.perf_counter()
-    if source is None:
-        source = open_media(path)
     detectors = detectors if detectors is not None else build_detectors(scorers, unavailable)
-    prepared = Prepared(source=source, options=options, detectors=detectors, reasons=list(source.notes))
-    StageClock(prepared.timings).add("probe", t)
+    prepared = _begin(path, options or AnalyzeOptions(), detectors, source)
+    source = prepared.source
     for detector in detectors:
         if detector.applies_to(source):
             run = _detector_run(prepared, progress)
@@ -226,13 +232,9 @@ def analyze(
         by_role["video"] = face_scorer
     if audio_scorer is not None:
         by_role["audio"] = audio_scorer
-    options.validate()
-    t = time.perf_counter()
-    if source is None:
-        source = open_media(path)
     detectors = build_detectors(by_role, unavailable)
-    prepared = Prepared(source=source, options=options, detectors=detectors, reasons=list(source.notes))
-    StageClock(prepared.timings).add("probe", t)
+    prepared = _begin(path, options, detectors, source)
+    source = prepared.source
     scores = Scores()
     # Each detector's prepare -> score chain runs in its own thread: the audio model scores speech while
     # frames decode and faces are found (decoding, OpenVINO and file reading release the GIL).
