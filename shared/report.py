@@ -183,7 +183,8 @@ class Thresholds(_Model):
 
 class Band(Thresholds):
     """How one section's score became its verdict: real below ``uncertain_low``, fake above
-    ``uncertain_high``, uncertain in between (bounds inclusive)."""
+    ``uncertain_high``, uncertain in between (bounds inclusive; a ``model_card`` point is fake at
+    ``uncertain_high`` itself too)."""
 
     source: Literal["settings", "model_card"] = Field(
         description="settings: the configured band (moved with the model's decision threshold); "
@@ -230,10 +231,13 @@ class Report(_Model):
 
 
 def verdict_for(score: float | None, thresholds: Thresholds) -> Verdict:
-    """Map a fake probability to a verdict with the uncertainty band (inclusive bounds are uncertain)."""
+    """Map a fake probability to a verdict with the uncertainty band: inclusive bounds are uncertain,
+    except a model card's measured operating point, which calls ``fake`` at its fake point and above
+    (``shared.scoring.Band``'s rule, the one ``deepfake evaluate`` measured the point with)."""
     if score is None:
         return "not_applicable"
-    if score > thresholds.uncertain_high:
+    measured = isinstance(thresholds, Band) and thresholds.source == "model_card"
+    if score > thresholds.uncertain_high or (measured and score == thresholds.uncertain_high):
         return "fake"
     if score < thresholds.uncertain_low:
         return "real"

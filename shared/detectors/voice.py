@@ -135,7 +135,7 @@ class VoiceEvidence(Detector):
             status="analyzed",
             model=model,
             score=round(overall, 4),
-            verdict=_verdict(overall, band),
+            verdict=verdict_for(overall, band),
             band=band,
             duration_s=duration,
             aggregation=scored.aggregation,
@@ -176,12 +176,3 @@ class VoiceEvidence(Detector):
         from shared.media.render import spectrogram_artifact
 
         return spectrogram_artifact(folder, prepared.waveform, prepared.sample_rate)
-
-
-def _verdict(score: float, band: Any) -> Any:
-    """The section's verdict with the scoring module's rule (fake at or above the operating point)."""
-    from shared import scoring
-
-    if band.source == "model_card":
-        return scoring.Band(fake_at=band.uncertain_high, real_below=band.uncertain_low).verdict(score)
-    return verdict_for(score, band)

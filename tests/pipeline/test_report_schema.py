@@ -64,6 +64,20 @@ def test_verdict_band(score: float | None, verdict: str) -> None:
     assert verdict_for(score, Thresholds(uncertain_low=0.35, uncertain_high=0.65)) == verdict
 
 
+def test_a_measured_point_is_fake_at_its_fake_point_as_the_scoring_module_says() -> None:
+    """The face and voice sections take their verdicts from ``report.verdict_for``; a model card's point
+    must give what ``shared.scoring.Band`` (and so ``deepfake evaluate``) gives, also exactly at the point."""
+    from shared.report import Band
+    from shared.scoring import Band as ScoringBand
+
+    measured = Band(uncertain_low=0.2, uncertain_high=0.9, source="model_card", description="measured")
+    configured = Band(uncertain_low=0.2, uncertain_high=0.9, source="settings", description="configured")
+    point = ScoringBand(fake_at=0.9, real_below=0.2)
+    for score in (0.1, 0.2, 0.5, 0.9, 0.95):
+        assert verdict_for(score, measured) == point.verdict(score)
+    assert verdict_for(0.9, configured) == "uncertain"  # the configured band keeps both bounds uncertain
+
+
 def test_report_rejects_unknown_fields() -> None:
     with pytest.raises(Exception, match="extra"):
         Report.model_validate({"surprise": 1})
