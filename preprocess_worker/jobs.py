@@ -89,10 +89,11 @@ def _preload_pipeline_models() -> None:
     """Build the face detector (with the options jobs will use) and the voice-activity model now, so the
     first job does not pay for them."""
     from shared.analysis import AnalyzeOptions
-    from shared.detectors.faces import get_face_detector
+    from shared.faces import get_detector_by_name
     from shared.vad import get_speech_detector
 
-    get_face_detector(AnalyzeOptions.from_settings(get_analyze_settings()))
+    options = AnalyzeOptions.from_settings(get_analyze_settings())
+    get_detector_by_name(options.detector, options)
     get_speech_detector()
 
 

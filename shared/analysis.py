@@ -112,16 +112,17 @@ class RunContext:
 
 @dataclass
 class Prepared:
-    """What every detector prepared from one file (CPU work), before any model ran.
+    """What one file gave before the report: the products made for it and each detector's prepared data.
 
-    ``evidence`` maps a detector name to its own prepared data (``shared.detectors.faces.PreparedFaces``,
-    ``shared.detectors.voice.PreparedVoice``...). The properties below are the face and voice views the
-    tests and tools use most.
+    ``products`` maps a product name (``shared.products``) to its value; ``evidence`` maps a detector name
+    to what its ``prepare`` took from them (``shared.detectors.faces.PreparedFaces``,
+    ``shared.detectors.voice.PreparedVoice``...).
     """
 
     source: MediaSource
     options: AnalyzeOptions
     detectors: list[Any]
+    products: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -129,38 +130,6 @@ class Prepared:
     @property
     def kind(self) -> str:
         return self.source.facts.kind
-
-    def _faces(self) -> Any:
-        faces = self.evidence.get("faces")
-        if faces is None:
-            raise AttributeError("no face evidence was prepared for this file")
-        return faces
-
-    @property
-    def frame_indices(self) -> list[int]:
-        return [r.index for r in self._faces().frames]
-
-    @property
-    def frame_times(self) -> list[float]:
-        return [r.time_s for r in self._faces().frames]
-
-    @property
-    def faces(self) -> list[Any]:
-        return list(self._faces().faces)
-
-    @property
-    def crops(self) -> Any:
-        return self._faces().crops
-
-    @property
-    def audio(self) -> Any:
-        voice = self.evidence.get("voice")
-        return None if voice is None else voice.waveform
-
-    @property
-    def audio_reason(self) -> str | None:
-        voice = self.evidence.get("voice")
-        return None if voice is None else voice.reason
 
 
 @dataclass

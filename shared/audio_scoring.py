@@ -229,6 +229,7 @@ def score_audio(
     *,
     aggregation: str | None = None,
     speech_detector: Any | None = None,
+    activity: Any | None = None,
 ) -> AudioResult:
     """Score a mono waveform at the scorer's sample rate: per-window segments and a file score.
 
@@ -238,6 +239,8 @@ def score_audio(
         aggregation: one of ``shared.scoring.AUDIO_AGGREGATIONS``; ``None``: ``default_aggregation(card)``.
         speech_detector: a ``shared.vad.SpeechDetector``; ``None``: the process-wide one (silero-vad must
             be installed: voice activity is part of every result).
+        activity: the waveform's ``shared.vad.SpeechActivity`` when already found (the pipeline's
+            ``speech_activity`` product); ``None``: found here with ``speech_detector``.
 
     Returns:
         An ``AudioResult``: ``status="analyzed"`` with segments and scores, or ``"not_applicable"`` with
@@ -280,11 +283,12 @@ def score_audio(
         return AudioResult(
             status="not_applicable", reason="the audio is silent", silent_windows=len(spans), **common
         )
-    if speech_detector is None:
-        from shared.vad import get_speech_detector
+    if activity is None:
+        if speech_detector is None:
+            from shared.vad import get_speech_detector
 
-        speech_detector = get_speech_detector()
-    activity = speech_detector.activity(waveform, rate)
+            speech_detector = get_speech_detector()
+        activity = speech_detector.activity(waveform, rate)
     fractions = activity.window_fractions([spans[i][0] for i in keep], [spans[i][1] for i in keep])
     scores = np.asarray(scorer.score_windows(windows[keep]), dtype=np.float64).reshape(-1)
     if len(scores) != len(keep):  # our model broke its contract: not the user's file

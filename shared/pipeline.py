@@ -1,87 +1,49 @@
 """The one analysis pipeline: media in, :class:`shared.report.Report` out.
 
-``deepfake analyze`` and the preprocess worker both run this module; they differ only in the scorers
-they pass in (local OpenVINO scorers in-process, HTTP clients with the same methods in the service).
-The pipeline knows no kind of evidence by name: it runs every registered detector
-(:mod:`shared.detectors`) through three steps, split at the tensor boundary:
+``deepfake analyze`` and the preprocess worker both run :func:`analyze`; they differ only in the scorers
+they pass in (local OpenVINO scorers in-process, HTTP clients with the same methods in the service). The
+pipeline knows no kind of evidence by name:
 
-1. :func:`prepare` - probe, then each detector's CPU work (frames -> faces -> crops, audio -> waveform).
-2. :func:`score` - each detector's model.
+1. the probe opens the file once (``shared.media.probe``; every later reader takes a view of that open);
+2. every registered detector (:mod:`shared.detectors`) that examines this kind of file names the products
+   it needs; ``shared.dataflow`` makes each of them once (``shared.products``: faces, waveform, speech...)
+   and runs each detector's ``prepare`` -> ``score`` as soon as its products exist, side by side;
 3. :func:`build_report` - each detector's report section, the overall verdict, artifacts.
 
-:func:`analyze` chains the three. A ``progress(stage, fraction)`` callback reports the stages of
-:mod:`shared.stages`.
+A ``progress(stage, fraction)`` callback reports the stages of :mod:`shared.stages`.
+:func:`make_products` runs step 2's providers alone, for tools that want a product without a report
+(the training face cache, the face-stage golden test).
 """
 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from shared import __version__
 from shared.analysis import AnalyzeOptions, Prepared, ProgressFn, RunContext, Scores, StageClock, no_progress
+from shared.dataflow import Consumer, ProductContext, check_graph, run_steps
 from shared.detectors import Detector, build_detectors
 from shared.media.probe import MediaSource, open_media
+from shared.modelcard import VideoPreprocessing
 from shared.report import Report, Verdict
 from shared.stages import MERGING
 
-__all__ = ["AnalyzeOptions", "Prepared", "Scores", "analyze", "build_report", "fuse", "prepare", "score"]
+__all__ = ["AnalyzeOptions", "analyze", "build_report", "fuse", "make_products"]
 
 #: the order in which a verdict is "more suspicious" when detectors disagree
 _SEVERITY = {"not_applicable": 0, "real": 1, "uncertain": 2, "fake": 3}
 
 
-def _begin(path: str | Path, options: AnalyzeOptions, detectors: list[Detector], source: MediaSource | None) -> Prepared:
-    """Check the options, probe the file (unless already probed) and start the record every detector fills."""
-    options.validate()
-    t = time.perf_counter()
-    if source is None:
-        source = open_media(path)
-    prepared = Prepared(source=source, options=options, detectors=detectors, reasons=list(source.notes))
-    StageClock(prepared.timings).add("probe", t)
-    return prepared
-
-
-def prepare(
-    path: str | Path,
-    options: AnalyzeOptions | None = None,
-    *,
-    scorers: dict[str, Any] | None = None,
-    detectors: list[Detector] | None = None,
-    unavailable: dict[str, str] | None = None,
-    progress: ProgressFn | None = None,
-    source: MediaSource | None = None,
-) -> Prepared:
-    """Media -> every detector's prepared evidence. Raises ``shared.errors.BadInput`` for unusable input.
-
-    Args:
-        path: video, image or audio file.
-        options: sampling and detection options.
-        scorers: model role ("video", "audio") -> scorer; the detectors read their preprocessing
-            (crop size, sample rate) from the scorers' cards. Ignored when ``detectors`` is given.
-        detectors: the detectors to run (default: every registered one, with ``scorers``).
-        unavailable: model role -> why its model is missing (shown in the report).
-        progress: ``(stage, fraction)`` callback.
-        source: an already probed file (skips probing again).
-    """
-    detectors = detectors if detectors is not None else build_detectors(scorers, unavailable)
-    prepared = _begin(path, options or AnalyzeOptions(), detectors, source)
-    source = prepared.source
+def face_crop_of(detectors: list[Detector]) -> VideoPreprocessing:
+    """How the face model wants its faces cut (its card), or the default crop without one."""
     for detector in detectors:
-        if detector.applies_to(source):
-            run = _detector_run(prepared, progress)
-            prepared.evidence[detector.name] = detector.prepare(source, run)
-            _merge_run(prepared, run)
-    return prepared
-
-
-def _detector_run(prepared: Prepared, progress: ProgressFn | None) -> RunContext:
-    """A detector's own clock and notes (merged into ``prepared`` in detector order, so the report does
-    not depend on which of two concurrent detectors finished first)."""
-    return RunContext(options=prepared.options, progress=progress or no_progress)
+        card = detector.card
+        if "face_tracks" in detector.needs and card is not None and isinstance(card.preprocessing, VideoPreprocessing):
+            return card.preprocessing
+    return VideoPreprocessing()
 
 
 def _merge_run(prepared: Prepared, run: RunContext) -> None:
@@ -90,15 +52,26 @@ def _merge_run(prepared: Prepared, run: RunContext) -> None:
     prepared.reasons.extend(run.notes)
 
 
-def score(prepared: Prepared, *, progress: ProgressFn | None = None) -> Scores:
-    """Run each detector's model on what it prepared."""
-    out = Scores()
-    for detector in prepared.detectors:
-        if detector.name in prepared.evidence:
-            run = RunContext(options=prepared.options, progress=progress or no_progress, clock=StageClock(out.timings))
-            out.evidence[detector.name] = detector.score(prepared.evidence[detector.name], run)
-            prepared.reasons.extend(run.notes)
-    return out
+def make_products(
+    source: MediaSource | str | Path,
+    products: list[str],
+    options: AnalyzeOptions | None = None,
+    *,
+    face_crop: VideoPreprocessing | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Make the named products of one file (and what they need) without any detector or report."""
+    options = options or AnalyzeOptions.from_settings()
+    options.validate()
+    check_graph([("make_products", products)])
+    opened = not isinstance(source, MediaSource)
+    media = open_media(source) if not isinstance(source, MediaSource) else source
+    try:
+        context = ProductContext(media, options, face_crop or VideoPreprocessing())
+        return run_steps(context, [], progress=progress, extra_products=products).products
+    finally:
+        if opened:
+            media.close()
 
 
 def fuse(sections: list[Any]) -> tuple[Verdict, float | None]:
@@ -213,6 +186,7 @@ def analyze(
     face_scorer: Any | None = None,
     audio_scorer: Any | None = None,
     scorers: dict[str, Any] | None = None,
+    detectors: list[Detector] | None = None,
     options: AnalyzeOptions | None = None,
     progress: ProgressFn | None = None,
     artifacts_dir: str | Path | None = None,
@@ -220,40 +194,53 @@ def analyze(
     source: MediaSource | None = None,
     unavailable: dict[str, str] | None = None,
 ) -> Report:
-    """The whole pipeline: :func:`prepare`, :func:`score`, :func:`build_report`.
+    """The whole pipeline: probe, products, each detector's prepare and score, the report.
 
     Scorers are given by model role (``scorers={"video": ..., "audio": ...}``); ``face_scorer`` and
-    ``audio_scorer`` are shorthands for the two built-in roles.
+    ``audio_scorer`` are shorthands for the two built-in roles. ``detectors`` (default: every registered
+    one, with those scorers) limits the analysis to some kinds of evidence. ``unavailable`` maps a model
+    role to why its model could not be had: that evidence is reported as not run, with the reason.
     """
     started = time.perf_counter()
     options = options or AnalyzeOptions.from_settings()
+    options.validate()
     by_role = dict(scorers or {})
     if face_scorer is not None:
         by_role["video"] = face_scorer
     if audio_scorer is not None:
         by_role["audio"] = audio_scorer
-    detectors = build_detectors(by_role, unavailable)
-    prepared = _begin(path, options, detectors, source)
-    source = prepared.source
-    scores = Scores()
-    # Each detector's prepare -> score chain runs in its own thread: the audio model scores speech while
-    # frames decode and faces are found (decoding, OpenVINO and file reading release the GIL).
-    applicable = [d for d in detectors if d.applies_to(source)]
-    runs = {d.name: _detector_run(prepared, progress) for d in applicable}
+    if detectors is None:
+        detectors = build_detectors(by_role, unavailable)
+    check_graph([(d.name, d.needs) for d in detectors])
+    t = time.perf_counter()
+    opened = source is None
+    source = open_media(path) if source is None else source
+    try:
+        prepared = Prepared(source=source, options=options, detectors=detectors, reasons=list(source.notes))
+        StageClock(prepared.timings).add("probe", t)
+        scores = Scores()
+        applicable = [d for d in detectors if d.applies_to(source)]
 
-    def chain(detector: Detector) -> tuple[Any, Any]:
-        run = runs[detector.name]
-        evidence = detector.prepare(source, run)
-        return evidence, detector.score(evidence, run)
+        def chain(detector: Detector) -> Any:
+            def run(products: dict[str, Any], run: RunContext) -> tuple[Any, Any]:
+                evidence = detector.prepare(products, run)
+                return evidence, detector.score(evidence, run)
 
-    with ThreadPoolExecutor(max_workers=max(1, len(applicable)), thread_name_prefix="detector") as pool:
-        futures = [(d, pool.submit(chain, d)) for d in applicable]
-        for detector, future in futures:  # in detector order: the first error is the one raised
-            prepared.evidence[detector.name], scores.evidence[detector.name] = future.result()
-    for detector in applicable:
-        _merge_run(prepared, runs[detector.name])
-    report = build_report(
-        prepared, scores, options=options, artifacts_dir=artifacts_dir, heatmaps_dir=heatmaps_dir, progress=progress
-    )
+            return run
+
+        consumers = [Consumer(d.name, d.needs_for(source), chain(d)) for d in applicable]
+        context = ProductContext(source, options, face_crop_of(detectors))
+        outcome = run_steps(context, consumers, progress=progress)
+        prepared.products = outcome.products
+        for detector in applicable:
+            prepared.evidence[detector.name], scores.evidence[detector.name] = outcome.results[detector.name]
+        for record in outcome.records:  # plan order: reports never depend on which thread finished first
+            _merge_run(prepared, record.run)
+        report = build_report(
+            prepared, scores, options=options, artifacts_dir=artifacts_dir, heatmaps_dir=heatmaps_dir, progress=progress
+        )
+    finally:
+        if opened:
+            source.close()
     report.timings["total"] = round(time.perf_counter() - started, 4)
     return report

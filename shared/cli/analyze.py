@@ -229,6 +229,7 @@ def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
         )
     finally:
         progress.close()
+        source.close()  # the analysis' one open of the file (shared.media.session)
 
 
 def _fmt_score(score: float | None) -> str:

@@ -246,18 +246,17 @@ class FaceCache:
 
     def _extract_as_analyze(self, path: Path, s: AnalysisSettings) -> dict[str, Any]:
         """The faces ``deepfake analyze`` would score: its own face stage, run by the face detector."""
-        from shared.analysis import RunContext
-        from shared.detectors.faces import FaceEvidence
         from shared.media.probe import open_media
         from shared.modelcard import VideoPreprocessing
+        from shared.pipeline import make_products
 
         if media_kind(path) not in ("video", "image"):
             raise InvalidArgument(f"face cache: {path.name} is not a video or an image")
-        source = open_media(path)
-        if source.facts.kind == "video" and source.video is None:
-            raise InvalidArgument(f"face cache: {path.name} has no video stream")
-        prep = VideoPreprocessing(margin=s.margin, input_size=s.size)
-        prepared = FaceEvidence().prepare(source, RunContext(s.analyze_options()), prep=prep)
+        with open_media(path) as source:
+            if source.facts.kind == "video" and source.video is None:
+                raise InvalidArgument(f"face cache: {path.name} has no video stream")
+            prep = VideoPreprocessing(margin=s.margin, input_size=s.size)
+            prepared = make_products(source, ["face_tracks"], s.analyze_options(), face_crop=prep)["face_tracks"]
         faces = prepared.faces
         return {
             "faces": prepared.crops,

@@ -1,11 +1,14 @@
 """The detector interface: one kind of evidence (faces, voice, provenance...) from media to a report section.
 
-A detector says what it needs from the media (``media_kinds``), which model scores it (``model_role``:
-the model the CLI compiles in-process and the inference service the worker calls, or ``None`` when it
-needs no model), which report section it writes (``section``) and which panel of the page shows it
-(``page_panel``). The pipeline runs every registered detector through the same three steps:
+A detector says which kinds of file it examines (``media_kinds``), the named products it ``needs``
+(``shared.dataflow``, ``shared.products``: ``face_tracks``, ``waveform_16k``, ``speech_activity``,
+``image``, ``container_tags``, ``media``...), which model scores it (``model_role``: the model the CLI
+compiles in-process and the inference service the worker calls, or ``None`` when it needs no model), which
+report section it writes (``section``) and which panel of the page shows it (``page_panel``). It never
+decodes or detects by itself: what it needs, it asks for by name. The pipeline runs every registered
+detector through the same three steps:
 
-1. :meth:`Detector.prepare` - CPU work from the media (decode, detect faces, load audio...); no model.
+1. :meth:`Detector.prepare` - what it takes from its products (CPU work only; no model).
 2. :meth:`Detector.score` - the model (``self.scorer``), local or remote.
 3. :meth:`Detector.build_section` - the report section, its verdict and its reasons.
 
@@ -51,6 +54,8 @@ class Detector(ABC):
     section: ClassVar[str]
     #: media kinds it examines; for other kinds it writes :meth:`skipped_section`
     media_kinds: ClassVar[frozenset[str]]
+    #: the products it needs (``shared.products``); :meth:`prepare` gets them by name (absent ones: None)
+    needs: ClassVar[tuple[str, ...]] = ()
     #: the model it scores with: the CLI's local model and the service's inference service of this role
     #: ("video", "audio"); ``None`` when it needs no model (runs inside the worker)
     model_role: ClassVar[str | None] = None
@@ -82,9 +87,18 @@ class Detector(ABC):
         """Whether analysing ``source`` calls this detector's model (so a runner loads it)."""
         return cls.model_role is not None and source.facts.kind in cls.media_kinds
 
+    @property
+    def not_run(self) -> str | None:
+        """Why this evidence will not be examined at all (its model could not be had), else ``None``."""
+        return self.unavailable if self.model_role is not None and self.scorer is None else None
+
+    def needs_for(self, source: MediaSource) -> tuple[str, ...]:
+        """The products to make for this file: none when the evidence will not be examined."""
+        return () if self.not_run is not None else self.needs
+
     @abstractmethod
-    def prepare(self, source: MediaSource, run: RunContext) -> Any:
-        """CPU work on the media; raises ``shared.errors.BadInput`` for unusable input."""
+    def prepare(self, products: dict[str, Any], run: RunContext) -> Any:
+        """What this evidence takes from its products (``needs``); ``BadInput`` for unusable input."""
 
     @abstractmethod
     def score(self, prepared: Any, run: RunContext) -> Any:

@@ -19,9 +19,9 @@ from shared import scoring
 from shared.analysis import RunContext
 from shared.detectors import register_detector
 from shared.detectors.base import Detector, model_info
-from shared.faces.stage import FaceStage, PreparedFaces
+from shared.faces.stage import PreparedFaces
 from shared.media.probe import MediaSource
-from shared.modelcard import ModelCard, VideoPreprocessing
+from shared.modelcard import ModelCard
 from shared.report import (
     Artifact,
     Band,
@@ -32,7 +32,7 @@ from shared.report import (
     VideoSection,
     verdict_for,
 )
-from shared.stages import DECODING, SCORING_VIDEO
+from shared.stages import SCORING_VIDEO
 
 
 class FaceScorerLike(Protocol):
@@ -175,13 +175,6 @@ def explain(section: VideoSection, kind: str, card: ModelCard | None, band: Thre
     return reasons
 
 
-def get_face_detector(options: Any) -> Any:
-    """The face detector named by ``options.detector``, built once per process and setting."""
-    from shared.faces import get_detector_by_name
-
-    return get_detector_by_name(options.detector, options)
-
-
 @register_detector
 class FaceEvidence(Detector):
     """Faces in videos and images, scored by the video model (``model_role`` "video")."""
@@ -189,6 +182,7 @@ class FaceEvidence(Detector):
     name = "faces"
     section = "video"
     media_kinds = frozenset({"video", "image"})
+    needs = ("face_tracks",)
     model_role = "video"
     page_panel = "faces"
     required_for = frozenset({"video", "image"})
@@ -199,23 +193,10 @@ class FaceEvidence(Detector):
 
         return FaceScorer.from_folder(folder)
 
-    def preprocessing(self) -> VideoPreprocessing:
-        card = self.card
-        prep = card.preprocessing if card is not None else None
-        return prep if isinstance(prep, VideoPreprocessing) else VideoPreprocessing()
-
-    def prepare(self, source: MediaSource, run: RunContext, *, prep: VideoPreprocessing | None = None) -> PreparedFaces:
-        """The face stage on ``source``; crops as ``prep`` says (default: the video model's card)."""
-        stage = FaceStage(get_face_detector(run.options), run.options, prep or self.preprocessing(), run)
-        if source.facts.kind == "image":
-            from shared.media.image import load_image
-
-            run.progress(DECODING.name, 0.0)
-            t = time.perf_counter()
-            rgb = load_image(source.path)
-            run.clock.add("decode", t)
-            return stage.run_image(rgb)
-        return stage.run_video(source)
+    def prepare(self, products: dict[str, Any], run: RunContext) -> PreparedFaces:
+        """The face stage's tracks and crops (``face_tracks``, cut for this model's card)."""
+        faces: PreparedFaces = products["face_tracks"]
+        return faces
 
     def score(self, prepared: PreparedFaces, run: RunContext) -> ScoredFaces | None:
         if self.scorer is None or not len(prepared.crops):

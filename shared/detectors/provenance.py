@@ -13,7 +13,7 @@ from shared.analysis import RunContext
 from shared.detectors import register_detector
 from shared.detectors.base import Detector
 from shared.media.probe import MediaSource
-from shared.provenance import inspect_provenance
+from shared.provenance import inspect_probed
 from shared.provenance.section import ProvenanceSection
 from shared.stages import CHECKING_PROVENANCE
 
@@ -25,13 +25,14 @@ class ProvenanceEvidence(Detector):
     name = "provenance"
     section = "provenance"
     media_kinds = frozenset({"video", "image", "audio"})
+    needs = ("media", "image", "container_tags")
     model_role = None
     page_panel = "provenance"
 
-    def prepare(self, source: MediaSource, run: RunContext) -> ProvenanceSection:
+    def prepare(self, products: dict[str, Any], run: RunContext) -> ProvenanceSection:
         run.progress(CHECKING_PROVENANCE.name, 0.0)
         t = time.perf_counter()
-        section = inspect_provenance(source.path)
+        section = inspect_probed(products["media"], products["image"], products["container_tags"])
         run.clock.add("provenance", t)
         run.progress(CHECKING_PROVENANCE.name, 1.0)
         return section

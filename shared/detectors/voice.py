@@ -13,24 +13,24 @@ from shared.analysis import RunContext
 from shared.detectors import register_detector
 from shared.detectors.base import Detector, model_info
 from shared.detectors.faces import band_for
-from shared.errors import BadInput, NoAudioStream
+from shared.errors import ModelContractError
 from shared.media.probe import MediaSource
 from shared.modelcard import AudioPreprocessing
 from shared.report import Artifact, AudioSection, AudioSegment, SectionStatus, verdict_for
+from shared.products import NO_AUDIO_TRACK, WAVEFORM_RATE, Waveform
 from shared.stages import SCORING_AUDIO
-
-NO_AUDIO_TRACK = "the file has no audio track"
-
+from shared.vad import SpeechActivity
 
 @dataclass
 class PreparedVoice:
-    """The decoded waveform (mono, at the audio model's rate), or why there is none."""
+    """The decoded waveform (mono, 16 kHz) and the speech found in it, or why there is none."""
 
     waveform: np.ndarray | None
     sample_rate: int
     reason: str | None = None
     #: False when the file has no audio track at all (then the section is not_applicable, not missing)
     has_track: bool = True
+    activity: SpeechActivity | None = None
 
     @property
     def duration_s(self) -> float:
@@ -44,6 +44,7 @@ class VoiceEvidence(Detector):
     name = "voice"
     section = "audio"
     media_kinds = frozenset({"video", "audio"})
+    needs = ("waveform_16k", "speech_activity")
     model_role = "audio"
     page_panel = "voice"
     required_for = frozenset({"audio"})
@@ -58,35 +59,19 @@ class VoiceEvidence(Detector):
     def needs_model(cls, source: MediaSource) -> bool:
         return super().needs_model(source) and bool(source.facts.audio_codec)
 
-    def sample_rate(self) -> int:
+    def prepare(self, products: dict[str, Any], run: RunContext) -> PreparedVoice:
+        """The track's 16 kHz waveform and speech activity (products), or why there is none."""
+        if self.not_run is not None:  # the model could not be had: nothing was decoded for it
+            return PreparedVoice(None, WAVEFORM_RATE, self.not_run)
         card = self.card
         prep = card.preprocessing if card is not None else None
-        return prep.sample_rate if isinstance(prep, AudioPreprocessing) else AudioPreprocessing().sample_rate
-
-    def prepare(self, source: MediaSource, run: RunContext) -> PreparedVoice:
-        facts = source.facts
-        rate = self.sample_rate()
-        if not facts.audio_codec:
-            return PreparedVoice(None, rate, NO_AUDIO_TRACK, has_track=False)
-        if self.scorer is None and self.unavailable is not None:  # the model could not be had: don't decode
-            return PreparedVoice(None, rate, self.unavailable)
-        from shared.media.audio import load_audio
-
-        t = time.perf_counter()
-        limit = run.options.max_audio_seconds
-        try:
-            wave = load_audio(source.path, rate, max_seconds=limit)
-        except NoAudioStream:
-            return PreparedVoice(None, rate, NO_AUDIO_TRACK, has_track=False)
-        except BadInput as exc:
-            if facts.kind == "audio":
-                raise  # the file IS the audio: unusable input
-            return PreparedVoice(None, rate, f"the audio track could not be decoded ({exc.message})")
-        finally:
-            run.clock.add("load_audio", t)
-        if facts.duration_s and facts.duration_s > limit:
-            run.notes.append(f"only the first {limit:g} s of audio were analysed")
-        return PreparedVoice(wave, rate)
+        if isinstance(prep, AudioPreprocessing) and prep.sample_rate != WAVEFORM_RATE:
+            raise ModelContractError(
+                f"the voice model {card.name if card else ''} takes {prep.sample_rate} Hz audio; the voice check "
+                f"gives every model {WAVEFORM_RATE} Hz"
+            )
+        wave: Waveform = products["waveform_16k"]
+        return PreparedVoice(wave.samples, wave.rate, wave.reason, wave.has_track, products["speech_activity"])
 
     def score(self, prepared: PreparedVoice, run: RunContext) -> Any:
         if self.scorer is None or prepared.waveform is None:
@@ -95,7 +80,7 @@ class VoiceEvidence(Detector):
 
         run.progress(SCORING_AUDIO.name, 0.0)
         t = time.perf_counter()
-        result = score_audio(self.scorer, prepared.waveform)
+        result = score_audio(self.scorer, prepared.waveform, activity=prepared.activity)
         run.clock.add("score_audio", t)
         run.progress(SCORING_AUDIO.name, 1.0)
         return result

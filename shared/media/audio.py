@@ -25,7 +25,7 @@ turn a spoofed voice into "no speech found".
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -41,6 +41,7 @@ def load_audio(
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     *,
     max_seconds: float | None = None,
+    reader: BinaryIO | None = None,
 ) -> np.ndarray:
     """Decode the first audio stream of ``path`` to a mono float32 waveform at ``sample_rate``.
 
@@ -49,6 +50,8 @@ def load_audio(
         sample_rate: the output rate in Hz (16 kHz for every audio model here).
         max_seconds: stop decoding after this much audio (``None``: the whole stream). Bounds memory for
             very long inputs.
+        reader: read the bytes from this open stream (a view of an analysis' one open of the file,
+            ``MediaSource.reader()``) instead of opening ``path``; ``path`` then only names the file.
 
     Returns:
         float32 array of shape ``(samples,)``, values as decoded (no normalisation).
@@ -67,8 +70,9 @@ def load_audio(
     if sample_rate <= 0:
         raise InvalidArgument(f"sample rate must be positive, got {sample_rate}")
     path = Path(path)
-    _check_path(path)
-    container = _open_container(path)
+    if reader is None:
+        _check_path(path)
+    container = _open_container(path, reader=reader)
     try:
         if container.format.name == "tty":
             # FFmpeg's ANSI-art demuxer accepts any text file as "video": it is not media.

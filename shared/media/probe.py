@@ -23,9 +23,10 @@ Limits (:class:`MediaLimits`, from ``AnalyzeSettings``) are checked before anyth
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from shared.errors import (
     CorruptMedia,
@@ -35,15 +36,16 @@ from shared.errors import (
     NoUsableStream,
     UnsupportedMedia,
 )
-from shared.fsutil import sha256_file
+from shared.media.image import StillImage, decode_still
+from shared.media.session import MediaFile
 from shared.media.formats import (
     ACCEPTED_DEMUXERS,
     ACCEPTED_SUMMARY,
     AVIF,
     MEDIA_EXTENSIONS,
+    SNIFF_BYTES,
     MediaFormat,
     declared_size,
-    read_head,
     sniff,
 )
 from shared.report import MediaFacts
@@ -124,13 +126,50 @@ class VideoIndex:
 
 @dataclass
 class MediaSource:
-    """An opened (and closed again) input: facts for the report plus what the decoders need."""
+    """A probed input: facts for the report, what the decoders need, and what the probe already read.
+
+    ``file`` is the one open of the file for the whole analysis (:mod:`shared.media.session`): every
+    later reader takes a view of it (:meth:`reader`) instead of opening the path again. What the probe
+    learnt is kept for the steps after it: a still image's decoded pixels (``still``) and a container's
+    tags (``container_tags``), so nothing decodes or demuxes the file twice for them.
+    """
 
     path: Path
     facts: MediaFacts
     video: VideoIndex | None = None
     audio_stream_index: int | None = None
     notes: list[str] = field(default_factory=list)
+    file: MediaFile | None = None
+    #: a still image as the probe decoded it (``None`` for video and audio)
+    still: StillImage | None = None
+    #: container and stream tags, as FFmpeg read them while probing (video and audio files); ``None``
+    #: when they could not be read, with the reason in ``container_tags_error``
+    container_tags: ContainerTags | None = None
+
+    def reader(self) -> BinaryIO:
+        """A fresh view of the file from byte 0 (a new open only for a source made without one)."""
+        if self.file is not None and not self.file.closed:
+            return self.file.reader()
+        return open(self.path, "rb")  # noqa: SIM115 - the caller closes it, like a view
+
+    def close(self) -> None:
+        """Close the file (the end of an analysis); the facts and kept products stay usable."""
+        if self.file is not None:
+            self.file.close()
+
+    def __enter__(self) -> MediaSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class ContainerTags:
+    """Tags of a video or audio container: the container's own and each stream's (index, type, tags)."""
+
+    container: dict[str, str]
+    streams: list[tuple[int, str, dict[str, str]]]
 
 
 def _check_path(path: Path) -> None:
@@ -169,16 +208,27 @@ def _not_media(path: Path, reason: str) -> CorruptMedia | UnsupportedMedia:
     return UnsupportedMedia(f"{path.name}: not a video, image or audio file ({reason})")
 
 
-def _open_container(path: Path, *, sniffed: MediaFormat | None = None, max_pixels: int | None = None) -> Any:
-    """Open with PyAV. ``max_pixels`` stops FFmpeg decoding larger pictures while it probes the streams
-    (it decodes a first frame of each to learn its format: the 8192x8192 H.264 first frame took 140 MB)."""
+def _open_container(
+    path: Path,
+    *,
+    sniffed: MediaFormat | None = None,
+    max_pixels: int | None = None,
+    reader: BinaryIO | None = None,
+) -> Any:
+    """Open with PyAV, from ``reader`` (a view of the analysis' one open, see :class:`MediaSource`) or
+    else the path. ``max_pixels`` stops FFmpeg decoding larger pictures while it probes the streams (it
+    decodes a first frame of each to learn its format: the 8192x8192 H.264 first frame took 140 MB)."""
     import av
 
     _quiet_ffmpeg()
     if max_pixels is None:
         max_pixels = MediaLimits.from_settings().decoder_max_pixels
     try:
-        return av.open(str(path), metadata_errors="ignore", options={"max_pixels": str(max_pixels)})
+        return av.open(
+            reader if reader is not None else str(path),
+            metadata_errors="ignore",
+            options={"max_pixels": str(max_pixels)},
+        )
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         if sniffed is not None:
@@ -286,55 +336,74 @@ def open_media(path: str | Path, *, limits: MediaLimits | None = None) -> MediaS
     path = Path(path)
     _check_path(path)
     limits = limits or MediaLimits.from_settings()
-    head = read_head(str(path))
+    file = MediaFile(path)  # the analysis' one open of the file (shared.media.session)
+    try:
+        source = _probe(path, file, limits)
+    except BaseException:
+        file.close()
+        raise
+    source.file = file
+    return source
+
+
+def _probe(path: Path, file: MediaFile, limits: MediaLimits) -> MediaSource:
+    with file.reader() as reader:
+        head = reader.read(SNIFF_BYTES)
+        reader.seek(0)
+        digest = hashlib.file_digest(reader, "sha256").hexdigest()
     sniffed = sniff(head)
     if sniffed is None:
         raise _not_media(path, f"its first bytes match none of the accepted formats: {ACCEPTED_SUMMARY}")
     if sniffed.refusal is not None:
         raise UnsupportedMedia(f"{path.name}: {sniffed.refusal}")
     if sniffed.reader == "pillow":
-        return _probe_image(path, sniffed)  # Pillow, never FFmpeg (see the module docstring)
+        return _probe_image(path, file, sniffed, digest)  # Pillow, never FFmpeg (see the module docstring)
     size = declared_size(sniffed, head)
     if size is not None:
         limits.check_frame(path.name, *size)
-    container = _open_container(path, sniffed=sniffed, max_pixels=limits.decoder_max_pixels)
-    try:
-        if container.format.name not in ACCEPTED_DEMUXERS:
-            raise UnsupportedMedia(
-                f"{path.name}: FFmpeg reads it as {container.format.long_name or container.format.name}, "
-                f"which is not an accepted format ({ACCEPTED_SUMMARY})"
-            )
-        return _probe_open(path, container, limits)
-    finally:
-        container.close()
+    with file.reader() as reader:
+        container = _open_container(path, sniffed=sniffed, max_pixels=limits.decoder_max_pixels, reader=reader)
+        try:
+            if container.format.name not in ACCEPTED_DEMUXERS:
+                raise UnsupportedMedia(
+                    f"{path.name}: FFmpeg reads it as {container.format.long_name or container.format.name}, "
+                    f"which is not an accepted format ({ACCEPTED_SUMMARY})"
+                )
+            return _probe_open(path, container, limits, _base_facts(path, container.format.name, file, digest))
+        finally:
+            container.close()
 
 
-def _base_facts(path: Path, container: str) -> dict[str, Any]:
-    return {
-        "filename": path.name,
-        "size_bytes": path.stat().st_size,
-        "sha256": sha256_file(path),
-        "container": container,
-    }
+def _base_facts(path: Path, container: str, file: MediaFile, digest: str) -> dict[str, Any]:
+    return {"filename": path.name, "size_bytes": file.size, "sha256": digest, "container": container}
 
 
-def _probe_image(path: Path, sniffed: MediaFormat) -> MediaSource:
-    """A still image: header and pixel limit first (Pillow), then one full decode to prove it is whole."""
-    from shared.media.image import load_image
-
-    image = load_image(path)
+def _probe_image(path: Path, file: MediaFile, sniffed: MediaFormat, digest: str) -> MediaSource:
+    """A still image: header and pixel limit first (Pillow), then one full decode to prove it is whole;
+    the decoded pixels are kept for the steps that need them."""
+    with file.reader() as reader:
+        still = decode_still(reader, path.name, avif=sniffed is AVIF)
     facts = MediaFacts(
         kind="image",
-        width=int(image.shape[1]),
-        height=int(image.shape[0]),
+        width=int(still.rgb.shape[1]),
+        height=int(still.rgb.shape[0]),
         video_codec="av1" if sniffed is AVIF else sniffed.name,
-        **_base_facts(path, sniffed.demuxers[0]),
+        **_base_facts(path, sniffed.demuxers[0], file, digest),
     )
-    return MediaSource(path=path, facts=facts)
+    return MediaSource(path=path, facts=facts, still=still)
 
 
-def _probe_open(path: Path, container: Any, limits: MediaLimits) -> MediaSource:
-    base = _base_facts(path, container.format.name)
+def _read_tags(container: Any) -> ContainerTags:
+    return ContainerTags(
+        container={str(k): str(v) for k, v in dict(container.metadata).items()},
+        streams=[
+            (s.index, s.type, {str(k): str(v) for k, v in dict(s.metadata).items()}) for s in container.streams
+        ],
+    )
+
+
+def _probe_open(path: Path, container: Any, limits: MediaLimits, base: dict[str, Any]) -> MediaSource:
+    tags = _read_tags(container)
     video_stream = _real_video_stream(container)
     audio_stream = container.streams.audio[0] if container.streams.audio else None
     audio_facts: dict[str, Any] = {}
@@ -396,6 +465,7 @@ def _probe_open(path: Path, container: Any, limits: MediaLimits) -> MediaSource:
             video=index,
             audio_stream_index=audio_stream.index if audio_stream is not None else None,
             notes=notes,
+            container_tags=tags,
         )
 
     if audio_stream is not None:
@@ -407,7 +477,7 @@ def _probe_open(path: Path, container: Any, limits: MediaLimits) -> MediaSource:
         facts = MediaFacts(
             kind="audio", duration_s=round(duration, 3) if duration else None, **audio_facts, **base
         )
-        return MediaSource(path=path, facts=facts, audio_stream_index=audio_stream.index)
+        return MediaSource(path=path, facts=facts, audio_stream_index=audio_stream.index, container_tags=tags)
 
     if not container.streams:
         raise CorruptMedia(f"{path.name}: no stream could be read from it; the file may be damaged")

@@ -90,8 +90,10 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
     # (and decoding stops there) instead of being allocated.
     options = {} if index.decoder_max_pixels is None else {"max_pixels": str(index.decoder_max_pixels)}
     try:
-        container = av.open(str(source.path), metadata_errors="ignore", options=options)
+        reader = source.reader()  # a view of the analysis' one open (shared.media.session)
+        container = av.open(reader, metadata_errors="ignore", options=options)
     except av.error.FFmpegError as exc:
+        reader.close()
         raise CorruptMedia(f"{source.path.name}: cannot be reopened for decoding ({exc})") from None
     yielded = 0
     try:
@@ -142,6 +144,7 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
                 break  # end of stream
     finally:
         container.close()
+        reader.close()
     if yielded == 0:
         raise CorruptMedia(f"{source.path.name}: no video frame could be decoded; the file may be damaged")
 
@@ -150,4 +153,5 @@ def decode_frames(path: str | Path, indices: list[int], *, threads: int = 0) -> 
     """Convenience: probe ``path`` and decode ``indices`` into a list (tests, notebooks)."""
     from shared.media.probe import open_media
 
-    return list(iter_frames(open_media(path), indices, threads=threads))
+    with open_media(path) as source:
+        return list(iter_frames(source, indices, threads=threads))

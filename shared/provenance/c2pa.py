@@ -25,9 +25,10 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from shared.errors import ConfigurationError
 from shared.provenance._deps import require
@@ -68,11 +69,14 @@ class ReaderOutcome:
     message: str = ""
 
 
-def has_c2pa_marker(path: Path, chunk_bytes: int = 1 << 20) -> bool:
-    """Whether the file's bytes contain a C2PA manifest store marker (streamed, constant memory)."""
+def has_c2pa_marker(file: Path | BinaryIO, chunk_bytes: int = 1 << 20) -> bool:
+    """Whether the file's bytes contain a C2PA manifest store marker (streamed, constant memory).
+
+    ``file`` is a path or an open binary stream at its start (a view of an analysis' one open).
+    """
     overlap = len(C2PA_STORE_MARKER) - 1
     tail = b""
-    with path.open("rb") as stream:
+    with file.open("rb") if isinstance(file, Path) else file as stream:
         while block := stream.read(chunk_bytes):
             if C2PA_STORE_MARKER in tail + block:
                 return True
@@ -163,8 +167,13 @@ def run_reader(path: Path, settings: ProvenanceSettings, document: dict[str, Any
         return ReaderOutcome("failed", message=f"the C2PA reader's answer could not be read ({error})")
 
 
-def read_c2pa(path: Path, settings: ProvenanceSettings) -> C2paSection:
+def read_c2pa(
+    path: Path, settings: ProvenanceSettings, *, reader: Callable[[], BinaryIO] | None = None
+) -> C2paSection:
     """Read and validate the file's Content Credentials. Never raises because of the file's content.
+
+    The SDK reads ``path`` in its sandboxed child process; our own scan for a manifest marker reads
+    through ``reader()`` (a view of the analysis' one open) when given, else opens ``path``.
 
     Raises:
         ProvenanceUnavailable: ``c2pa-python`` is not installed.
@@ -197,7 +206,7 @@ def read_c2pa(path: Path, settings: ProvenanceSettings) -> C2paSection:
         )
     if outcome.outcome in ("too_large", "failed"):
         return _unreadable(outcome.message)
-    marker = has_c2pa_marker(path)
+    marker = has_c2pa_marker(reader() if reader is not None else path)
     if outcome.outcome == "error":
         what = f"{outcome.error_type}: {_one_line(outcome.message, 300)}"
         if marker:

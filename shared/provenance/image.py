@@ -35,6 +35,14 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
 
 
+def pixels_not_decoded(width: int, height: int, settings: ProvenanceSettings) -> str:
+    """Why the watermark check saw no pixels: the image is larger than the check's limit."""
+    return (
+        f"pixels not decoded: {width}x{height} is more than DEEPFAKE_PROVENANCE_WATERMARK_MAX_PIXELS "
+        f"({settings.watermark_max_pixels})"
+    )
+
+
 def load_image(path: Path, settings: ProvenanceSettings) -> LoadedImage | None:
     """Open ``path`` as a still image; ``None`` when it is not one. Never raises on the file's content."""
     try:
@@ -50,12 +58,7 @@ def load_image(path: Path, settings: ProvenanceSettings) -> LoadedImage | None:
         return LoadedImage(None, None, note=f"the image could not be opened ({_describe(error)})")
     width, height = image.size
     if width * height > settings.watermark_max_pixels:
-        return LoadedImage(
-            image,
-            None,
-            note=f"pixels not decoded: {width}x{height} is more than DEEPFAKE_PROVENANCE_WATERMARK_MAX_PIXELS "
-            f"({settings.watermark_max_pixels})",
-        )
+        return LoadedImage(image, None, note=pixels_not_decoded(width, height, settings))
     try:
         # load() also reads PNG text chunks stored after the image data.
         image.load()

@@ -378,23 +378,34 @@ def _container_tags(collector: _Collector, where: str, tags: dict[str, str]) -> 
                           f"the container's '{key}' tag names {generator}, a generative-AI tool")  # fmt: skip
 
 
+def tags_metadata(
+    container: dict[str, str], streams: list[tuple[int, str, dict[str, str]]], settings: ProvenanceSettings
+) -> MetadataSection:
+    """Findings from a video or audio container's tags, as the probe read them."""
+    collector = _Collector(settings)
+    _container_tags(collector, "", container)
+    for index, kind, tags in streams:
+        _container_tags(collector, f"stream {index} ({kind}): ", tags)
+    return collector.section
+
+
 def container_metadata(path: Path, settings: ProvenanceSettings) -> MetadataSection:
-    """Findings from a video or audio container's tags (PyAV). Never raises on the content."""
+    """Findings from a video or audio container's tags (PyAV), for a file no probe has read. Never raises
+    on the content."""
     import av
 
     from shared.media.probe import _quiet_ffmpeg
 
     _quiet_ffmpeg()
-    collector = _Collector(settings)
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            _container_tags(collector, "", dict(container.metadata))
-            for stream in container.streams:
-                _container_tags(collector, f"stream {stream.index} ({stream.type}): ", dict(stream.metadata))
+            streams = [(s.index, s.type, dict(s.metadata)) for s in container.streams]
+            return tags_metadata(dict(container.metadata), streams, settings)
     except Exception as error:  # noqa: BLE001 - not a container FFmpeg knows, or a damaged one
+        section = _Collector(settings).section
         # FFmpeg's messages carry the path; the report names files without their folders.
-        collector.section.errors.append(
+        section.errors.append(
             f"container tags could not be read ({type(error).__name__}: "
             f"{' '.join(str(error).replace(str(path), path.name).split())[:200]})"
         )
-    return collector.section
+        return section
