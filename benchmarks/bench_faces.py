@@ -59,12 +59,11 @@ def media_files() -> list[Path]:
 
 
 def count_faces(path: Path, detector: str, frames: int | None) -> tuple[int, int]:
-    from shared.detectors.faces import FaceEvidence
-    from shared.pipeline import AnalyzeOptions, prepare
+    from shared.pipeline import AnalyzeOptions, make_products
 
     options = AnalyzeOptions.from_settings(detector=detector, frames=frames, detect_interval_s=0.0)
-    prepared = prepare(path, options, detectors=[FaceEvidence()])
-    return len({f.frame_index for f in prepared.faces}), len(prepared.frame_indices)
+    prepared = make_products(path, ["face_tracks"], options)["face_tracks"]
+    return len({f.frame_index for f in prepared.faces}), len(prepared.frames)
 
 
 def time_detection(repeat: int) -> None:

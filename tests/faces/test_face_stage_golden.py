@@ -1,9 +1,9 @@
-"""The whole reference face stage through ``shared.pipeline.prepare`` against the reference's own output.
+"""The whole reference face stage (the ``face_tracks`` product) against the reference's own output.
 
 ``../shared/reference/icpr2020/golden_face_stage.npz`` was made by running the ICPR2020 reference code on
 every video and image of ``../shared/media``: frame indices, the kept margin box and score per frame, and the
-224×224 crop exactly as the network received it. Ours runs ``prepare(path, AnalyzeOptions(frames=32,
-top_face=True, detector="blazeface"))``.
+224×224 crop exactly as the network received it. Ours runs ``make_products(path, ["face_tracks"],
+AnalyzeOptions(frames=32, top_face=True, detector="blazeface"))``.
 
 Tolerances (PIPELINE.md asks for exact indices, boxes within about 1 px, crops' mean absolute difference
 well under 1): frame indices exact; margin boxes within ``BOX_PX`` = 1.0 px; detector scores within
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.detectors.faces import FaceEvidence
 from shared.faces import enlarge_box
-from shared.pipeline import AnalyzeOptions, Prepared, prepare
+from shared.faces.stage import PreparedFaces
+from shared.pipeline import AnalyzeOptions, make_products
 
 VIDEOS = (
     "dfdc_part10_yhffcuhhjy.mp4",
@@ -38,7 +38,7 @@ CROP_MAD_FILE = 0.1
 SCORE_CLOSE = 0.005
 SCORE_WORST = 0.02
 
-_STAGE: dict[str, Prepared] = {}  # one face stage per file per session, shared by the tests below
+_STAGE: dict[str, PreparedFaces] = {}  # one face stage per file per session, shared by the tests below
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +50,10 @@ def _path(media: Path, name: str) -> Path:
     return media / ("video" if name in VIDEOS else "image") / name
 
 
-def _face_stage(media: Path, name: str) -> Prepared:
+def _face_stage(media: Path, name: str) -> PreparedFaces:
     if name not in _STAGE:
         options = AnalyzeOptions(frames=32, top_face=True, detector="blazeface")
-        _STAGE[name] = prepare(_path(media, name), options, detectors=[FaceEvidence()])  # the face stage alone
+        _STAGE[name] = make_products(_path(media, name), ["face_tracks"], options)["face_tracks"]
     return _STAGE[name]
 
 
@@ -87,7 +87,7 @@ def test_face_stage_equals_the_reference(shared_media: Path, golden, blazeface_i
     prepared = _face_stage(shared_media, name)
     frame_idx = np.array([f.frame_index for f in prepared.faces])
     assert frame_idx.tolist() == golden[f"{name}/frame_idx"].tolist()
-    assert len(prepared.frame_indices) == int(golden[f"{name}/frames_read"])
+    assert len(prepared.frames) == int(golden[f"{name}/frames_read"])
     height, width = prepared.source.facts.height, prepared.source.facts.width
     assert height and width
     # PreparedFace.box is the detector's own box; the crop (and the reference's stored box) is the margin box.

@@ -111,10 +111,10 @@ def test_hostile_case_through_the_cli(
 _CODES = """
 import json, sys
 from shared.errors import DeepfakeError
-from shared.pipeline import AnalyzeOptions, prepare
+from shared.pipeline import AnalyzeOptions, analyze
 for path in sys.argv[1:]:
     try:
-        prepare(path, AnalyzeOptions(frames=1))
+        analyze(path, options=AnalyzeOptions(frames=1))
         print(json.dumps([path, None]), flush=True)
     except DeepfakeError as exc:
         print(json.dumps([path, exc.code]), flush=True)

@@ -245,17 +245,14 @@ def test_nan_in_a_videos_audio_track_says_it_could_not_be_decoded(tmp_path: Path
     ``not_applicable`` (that would read as "no speech": a spoofed voice hidden by a few NaNs)."""
     from fixtures_media import _background, write_video
 
-    from shared.pipeline import AnalyzeOptions, build_report, prepare
+    from shared.pipeline import AnalyzeOptions, analyze
 
     silent = write_video(tmp_path / "silent.mp4", lambda i: _background(120, 160, i / 25), 25)
     sound = nan_wav(tmp_path / "nan.wav", float("nan"), seconds=1.0)
     video = mux(silent, sound, tmp_path / "nan_sound.mkv")
-    prepared = prepare(video, AnalyzeOptions(frames=1))
-    assert prepared.audio is None and prepared.audio_reason is not None
-    assert "could not be decoded" in prepared.audio_reason and "NaN or infinity" in prepared.audio_reason
-    from shared.pipeline import Scores
-
-    report = build_report(prepared, Scores())
+    report = analyze(video, options=AnalyzeOptions(frames=1))
+    reason = report.audio.reason or ""
+    assert "could not be decoded" in reason and "NaN or infinity" in reason
     assert report.audio.status == "not_available" and report.audio.verdict == "not_applicable"
     assert "silent" not in (report.audio.reason or "")
     assert any("NaN or infinity" in r for r in report.reasons)

@@ -1,4 +1,4 @@
-"""The in-process pipeline (prepare -> score -> build_report) on generated media with a real compiled model.
+"""The in-process pipeline (probe -> products -> evidence -> report) on generated media with a real compiled model.
 
 The video model is the test-made EfficientNetAutoAttB4 IR of ``tests/fixtures_models.py`` (the published
 weights cannot be downloaded here): these tests check the pipeline's plumbing and the report, not accuracy.
@@ -12,8 +12,17 @@ import numpy as np
 import pytest
 
 from shared.faces import box_iou, crop_face_scale_policy, enlarge_box, link_tracks
-from shared.pipeline import AnalyzeOptions, analyze, build_report, prepare, score
+from shared.pipeline import AnalyzeOptions, analyze, make_products
 from shared.report import Report
+
+
+def faces_of(path: Path, options: AnalyzeOptions):  # type: ignore[no-untyped-def]
+    """The face stage alone: the ``face_tracks`` product of ``path``."""
+    return make_products(path, ["face_tracks"], options)["face_tracks"]
+
+
+def indices(faces) -> list[int]:  # type: ignore[no-untyped-def]
+    return [r.index for r in faces.frames]
 
 
 @pytest.fixture(scope="session")
@@ -117,24 +126,19 @@ def test_rotated_444_and_vfr_videos_find_their_faces(
 ) -> None:  # type: ignore[no-untyped-def]
     # The portrait's face is only detectable upright: finding it proves the rotation tag was applied.
     for path in (portrait_video, yuv444_video, vfr_video):
-        prepared = prepare(path, _opts(frames=3))
-        assert len(prepared.frame_indices) == 3 and len({f.frame_index for f in prepared.faces}) == 3, (
-            path.name
-        )
-    vfr = prepare(vfr_video, _opts(frames=3))
+        prepared = faces_of(path, _opts(frames=3))
+        assert len(indices(prepared)) == 3 and len({f.frame_index for f in prepared.faces}) == 3, path.name
+    vfr = faces_of(vfr_video, _opts(frames=3))
     # Frame 19 is at 10 x 80 ms + 9 x 20 ms = 0.98 s (a constant 20 fps would say 0.95 s).
-    assert vfr.frame_times == pytest.approx([0.0, 0.98, 1.98])
+    assert [r.time_s for r in vfr.frames] == pytest.approx([0.0, 0.98, 1.98])
 
 
-def test_prepare_score_report_split_matches_analyze(face_video: Path, face_scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_analyze_reports_progress_and_writes_artifacts(face_video: Path, face_scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     stages: list[tuple[str, float]] = []
     options = _opts(every=25)
-    prepared = prepare(face_video, options, scorers={"video": face_scorer})
-    assert prepared.crops.dtype == np.uint8 and prepared.crops.shape[1:] == (224, 224, 3)
-    scores = score(prepared, progress=lambda s, f: stages.append((s, f)))
-    report = build_report(
-        prepared,
-        scores,
+    report = analyze(
+        face_video,
+        face_scorer=face_scorer,
         options=options,
         artifacts_dir=tmp_path / "art",
         heatmaps_dir=tmp_path / "heat",
@@ -142,11 +146,7 @@ def test_prepare_score_report_split_matches_analyze(face_video: Path, face_score
     )
     assert [f.index for f in report.video.frames] == [0, 25, 50]
     assert ("scoring_video", 1.0) in stages and stages[-1] == ("merging", 1.0)
-    # the three steps by hand give exactly the report analyze() gives (clock and paths aside)
-    whole = analyze(face_video, face_scorer=face_scorer, options=options, artifacts_dir=tmp_path / "art2")
-    volatile = {"created_at", "timings"}
-    assert whole.model_dump(exclude=volatile) == report.model_dump(exclude=volatile)
-    assert whole.video.tracks and whole.video.score is not None
+    assert report.video.tracks and report.video.score is not None
     names = {a.name: a for a in report.artifacts}
     assert names["track0_face.png"].kind == "face_thumbnail" and names["track0_face.png"].track_id == 0
     assert names["track0_heatmap.png"].kind == "heatmap_overlay"
@@ -161,14 +161,14 @@ def test_prepare_score_report_split_matches_analyze(face_video: Path, face_score
 
 def test_detection_interval_interpolates_faces_between_detections(face_video: Path) -> None:
     # Every 2nd frame at 25 fps = 0.08 s apart; detecting every 0.25 s runs MTCNN on every 4th of them.
-    every = prepare(face_video, _opts(every=2, max_frames=13, detect_interval_s=0.0))
-    sparse = prepare(face_video, _opts(every=2, max_frames=13, detect_interval_s=0.25))
-    assert sparse.frame_indices == every.frame_indices
+    every = faces_of(face_video, _opts(every=2, max_frames=13, detect_interval_s=0.0))
+    sparse = faces_of(face_video, _opts(every=2, max_frames=13, detect_interval_s=0.25))
+    assert indices(sparse) == indices(every)
     detected = [f for f in sparse.faces if not f.interpolated]
     placed = [f for f in sparse.faces if f.interpolated]
     assert len(detected) < len(every.faces) and placed and not any(f.interpolated for f in every.faces)
     assert len(sparse.faces) == len(every.faces) and {f.track_id for f in placed} == {0}
-    assert sparse.frame_indices[-1] in {f.frame_index for f in detected}  # the last frame is always detected
+    assert indices(sparse)[-1] in {f.frame_index for f in detected}  # the last frame is always detected
     truth = {f.frame_index: f.box for f in every.faces if f.track_id == 0}
     for face in placed:  # the moving face is followed: interpolated boxes overlap the real detections
         assert box_iou(face.box, truth[face.frame_index]).item() > 0.6
@@ -207,5 +207,5 @@ def test_artifacts_for_the_page_include_the_mel_spectrogram(
 
 def test_frames_n_searches_every_sampled_frame(face_video: Path) -> None:
     # 20 frames of a 3 s clip are 0.15 s apart, closer than the detection interval: still all detected.
-    prepared = prepare(face_video, _opts(frames=20, top_face=True, detect_interval_s=0.25))
-    assert len(prepared.frame_indices) == 20 and not any(f.interpolated for f in prepared.faces)
+    prepared = faces_of(face_video, _opts(frames=20, top_face=True, detect_interval_s=0.25))
+    assert len(indices(prepared)) == 20 and not any(f.interpolated for f in prepared.faces)
