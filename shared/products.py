@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from shared.analysis import RunContext
-from shared.dataflow import Provider, ProductContext, register_provider
+from shared.dataflow import ProductContext, Provider, register_provider
 from shared.errors import BadInput, NoAudioStream
 from shared.faces.stage import FaceStage, PreparedFaces
 

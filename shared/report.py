@@ -230,20 +230,6 @@ class Report(_Model):
     artifacts: list[Artifact] = Field(default_factory=list)
 
 
-def verdict_for(score: float | None, thresholds: Thresholds) -> Verdict:
-    """Map a fake probability to a verdict with the uncertainty band: inclusive bounds are uncertain,
-    except a model card's measured operating point, which calls ``fake`` at its fake point and above
-    (``shared.scoring.Band``'s rule, the one ``deepfake evaluate`` measured the point with)."""
-    if score is None:
-        return "not_applicable"
-    measured = isinstance(thresholds, Band) and thresholds.source == "model_card"
-    if score > thresholds.uncertain_high or (measured and score == thresholds.uncertain_high):
-        return "fake"
-    if score < thresholds.uncertain_low:
-        return "real"
-    return "uncertain"
-
-
 def report_json_schema() -> dict:
     """The JSON Schema of :class:`Report` as committed in ``schemas/report.schema.json``."""
     schema = Report.model_json_schema()

@@ -25,14 +25,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 import numpy as np
 
 from shared.errors import InvalidArgument
 from shared.modelcard import Calibration, ModelCard, OperatingPoint
-
-Verdict = Literal["fake", "real", "uncertain", "not_applicable"]
+from shared.report import Band as ReportBand
+from shared.report import Thresholds
+from shared.schema_base import Verdict
 
 AudioAggregation = Literal[
     "first", "mean", "median", "max", "speech_first", "speech_mean", "speech_median", "speech_max"
@@ -129,17 +130,21 @@ class Band:
         return f"'fake' at score >= {self.fake_at:.6g}, 'real' below {self.real_below:.6g} ({self.source})"
 
 
-def verdict_for(score: float | None, band: Any) -> Verdict:
-    """Map a fake probability to a verdict.
+def verdict_for(score: float | None, band: Band | Thresholds) -> Verdict:
+    """Map a fake probability to a verdict: the one verdict rule (:meth:`Band.verdict`) for every section.
 
     Args:
         score: fake probability, or ``None`` when nothing was scored.
-        band: a :class:`Band`, or a ``shared.report.Thresholds`` (``uncertain_low``/``uncertain_high``,
-            both bounds uncertain: the report's rule before bands carried their own thresholds).
+        band: a :class:`Band`; or the report's ``Band``/``Thresholds``: a model card's measured operating
+            point (``source == "model_card"``) calls ``fake`` at its fake point and above, as ``deepfake
+            evaluate`` measured it; a configured band keeps both bounds uncertain.
     """
-    if not isinstance(band, Band):
-        band = Band.around(float(band.uncertain_low), float(band.uncertain_high))
-    return band.verdict(score)
+    if isinstance(band, Band):
+        return band.verdict(score)
+    low, high = float(band.uncertain_low), float(band.uncertain_high)
+    if isinstance(band, ReportBand) and band.source == "model_card":
+        return Band(fake_at=high, real_below=low).verdict(score)
+    return Band.around(low, high).verdict(score)
 
 
 def band_for(card: ModelCard | None, default: Band) -> Band:
@@ -314,3 +319,35 @@ def aggregate_tracks(
         tracks.append(TrackScore(tid, tuple(members), mean, float(fake_probability(mean, card)), counted))
     worst = max((t for t in tracks if t.counted), key=lambda t: t.score)
     return VideoScore(tuple(tracks), worst, need)
+
+
+# -- the report's band: what every section shows of the band its verdict used -----------------------------
+def report_band_for(card: ModelCard | None, settings_band: Thresholds) -> ReportBand:
+    """The band a model's verdicts use, as the report shows it (:func:`band_for`: the card's measured
+    operating point when it has one, else the settings' band moved with its decision threshold)."""
+    band = band_for(card, Band.around(settings_band.uncertain_low, settings_band.uncertain_high, source="the settings"))
+    return report_band(band, settings_band)
+
+
+def report_band(band: Band, settings_band: Thresholds) -> ReportBand:
+    """A :class:`Band` as the report's :class:`~shared.report.Band`."""
+    point = band.operating_point
+    if point is None:
+        moved = band.real_below != settings_band.uncertain_low
+        high = settings_band.uncertain_high + (band.real_below - settings_band.uncertain_low)
+        return ReportBand(
+            uncertain_low=round(band.real_below, 6),
+            uncertain_high=round(high, 6),
+            source="settings",
+            description=f"the configured band{' (moved with the model' + chr(39) + 's decision threshold)' if moved else ''}: "
+            f"real below {band.real_below:.2f}, fake above {high:.2f}; no false-alarm rate was measured for it",
+        )
+    false_fake, caught = point.false_fake.get("pooled"), point.catch.get("pooled")
+    return ReportBand(
+        uncertain_low=point.real_below,
+        uncertain_high=point.fake_at,
+        source="model_card",
+        description=band.describe(),
+        false_alarm_rate=None if false_fake is None else round(false_fake.rate, 4),
+        catch_rate=None if caught is None else round(caught.rate, 4),
+    )

@@ -24,13 +24,11 @@ from shared.media.probe import MediaSource
 from shared.modelcard import ModelCard
 from shared.report import (
     Artifact,
-    Band,
     FaceObservation,
     FrameResult,
     Thresholds,
     Track,
     VideoSection,
-    verdict_for,
 )
 from shared.stages import SCORING_VIDEO
 
@@ -49,39 +47,6 @@ class ScoredFaces:
 
     logits: np.ndarray  # (N,) float64
     attention: np.ndarray | None  # (N, h, w) in [0, 1], AutoAtt models only
-
-
-def band_for(card: ModelCard | None, settings_band: Thresholds) -> Band:
-    """The band a model's verdicts use, as the report shows it (``shared.scoring.band_for``: the card's
-    measured operating point when it has one, else the settings' band moved with its decision threshold)."""
-    band = scoring.band_for(
-        card, scoring.Band.around(settings_band.uncertain_low, settings_band.uncertain_high, source="the settings")
-    )
-    return report_band(band, settings_band)
-
-
-def report_band(band: Any, settings_band: Thresholds) -> Band:
-    """A ``shared.scoring.Band`` as the report's :class:`~shared.report.Band`."""
-    point = band.operating_point
-    if point is None:
-        moved = band.real_below != settings_band.uncertain_low
-        high = settings_band.uncertain_high + (band.real_below - settings_band.uncertain_low)
-        return Band(
-            uncertain_low=round(band.real_below, 6),
-            uncertain_high=round(high, 6),
-            source="settings",
-            description=f"the configured band{' (moved with the model' + chr(39) + 's decision threshold)' if moved else ''}: "
-            f"real below {band.real_below:.2f}, fake above {high:.2f}; no false-alarm rate was measured for it",
-        )
-    false_fake, caught = point.false_fake.get("pooled"), point.catch.get("pooled")
-    return Band(
-        uncertain_low=point.real_below,
-        uncertain_high=point.fake_at,
-        source="model_card",
-        description=band.describe(),
-        false_alarm_rate=None if false_fake is None else round(false_fake.rate, 4),
-        catch_rate=None if caught is None else round(caught.rate, 4),
-    )
 
 
 def logit_to_probability(logit: float, card: ModelCard | None) -> float:
@@ -136,7 +101,7 @@ def aggregate_tracks(
             last_time_s=round(prepared.faces[t.members[-1]].time_s, 4),
             mean_logit=round(t.mean_logit, 4),
             score=round(t.score, 4),
-            verdict=verdict_for(t.score, band),
+            verdict=scoring.verdict_for(t.score, band),
             counted=t.counted,
         )
         for t in video.tracks
@@ -225,7 +190,7 @@ class FaceEvidence(Detector):
     ) -> VideoSection:
         kind = source.facts.kind
         card = self.card
-        band = band_for(card, run.options.thresholds)
+        band = scoring.report_band_for(card, run.options.thresholds)
         section = VideoSection(
             status="analyzed",
             model=model_info(card) if card is not None else None,
@@ -251,7 +216,7 @@ class FaceEvidence(Detector):
         section.tracks = aggregate_tracks(prepared, scored, card, band)
         worst = max((tr for tr in section.tracks if tr.counted), key=lambda tr: tr.score)
         section.score = worst.score
-        section.verdict = verdict_for(worst.score, band)
+        section.verdict = scoring.verdict_for(worst.score, band)
         reasons.extend(explain(section, kind, card, band))
         return section
 

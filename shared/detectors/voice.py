@@ -12,14 +12,15 @@ import numpy as np
 from shared.analysis import RunContext
 from shared.detectors import register_detector
 from shared.detectors.base import Detector, model_info
-from shared.detectors.faces import band_for
 from shared.errors import ModelContractError
 from shared.media.probe import MediaSource
 from shared.modelcard import AudioPreprocessing
-from shared.report import Artifact, AudioSection, AudioSegment, SectionStatus, verdict_for
 from shared.products import NO_AUDIO_TRACK, WAVEFORM_RATE, Waveform
+from shared.report import Artifact, AudioSection, AudioSegment, SectionStatus
+from shared.scoring import report_band_for, verdict_for
 from shared.stages import SCORING_AUDIO
 from shared.vad import SpeechActivity
+
 
 @dataclass
 class PreparedVoice:
@@ -114,7 +115,7 @@ class VoiceEvidence(Detector):
                 duration_s=duration,
                 reason=str(scored.not_applicable),
             )
-        band = band_for(card, run.options.thresholds)
+        band = report_band_for(card, run.options.thresholds)
         overall = float(scored.score)
         section = AudioSection(
             status="analyzed",

@@ -36,8 +36,6 @@ from shared.errors import (
     NoUsableStream,
     UnsupportedMedia,
 )
-from shared.media.image import StillImage, decode_still
-from shared.media.session import MediaFile
 from shared.media.formats import (
     ACCEPTED_DEMUXERS,
     ACCEPTED_SUMMARY,
@@ -48,6 +46,8 @@ from shared.media.formats import (
     declared_size,
     sniff,
 )
+from shared.media.image import StillImage, decode_still
+from shared.media.session import MediaFile
 from shared.report import MediaFacts
 
 __all__ = ["MEDIA_EXTENSIONS", "MediaLimits", "MediaSource", "VideoIndex", "open_media"]

@@ -20,7 +20,6 @@ from shared.evaluation.audio_media import (
 )
 from shared.modelcard import AudioPreprocessing, Calibration, MeasuredRate, ModelCard, OperatingPoint
 from shared.report import Thresholds
-from shared.report import verdict_for as report_verdict_for
 from shared.scoring import (
     AUDIO_AGGREGATIONS,
     Band,
@@ -34,6 +33,7 @@ from shared.scoring import (
     sigmoid,
     verdict_for,
 )
+from shared.scoring import verdict_for as report_verdict_for
 
 
 def _card(**update: object) -> ModelCard:

@@ -90,7 +90,7 @@ def _analyze_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> Repor
 def _assert_verdicts_follow_the_rule(report: Report) -> None:
     """Each section's verdict is its score against its own band; the overall one is the fusion rule's."""
     from shared.pipeline import fuse
-    from shared.report import verdict_for
+    from shared.scoring import verdict_for
 
     for section in (report.video, report.audio):
         if section.status == "analyzed":

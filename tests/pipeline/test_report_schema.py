@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from shared.report import SCHEMA_PATH, SCHEMA_VERSION, Report, Thresholds, render_schema, verdict_for
+from shared.report import SCHEMA_PATH, SCHEMA_VERSION, Report, Thresholds, render_schema
+from shared.scoring import verdict_for
 
 
 def test_committed_schema_equals_the_generated_one() -> None:
