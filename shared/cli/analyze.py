@@ -60,10 +60,23 @@ def add_face_stage_args(p: argparse.ArgumentParser) -> None:
         help="only the most confident face per frame (the reference's choice)",
     )
     p.add_argument(
-        "--detector",
+        "--face-detector",
+        dest="face_detector",
         choices=("blazeface", "mtcnn"),
-        help="face detector (default: DEEPFAKE_DETECTOR); blazeface is the ICPR2020 reference",
+        help="the face detector that finds faces in frames (default: DEEPFAKE_DETECTOR); blazeface is the "
+        "ICPR2020 reference",
     )
+    # "detector" alone was ambiguous (a kind of evidence, or the model that finds faces): the old flag
+    # still works for one release, with a warning.
+    p.add_argument("--detector", dest="old_detector", choices=("blazeface", "mtcnn"), help=argparse.SUPPRESS)
+
+
+def face_detector_flag(args: argparse.Namespace) -> str | None:
+    """``--face-detector``, or the deprecated ``--detector`` (with a warning on stderr)."""
+    old = getattr(args, "old_detector", None)
+    if old is not None:
+        print("deepfake: warning: --detector is deprecated; use --face-detector", file=sys.stderr)
+    return args.face_detector or old
 
 
 def face_stage_options(args: argparse.Namespace, settings: Any | None = None) -> Any:
@@ -71,7 +84,11 @@ def face_stage_options(args: argparse.Namespace, settings: Any | None = None) ->
     from shared.analysis import AnalyzeOptions
 
     return AnalyzeOptions.from_settings(
-        settings, every=args.every, frames=args.frames, top_face=args.top_face or None, detector=args.detector
+        settings,
+        every=args.every,
+        frames=args.frames,
+        top_face=args.top_face or None,
+        detector=face_detector_flag(args),
     )
 
 

@@ -40,6 +40,15 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(bad_inputs: dict[str, 
     assert bad_inputs[name].name in lines[0]
 
 
+def test_the_old_detector_flag_still_works_with_a_deprecation_warning(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.mp4"
+    old = deepfake(str(missing), "--detector", "mtcnn")
+    new = deepfake(str(missing), "--face-detector", "mtcnn")
+    assert old.returncode == new.returncode == 2  # both reach the file (and refuse it), flags accepted
+    assert "--detector is deprecated; use --face-detector" in old.stderr
+    assert "deprecated" not in new.stderr
+
+
 def test_conflicting_sampling_flags_are_refused() -> None:
     result = deepfake("whatever.mp4", "--every", "2", "--frames", "3")
     assert result.returncode == 2 and "not allowed with argument" in result.stderr

@@ -72,7 +72,7 @@ def test_deepfake_analyze_without_torch(
     result = _run(
         [
             sys.executable, "-m", "shared.cli", "analyze", str(face_video), str(face_image), "--json",
-            "--frames", "3", "--detector", detector, "--video-model", str(video_model_dir),
+            "--frames", "3", "--face-detector", detector, "--video-model", str(video_model_dir),
             "--audio-model", str(melcnn_model_dir), "--heatmaps", str(tmp_path / "heat"),
         ],
         no_torch_env,
