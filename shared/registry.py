@@ -14,7 +14,7 @@ import hashlib
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from shared.errors import ModelUnavailable, UnknownModel
 from shared.modelcard import InferencePrecision, OperatingPoint, PrecisionParity, check_precision_choice
@@ -58,6 +58,9 @@ class PublishedModel:
     package_files: dict[str, str] = field(default_factory=dict)
     #: verdict thresholds measured on labelled data; written into the card at import time
     operating_point: OperatingPoint | None = None
+
+
+_Entry = TypeVar("_Entry")
 
 
 def manifest_sha256(files: dict[str, str]) -> str:
@@ -200,13 +203,17 @@ _BLAZEFACE = {
 PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST, **_FACE_DETECTORS, **_BLAZEFACE}
 
 
+def _look_up(table: dict[str, _Entry], name: str, what: str) -> _Entry:
+    try:
+        return table[name]
+    except KeyError:
+        known = ", ".join(sorted(table))
+        raise UnknownModel(f"unknown {what} {name!r}; known {what}s: {known}") from None
+
+
 def get_published(name: str) -> PublishedModel:
     """Look a published model up by name; an unknown name lists the known ones."""
-    try:
-        return PUBLISHED[name]
-    except KeyError:
-        known = ", ".join(sorted(PUBLISHED))
-        raise UnknownModel(f"unknown model {name!r}; known models: {known}") from None
+    return _look_up(PUBLISHED, name, "model")
 
 
 @dataclass(frozen=True)
@@ -270,8 +277,4 @@ PACKAGED: dict[str, PackagedModel] = {
 
 def get_packaged(name: str) -> PackagedModel:
     """Look a model shipped inside a package up by name; an unknown name lists the known ones."""
-    try:
-        return PACKAGED[name]
-    except KeyError:
-        known = ", ".join(sorted(PACKAGED))
-        raise UnknownModel(f"unknown packaged model {name!r}; known: {known}") from None
+    return _look_up(PACKAGED, name, "packaged model")
