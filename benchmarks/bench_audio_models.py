@@ -40,7 +40,7 @@ def main() -> int:
     from shared.models import create_model
     from shared.models.aasist import WINDOW_SAMPLES, import_checkpoint, load_aasist
     from shared.registry import get_published
-    from shared.runtime import compile_ir
+    from shared.runtime import compile_model
 
     rng = np.random.default_rng(0)
     print(f"threads {args.threads}, median of {args.repeats} runs, torch {torch.__version__}, "
@@ -61,7 +61,7 @@ def main() -> int:
         import_checkpoint(
             name, source, tmp / name, published=get_published(name) if checkpoint.is_file() else None
         )
-        compiled = compile_ir(tmp / name, threads=args.threads)
+        compiled = compile_model(tmp / name, threads=args.threads)
         for batch in (1, args.batch):
             x = rng.normal(0, 0.1, (batch, WINDOW_SAMPLES)).astype(np.float32)
             xt = torch.from_numpy(x)

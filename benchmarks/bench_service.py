@@ -94,13 +94,13 @@ def bench_queued_scoring(folder: str, faces: int = 96, repeats: int = 3) -> tupl
     import numpy as np
 
     from shared.inference_app import resolve_model_folder
-    from shared.runtime import compile_ir
+    from shared.runtime import compile_model
     from shared.video_scoring import FaceScorer
     from video_service.queued import QueuedFaceScorer
 
     path = resolve_model_folder(folder)
     plain = FaceScorer.from_folder(path, hint="THROUGHPUT")
-    queued = QueuedFaceScorer(plain, compile_ir(path, hint="THROUGHPUT").compiled)
+    queued = QueuedFaceScorer(plain, compile_model(path, hint="THROUGHPUT").compiled)
     batch = np.random.default_rng(0).integers(0, 256, (faces, 224, 224, 3), dtype=np.uint8)
     plain.score(batch[:8])
     sync_s, queued_s = [], []

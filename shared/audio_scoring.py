@@ -136,12 +136,12 @@ class AudioScorer:
             ModelUnavailable: not a model folder.
             InvalidArgument: the folder holds a video model.
         """
-        from shared.runtime import compile_ir
+        from shared.runtime import compile_model
         from shared.settings import get_model_settings
 
         if threads is None:
             threads = get_model_settings().inference_threads
-        compiled = compile_ir(Path(folder), hint=hint, threads=threads)
+        compiled = compile_model(Path(folder), hint=hint, threads=threads)
         if compiled.card.kind != "audio" or not isinstance(compiled.card.preprocessing, AudioPreprocessing):
             raise InvalidArgument(f"{folder} holds a {compiled.card.kind} model, not an audio model")
         return cls(folder=Path(folder), card=compiled.card, compiled=compiled)

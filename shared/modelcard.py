@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 CARD_FILE = "model.json"
 CARD_SCHEMA_VERSION = 1
@@ -171,6 +171,36 @@ class OperatingPoint(BaseModel):
         return "; ".join(parts) + f"; chosen on {self.chosen_on}"
 
 
+#: OpenVINO ``INFERENCE_PRECISION_HINT`` values a model may be compiled with
+InferencePrecision = Literal["f32", "bf16", "f16"]
+
+
+class PrecisionParity(BaseModel):
+    """A model's outputs at a reduced precision (a bf16/f16 hint, INT8 weights) measured against f32.
+
+    A reduced precision is opt-in per model: it is only used where this measurement says it keeps parity.
+    """
+
+    output: str = Field(description="what was compared, e.g. 'fake probability per face'")
+    max_abs_delta: float = Field(ge=0.0, description="largest |reduced - f32| over the data below")
+    mean_abs_delta: float | None = Field(None, ge=0.0)
+    measured_on: str = Field(description="the data it was measured on")
+    measured_with: str = Field(description="the command that measured it")
+
+
+def check_precision_choice(precision: str, parity: PrecisionParity | None, model: str) -> None:
+    """A precision other than f32 needs its parity measurement (card or package-model description alike).
+
+    Raises:
+        ValueError: ``precision`` is not f32 and ``parity`` is missing.
+    """
+    if precision != "f32" and parity is None:
+        raise ValueError(
+            f"{model}: inference precision {precision!r} needs a parity measurement against f32 "
+            "(precision_parity); without one the model runs at f32"
+        )
+
+
 class ModelCard(BaseModel):
     schema_version: int = CARD_SCHEMA_VERSION
     name: str
@@ -192,6 +222,18 @@ class ModelCard(BaseModel):
     #: a model made of several networks run in turn keeps one IR per network, ``<network>.xml``/``.bin``
     #: (MTCNN: pnet, rnet, onet); None: the single ``model.xml``/``model.bin``
     networks: list[str] | None = None
+    #: the ``INFERENCE_PRECISION_HINT`` ``shared.runtime.compile_model`` compiles this model with. f32 unless
+    #: ``precision_parity`` measures that another precision keeps parity (OpenVINO's own default is bf16 on
+    #: CPUs with AMX, which moved silero-vad's probabilities by up to 0.017: never left to the default)
+    inference_precision: InferencePrecision = "f32"
+    precision_parity: PrecisionParity | None = Field(
+        None, description="the reduced precision (inference_precision, or INT8 weights) measured against f32"
+    )
+
+    @model_validator(mode="after")
+    def _reduced_precision_is_measured(self) -> ModelCard:
+        check_precision_choice(self.inference_precision, self.precision_parity, self.name)
+        return self
 
     def ir_files(self) -> list[str]:
         """The IR files this card's folder must hold (``.xml`` and ``.bin`` of each network)."""

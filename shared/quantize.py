@@ -15,8 +15,8 @@ import numpy as np
 
 from shared.errors import InvalidArgument
 from shared.fsutil import atomic_folder
-from shared.modelcard import ModelCard, VideoPreprocessing
-from shared.runtime import IR_XML, check_model_folder, forget_compiled
+from shared.modelcard import ModelCard, PrecisionParity, VideoPreprocessing
+from shared.runtime import IR_XML, check_model_folder, forget_compiled, read_ir
 from shared.video_scoring import FaceScorer, check_faces, normalize_faces
 
 #: Faces per calibration item. NNCF collects statistics per item; small batches keep memory low.
@@ -110,8 +110,6 @@ def quantize_model_folder(
     import nncf
     import openvino as ov
 
-    from shared.runtime import get_core
-
     card = check_model_folder(fp32_dir)
     prep = card.preprocessing
     if not isinstance(prep, VideoPreprocessing):
@@ -123,7 +121,7 @@ def quantize_model_folder(
         normalize_faces(faces[i : i + CALIBRATION_BATCH], prep)
         for i in range(0, len(faces), CALIBRATION_BATCH)
     ]
-    model = get_core().read_model(str(Path(fp32_dir) / IR_XML))
+    model = read_ir(fp32_dir)
     quantized = nncf.quantize(
         model,
         nncf.Dataset(items),
@@ -147,6 +145,14 @@ def quantize_model_folder(
     notes = f"{int8_card.notes}; vs FP32 on {len(check)} faces: max |Δp| {max_d:.4f}"
     if auc32 is not None:
         notes += f", AUC FP32 {auc32:.4f} / INT8 {auc8:.4f}"
-    int8_card = int8_card.model_copy(update={"notes": notes})
+    # INT8 is opt-in (this command); what it costs against FP32 travels with it, measured here
+    parity = PrecisionParity(
+        output="fake probability per face",
+        max_abs_delta=max_d,
+        mean_abs_delta=mean_d,
+        measured_on=f"{len(check)} face crops" + (" (the calibration faces)" if compare_faces is None else ""),
+        measured_with="deepfake models quantize (shared.quantize.quantize_model_folder)",
+    )
+    int8_card = int8_card.model_copy(update={"notes": notes, "precision_parity": parity})
     int8_card.save(out_dir)
     return QuantizationReport(int8_card, len(faces), len(check), max_d, mean_d, auc32, auc8)

@@ -11,12 +11,13 @@ Architectures (the networks themselves) are registered separately in ``shared.mo
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from shared.errors import UnknownModel
-from shared.modelcard import OperatingPoint
+from shared.errors import ModelUnavailable, UnknownModel
+from shared.modelcard import InferencePrecision, OperatingPoint, PrecisionParity, check_precision_choice
 
 #: operating points measured by ``deepfake audio evaluate-media --operating-point-out`` (docs/audio-models.md)
 OPERATING_POINTS = Path(__file__).with_name("operating_points")
@@ -57,6 +58,9 @@ class PublishedModel:
     package_files: dict[str, str] = field(default_factory=dict)
     #: verdict thresholds measured on labelled data; written into the card at import time
     operating_point: OperatingPoint | None = None
+
+
+_Entry = TypeVar("_Entry")
 
 
 def manifest_sha256(files: dict[str, str]) -> str:
@@ -199,10 +203,78 @@ _BLAZEFACE = {
 PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST, **_FACE_DETECTORS, **_BLAZEFACE}
 
 
+def _look_up(table: dict[str, _Entry], name: str, what: str) -> _Entry:
+    try:
+        return table[name]
+    except KeyError:
+        known = ", ".join(sorted(table))
+        raise UnknownModel(f"unknown {what} {name!r}; known {what}s: {known}") from None
+
+
 def get_published(name: str) -> PublishedModel:
     """Look a published model up by name; an unknown name lists the known ones."""
-    try:
-        return PUBLISHED[name]
-    except KeyError:
-        known = ", ".join(sorted(PUBLISHED))
-        raise UnknownModel(f"unknown model {name!r}; known models: {known}") from None
+    return _look_up(PUBLISHED, name, "model")
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model file compiled as it ships inside an installed package (ONNX, TFLite): no conversion, no
+    ``model.json``. This entry is its card as far as compiling goes: ``shared.runtime.compile_model`` takes
+    the precision and thread count from here, never from the caller.
+    """
+
+    name: str
+    #: the package's import name; its install location is found without importing it (silero_vad's
+    #: ``__init__`` imports torch)
+    package: str
+    #: the model file's path inside the package folder
+    file: str
+    #: what to tell a user who lacks the package
+    install_hint: str
+    licence: str
+    inference_precision: InferencePrecision = "f32"
+    precision_parity: PrecisionParity | None = None
+    #: ``INFERENCE_NUM_THREADS``; 0 lets OpenVINO use every core
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        check_precision_choice(self.inference_precision, self.precision_parity, self.name)
+
+    def locate(self) -> Path:
+        """The model file inside the installed package.
+
+        Raises:
+            ModelUnavailable: the package is not installed, or lacks the file.
+        """
+        spec = importlib.util.find_spec(self.package)
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        for location in locations:
+            path = Path(location) / self.file
+            if path.is_file():
+                return path
+        if not locations:
+            raise ModelUnavailable(f"{self.name} needs the {self.package} package: {self.install_hint}")
+        raise ModelUnavailable(f"the installed {self.package} has no {self.file}; {self.install_hint}")
+
+
+PACKAGED: dict[str, PackagedModel] = {
+    "silero-vad": PackagedModel(
+        name="silero-vad",
+        package="silero_vad",
+        file="data/silero_vad_16k_sequence.onnx",
+        install_hint=(
+            "install the 'silero-vad' package without its torch dependency "
+            "(pip install --no-deps silero-vad==6.2.3)"
+        ),
+        licence="MIT (snakers4/silero-vad)",
+        # f32: its probabilities match the wheel's TorchScript model to 8e-7 (tests/audio/test_scoring_vad.py);
+        # bf16 moved 69 of 417 frames of a speech clip by more than 1e-4, up to 0.0174 (issue 23)
+        inference_precision="f32",
+        threads=1,  # small and sequential (an LSTM over 512-frame blocks): more threads only wait
+    ),
+}
+
+
+def get_packaged(name: str) -> PackagedModel:
+    """Look a model shipped inside a package up by name; an unknown name lists the known ones."""
+    return _look_up(PACKAGED, name, "packaged model")

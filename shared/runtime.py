@@ -1,11 +1,15 @@
 """OpenVINO runtime: export a PyTorch model to IR once, compile it once per process, run batches.
 
-One ``ov.Core`` per process (``get_core``); compiled models are cached per (folder, precision hint) so a
-process never compiles the same IR twice. ``compile_model`` is thread-safe; infer requests are not shared
-between threads (each call makes its own, or uses an ``AsyncInferQueue``).
+``compile_model`` is the one compile path: every model the product runs (model folders with their
+``model.json``, ONNX and TFLite files shipped in packages) is compiled there, with the precision its card
+or registry entry names, the thread count, the shared cache folder and the cross-process compile lock.
+One ``ov.Core`` per process (``get_core``); compiled models are cached per (model, precision, hint,
+threads), so a process never compiles the same model twice. OpenVINO's ``compile_model`` is thread-safe;
+infer requests are not shared between threads (each call makes its own, or uses an ``AsyncInferQueue``).
 
-The precision hint defaults to f32: on the development CPU (AVX-512 VNNI) OpenVINO's default bf16 hint
-was measured slower than f32, and INT8 IRs are faster still.
+The precision is f32 unless a model's card measures otherwise: OpenVINO's own default is bf16 on CPUs
+with AMX (it moved silero-vad's probabilities, issue 23), and on the development CPU (AVX-512 VNNI) the
+bf16 hint was measured slower than f32; INT8 IRs are faster still.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from shared.errors import ModelUnavailable
 from shared.fsutil import atomic_folder
 from shared.modelcard import CARD_FILE, ModelCard
+from shared.registry import PackagedModel
 
 IR_XML = "model.xml"
 IR_BIN = "model.bin"
@@ -83,11 +88,17 @@ def export_ir(
 
 
 @dataclass
-class CompiledIR:
-    """A compiled IR and its card. ``infer`` runs one synchronous batch and returns outputs by name."""
+class CompiledModel:
+    """A compiled model. ``infer`` runs one synchronous batch and returns outputs by name.
 
-    folder: Path
-    card: ModelCard
+    Attributes:
+        path: what was compiled: a model folder, or a model file shipped in a package.
+        precision: the ``INFERENCE_PRECISION_HINT`` it was compiled with (its card's or description's).
+        compiled: the ``ov.CompiledModel``.
+    """
+
+    path: Path
+    precision: str
     compiled: Any
 
     @property
@@ -100,8 +111,19 @@ class CompiledIR:
         return {port.get_any_name(): np.asarray(result[port]) for port in self.compiled.outputs}
 
 
+@dataclass
+class CompiledIR(CompiledModel):
+    """A compiled model folder and its card."""
+
+    card: ModelCard
+
+    @property
+    def folder(self) -> Path:
+        return self.path
+
+
 _compile_lock = threading.Lock()
-_compiled: dict[tuple[str, str, str, str], CompiledIR] = {}
+_compiled: dict[tuple[str, str, str, str, int], CompiledModel] = {}
 
 
 def check_model_folder(folder: Path) -> ModelCard:
@@ -116,50 +138,106 @@ def check_model_folder(folder: Path) -> ModelCard:
     return card
 
 
-def compile_ir(
-    folder: Path,
+@overload
+def compile_model(
+    model: Path, *, hint: str = ..., threads: int | None = ..., network: str | None = ..., precision: str | None = ...
+) -> CompiledIR: ...
+
+
+@overload
+def compile_model(
+    model: PackagedModel,
     *,
-    precision_hint: str = "f32",
+    hint: str = ...,
+    threads: int | None = ...,
+    network: str | None = ...,
+    precision: str | None = ...,
+) -> CompiledModel: ...
+
+
+def compile_model(
+    model: Path | PackagedModel,
+    *,
     hint: str = "LATENCY",
-    threads: int = 0,
+    threads: int | None = None,
     network: str | None = None,
-) -> CompiledIR:
-    """Compile ``folder/model.xml`` for the CPU, once per process per (folder, hint).
+    precision: str | None = None,
+) -> CompiledModel:
+    """Compile a model for the CPU, once per process per (model, precision, hint, threads): the one compile path.
+
+    Every model the product runs is compiled here, so precision, threads, the cache folder and the
+    cross-process compile lock are chosen in one place. The precision is the model's own: its card's
+    ``inference_precision`` (a model folder) or its ``shared.registry.PackagedModel`` entry (an ONNX or
+    TFLite file inside a package), f32 unless a measurement there says otherwise. It is always passed
+    explicitly: OpenVINO's default is bf16 on CPUs with AMX.
 
     Args:
-        folder: a model folder (model.xml, model.bin, model.json).
-        precision_hint: ``INFERENCE_PRECISION_HINT``; ``"f32"`` unless measured otherwise.
+        model: a model folder (``model.xml``/``.bin`` + ``model.json``), or a packaged model's entry.
         hint: ``PERFORMANCE_HINT``: ``"LATENCY"`` for in-process analysis, ``"THROUGHPUT"`` for services.
-        threads: ``INFERENCE_NUM_THREADS``; 0 lets OpenVINO use every core.
+        threads: ``INFERENCE_NUM_THREADS``; 0 lets OpenVINO use every core; None: the packaged model's
+            own choice (its entry), every core for a model folder.
         network: for a folder of several networks (the card's ``networks``), which one to compile.
-    """
-    from shared.settings import get_model_settings
+        precision: only for a benchmark that deliberately compares hints; everything else leaves it None.
 
-    folder = Path(folder).resolve()
-    card = check_model_folder(folder)
-    known = network in card.networks if card.networks else network is None
-    if not known:
-        held = f"the networks {card.networks}" if card.networks else "one network (model.xml)"
-        raise ModelUnavailable(f"{folder} holds {held}; network={network!r} is not one of them")
-    xml = f"{network}.xml" if network else IR_XML
-    key = (str(folder), precision_hint, hint, xml)
+    Raises:
+        ModelUnavailable: not a model folder, an unknown network, or a package that is not installed.
+    """
+    if isinstance(model, PackagedModel):
+        if network is not None:
+            raise ModelUnavailable(f"{model.name} is one network; network={network!r} makes no sense")
+        path, card, xml = model.locate().resolve(), None, ""
+        chosen, default_threads = model.inference_precision, model.threads
+    else:
+        path = Path(model).resolve()
+        card = check_model_folder(path)
+        known = network in card.networks if card.networks else network is None
+        if not known:
+            held = f"the networks {card.networks}" if card.networks else "one network (model.xml)"
+            raise ModelUnavailable(f"{path} holds {held}; network={network!r} is not one of them")
+        xml = f"{network}.xml" if network else IR_XML
+        chosen, default_threads = card.inference_precision, 0
+    precision = precision or chosen
+    threads = default_threads if threads is None else threads
+    key = (str(path), precision, hint, xml, threads)
     with _compile_lock:
         if key in _compiled:
             return _compiled[key]
-        core = get_core()
-        config: dict[str, Any] = {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": precision_hint}
-        if threads:
-            config["INFERENCE_NUM_THREADS"] = threads
-        cache = get_model_settings().ov_cache
-        cache.mkdir(parents=True, exist_ok=True)
-        core.set_property({"CACHE_DIR": str(cache)})
-        # OpenVINO writes a cache blob straight to its final path (openvinotoolkit/openvino#35132), so a
-        # second process compiling the same model at that moment (two workers starting together on one
-        # cache) could import a half-written blob. One compile at a time per cache folder, across processes.
-        with _cache_lock(cache):
-            compiled = core.compile_model(str(folder / xml), "CPU", config)
-        _compiled[key] = CompiledIR(folder=folder, card=card, compiled=compiled)
+        compiled = _compile_file(path / xml if xml else path, precision, hint, threads)
+        if card is None:
+            _compiled[key] = CompiledModel(path=path, precision=precision, compiled=compiled)
+        else:
+            _compiled[key] = CompiledIR(path=path, precision=precision, compiled=compiled, card=card)
         return _compiled[key]
+
+
+def _compile_file(file: Path, precision: str, hint: str, threads: int) -> Any:
+    """``ov.Core.compile_model`` of one file (IR ``.xml``, ``.onnx``, ``.tflite``) on the shared cache."""
+    from shared.settings import get_model_settings
+
+    core = get_core()
+    config: dict[str, Any] = {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": precision}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = threads
+    cache = get_model_settings().ov_cache
+    cache.mkdir(parents=True, exist_ok=True)
+    core.set_property({"CACHE_DIR": str(cache)})
+    # OpenVINO writes a cache blob straight to its final path (openvinotoolkit/openvino#35132), so a
+    # second process compiling the same model at that moment (two workers starting together on one
+    # cache) could import a half-written blob. One compile at a time per cache folder, across processes.
+    with _cache_lock(cache):
+        # by path, not a read ov.Model: OpenVINO's cache is keyed on the file, and no caller holds a graph
+        return core.compile_model(str(file), "CPU", config)
+
+
+def compiled_models() -> list[CompiledModel]:
+    """Every model this process has compiled (through ``compile_model``, the only way the product compiles)."""
+    with _compile_lock:
+        return list(_compiled.values())
+
+
+def read_ir(folder: Path) -> Any:
+    """The ``ov.Model`` of ``folder/model.xml``, to transform and save (quantization), never to run."""
+    return get_core().read_model(str(Path(folder) / IR_XML))
 
 
 @contextmanager
@@ -174,7 +252,7 @@ def _cache_lock(cache: Path) -> Iterator[None]:
 
 
 def forget_compiled(folder: Path) -> None:
-    """Drop this process's compiled copies of ``folder`` (after rewriting it), so ``compile_ir`` reads it anew."""
+    """Drop this process's compiled copies of ``folder`` (after rewriting it), so ``compile_model`` reads it anew."""
     resolved = str(Path(folder).resolve())
     with _compile_lock:
         for key in [k for k in _compiled if k[0] == resolved]:

@@ -18,7 +18,6 @@ the file score (``shared.scoring``'s ``speech_*`` aggregations) and are counted 
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from shared.errors import InvalidArgument, ModelUnavailable
+from shared.errors import InvalidArgument
+from shared.registry import get_packaged
 
 VAD_SAMPLE_RATE = 16000
 FRAME_SAMPLES = 512
@@ -37,25 +37,17 @@ STATE_SIZE = 128
 SPEECH_THRESHOLD = 0.5
 #: a window counts as speech when at least this fraction of its frames is speech
 MIN_SPEECH_FRACTION = 0.5
-MODEL_FILE = "silero_vad_16k_sequence.onnx"
-INSTALL_HINT = "install the 'silero-vad' package without its torch dependency (pip install --no-deps silero-vad==6.2.3)"
+#: its entry in ``shared.registry.PACKAGED``: where the file is, and the precision and threads it runs with
+SILERO_VAD = "silero-vad"
 
 
-def silero_model_path(name: str = MODEL_FILE) -> Path:
+def silero_model_path() -> Path:
     """The ONNX file inside the installed ``silero-vad`` wheel, found without importing the package.
 
     Raises:
         ModelUnavailable: the package is not installed, or its wheel lacks the file.
     """
-    spec = importlib.util.find_spec("silero_vad")
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        path = Path(location) / "data" / name
-        if path.is_file():
-            return path
-    if not locations:
-        raise ModelUnavailable(f"voice activity detection needs silero-vad: {INSTALL_HINT}")
-    raise ModelUnavailable(f"the installed silero-vad has no {name}; {INSTALL_HINT}")
+    return get_packaged(SILERO_VAD).locate()
 
 
 def frame_blocks(waveform: np.ndarray) -> list[np.ndarray]:
@@ -118,18 +110,16 @@ class SpeechDetector:
         self.path = path
 
     @classmethod
-    def from_package(cls, threads: int = 1) -> SpeechDetector:
-        """Compile the model shipped in the ``silero-vad`` wheel (one thread: it is small and sequential).
+    def from_package(cls) -> SpeechDetector:
+        """Compile the model shipped in the ``silero-vad`` wheel, as its registry entry says (f32, one thread).
 
         Raises:
             ModelUnavailable: silero-vad is not installed.
         """
-        from shared.runtime import get_core
+        from shared.runtime import compile_model
 
-        path = silero_model_path()
-        config = {"INFERENCE_NUM_THREADS": threads} if threads else {}
-        compiled = get_core().compile_model(get_core().read_model(str(path)), "CPU", config)
-        return cls(compiled, path)
+        model = compile_model(get_packaged(SILERO_VAD))
+        return cls(model.compiled, model.path)
 
     def frame_probabilities(self, waveform: np.ndarray, sample_rate: int = VAD_SAMPLE_RATE) -> np.ndarray:
         """Speech probability per 512-sample frame, float32 ``(ceil(samples / 512),)``.

@@ -1,7 +1,7 @@
 """Faces → logits (+ attention maps): the one place a video model folder is run.
 
 ``FaceScorer`` reads the folder's ``model.json`` for the input size and normalization (callers never
-hard-code them), compiles the IR once per process (``shared.runtime.compile_ir``) and scores uint8 RGB
+hard-code them), compiles the IR once per process (``shared.runtime.compile_model``) and scores uint8 RGB
 face crops in batches. The same contract backs ``deepfake models score`` and the video inference service.
 """
 
@@ -102,9 +102,9 @@ class FaceScorer(VideoCardMixin):
             threads: inference threads, 0 = all cores.
             batch_size: faces per inference call.
         """
-        from shared.runtime import compile_ir
+        from shared.runtime import compile_model
 
-        compiled = compile_ir(Path(folder), hint=hint, threads=threads)
+        compiled = compile_model(Path(folder), hint=hint, threads=threads)
         return cls(compiled.folder, compiled, compiled.card, batch_size=batch_size)
 
     def score(self, faces: np.ndarray) -> FaceScores:

@@ -244,7 +244,7 @@ def _how_to_get(entry: PublishedModel, reason: str) -> str:
 
 
 def resolve_model(spec: str | Path, *, progress: bool = True) -> Path:
-    """A registry name or a model folder → a model folder ready for ``compile_ir``.
+    """A registry name or a model folder → a model folder ready for ``compile_model``.
 
     A registry name is fetched and converted on first use, then served from the cache.
 

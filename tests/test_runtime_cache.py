@@ -1,4 +1,4 @@
-"""``shared.runtime.compile_ir`` with a shared OpenVINO cache: one compile at a time across processes.
+"""``shared.runtime.compile_model`` with a shared OpenVINO cache: one compile at a time across processes.
 
 OpenVINO writes a cache blob straight to its final path, so two workers starting together on one cache could
 import a half-written blob (a worker of the CI stack died at start-up, then started fine). The test holds the
@@ -38,9 +38,9 @@ def test_a_second_process_compiles_only_after_the_cache_lock_is_released(tmp_pat
     code = textwrap.dedent(
         f"""
         import pathlib
-        from shared.runtime import compile_ir
+        from shared.runtime import compile_model
         pathlib.Path({str(ready)!r}).write_text("ok")  # imports done: only the compile is left
-        compile_ir(pathlib.Path({str(model)!r}))
+        compile_model(pathlib.Path({str(model)!r}))
         pathlib.Path({str(done)!r}).write_text("ok")
         """
     )

@@ -27,11 +27,11 @@ def load_face_model() -> LoadedModel:
     folder = resolve_model_folder(models.video_model)
     scorer: Any = FaceScorer.from_folder(folder, hint=settings.performance_hint, threads=models.inference_threads)
     if settings.async_infer:
-        from shared.runtime import compile_ir
+        from shared.runtime import compile_model
         from video_service.queued import QueuedFaceScorer
 
-        # the same compiled model (compile_ir caches per folder and hint), batches on every stream
-        compiled = compile_ir(folder, hint=settings.performance_hint, threads=models.inference_threads)
+        # the same compiled model (compile_model caches per folder, hint and threads), batches on every stream
+        compiled = compile_model(folder, hint=settings.performance_hint, threads=models.inference_threads)
         scorer = QueuedFaceScorer(scorer, compiled.compiled)
 
     def infer(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -191,10 +191,10 @@ class BlazeFaceDetector:
     """
 
     def __init__(self, folder: Path, *, tile_batch: int = TILE_BATCH) -> None:
-        from shared.runtime import compile_ir
+        from shared.runtime import compile_model
 
         self.folder = Path(folder)
-        self.compiled = compile_ir(self.folder)
+        self.compiled = compile_model(self.folder)
         card = self.compiled.card
         if not isinstance(card.preprocessing, FaceDetectorPreprocessing):
             raise ModelUnavailable(f"{folder} holds a {card.kind} model, not a face detector")

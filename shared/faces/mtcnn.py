@@ -323,7 +323,7 @@ class MTCNNDetector:
         batch_size: int = 16,
         model: str | Path = "mtcnn",
     ) -> None:
-        from shared.runtime import compile_ir
+        from shared.runtime import compile_model
         from shared.weights import resolve_model
 
         if min_face_size <= 0 or batch_size <= 0 or max_side <= 0:
@@ -333,7 +333,7 @@ class MTCNNDetector:
         self.min_confidence = min_confidence
         self.batch_size = batch_size
         folder = resolve_model(model)
-        self._nets: dict[str, Any] = {net: compile_ir(folder, network=net) for net in NETWORKS}
+        self._nets: dict[str, Any] = {net: compile_model(folder, network=net) for net in NETWORKS}
         card = self._nets["pnet"].card
         if not isinstance(card.preprocessing, MTCNNPreprocessing):
             raise ModelUnavailable(f"{folder} holds a {card.kind} model ({card.architecture}), not MTCNN")

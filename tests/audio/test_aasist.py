@@ -127,10 +127,10 @@ def test_unreadable_checkpoint_and_unknown_architecture(tmp_path: Path) -> None:
 def test_openvino_ir_reproduces_official_logits(
     fixture: str, request: pytest.FixtureRequest, golden: Path, golden_inputs: np.ndarray
 ) -> None:
-    from shared.runtime import compile_ir
+    from shared.runtime import compile_model
 
     folder: Path = request.getfixturevalue(fixture)
-    compiled = compile_ir(folder)
+    compiled = compile_model(folder)
     assert [port.get_any_name() for port in compiled.compiled.inputs] == ["waveform"]
     assert list(compiled.compiled.inputs[0].get_partial_shape())[1] == 64600
     name = compiled.card.name

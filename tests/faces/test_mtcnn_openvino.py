@@ -195,9 +195,9 @@ def test_registry_name_converts_once_into_the_cache(monkeypatch: pytest.MonkeyPa
 
 
 def test_irs_keep_dynamic_shapes(mtcnn_folder: Path) -> None:
-    from shared.runtime import compile_ir
+    from shared.runtime import compile_model
 
-    pnet = compile_ir(mtcnn_folder, network="pnet")
+    pnet = compile_model(mtcnn_folder, network="pnet")
 
     def cells(side: int) -> int:  # 3x3 conv, 2x2 max-pool rounding up, two 3x3 convs
         return -(-(side - 2) // 2) - 4
@@ -206,7 +206,7 @@ def test_irs_keep_dynamic_shapes(mtcnn_folder: Path) -> None:
         out = pnet.infer(np.zeros(shape, np.float32))
         assert out["prob"].shape == (shape[0], 2, cells(shape[2]), cells(shape[3]))
         assert out["reg"].shape == (shape[0], 4, *out["prob"].shape[2:])
-    onet = compile_ir(mtcnn_folder, network="onet").infer(np.zeros((5, 3, 48, 48), np.float32))
+    onet = compile_model(mtcnn_folder, network="onet").infer(np.zeros((5, 3, 48, 48), np.float32))
     assert {k: v.shape for k, v in onet.items()} == {"reg": (5, 4), "landmarks": (5, 10), "prob": (5, 2)}
 
 

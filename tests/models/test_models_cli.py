@@ -141,6 +141,11 @@ def test_int8_agrees_with_fp32(int8_dir, video_model_dir, icpr_faces) -> None:
     # 0.97 on the 15 real faces. A broken quantization (e.g. wrong input scaling) moves them by ~0.5.
     delta = np.abs(p32 - p8)
     assert delta.mean() < 0.1 and delta.max() < 0.3, delta
+    # INT8 is opt-in and carries its own measurement against FP32 (the same faces, measured again here)
+    parity = card.precision_parity
+    assert parity is not None and card.inference_precision == "f32"
+    assert parity.max_abs_delta == pytest.approx(delta.max(), abs=1e-5)
+    assert parity.mean_abs_delta == pytest.approx(delta.mean(), abs=1e-5)
     from scipy.stats import spearmanr
 
     assert spearmanr(p32, p8).statistic > 0.8

@@ -34,12 +34,12 @@ def faces(n: int, seed: int = 0) -> np.ndarray:
 
 
 def test_queued_scorer_equals_face_scorer(video_model_dir) -> None:
-    from shared.runtime import compile_ir
+    from shared.runtime import compile_model
     from shared.video_scoring import FaceScorer
     from video_service.queued import QueuedFaceScorer
 
     plain = FaceScorer.from_folder(video_model_dir, hint="THROUGHPUT", batch_size=4)
-    queued = QueuedFaceScorer(plain, compile_ir(video_model_dir, hint="THROUGHPUT").compiled)
+    queued = QueuedFaceScorer(plain, compile_model(video_model_dir, hint="THROUGHPUT").compiled)
     batch = faces(11)  # 3 batches of 4: the last one short
     a, b = plain.score(batch), queued.score(batch)
     np.testing.assert_array_equal(a.logits, b.logits)
