@@ -33,6 +33,7 @@ from gateway.middleware import GuardAndMeasure  # noqa: E402
 from gateway.openapi import mark_binary_uploads  # noqa: E402
 from gateway.routes import jobs, ops  # noqa: E402
 from shared.jobs import JobStore  # noqa: E402
+from shared.roles import service_urls  # noqa: E402
 from shared.settings import PLACEHOLDER_API_KEYS, GatewaySettings, get_gateway_settings  # noqa: E402
 from shared.webhooks import WebhookPolicy  # noqa: E402
 
@@ -53,8 +54,9 @@ def check_settings(settings: GatewaySettings) -> None:
 
 
 def webhook_policy(settings: GatewaySettings) -> WebhookPolicy:
-    """The callback targets this gateway accepts: its own endpoints (Redis, both services, itself) refused."""
-    own = [settings.redis_url, settings.video_service_url, settings.audio_service_url,
+    """The callback targets this gateway accepts: its own endpoints (Redis, every model role's inference
+    service, itself) refused."""
+    own = [settings.redis_url, *service_urls(settings),
            f"http://{settings.host}:{settings.port}", f"http://127.0.0.1:{settings.port}"]
     return WebhookPolicy.from_urls(own, allow_private=settings.webhook_allow_private)
 

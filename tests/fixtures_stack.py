@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from shared.roles import roles
+
 __all__ = ["service_stack", "load_local_runner", "free_port", "RunningStack"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,8 +148,7 @@ def service_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         run_dir=run_dir,
         redis_url=f"redis://127.0.0.1:{free_port()}/3",
         gateway_port=free_port(),
-        video_port=free_port(),
-        audio_port=free_port(),
+        service_ports={role.name: free_port() for role in roles()},
         workers=2,
         queue_name="e2e",
         env=env,

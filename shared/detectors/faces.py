@@ -193,12 +193,6 @@ class FaceEvidence(Detector):
     page_panel = "faces"
     required_for = frozenset({"video", "image"})
 
-    @classmethod
-    def load_scorer(cls, folder: Path) -> Any:
-        from shared.video_scoring import FaceScorer
-
-        return FaceScorer.from_folder(folder)
-
     def preprocessing(self) -> VideoPreprocessing:
         card = self.card
         prep = card.preprocessing if card is not None else None
