@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from shared.errors import ConfigurationError, require
 
@@ -30,7 +31,6 @@ from gateway import web  # noqa: E402
 from gateway.handlers import install_error_handlers  # noqa: E402
 from gateway.metrics import GatewayMetrics  # noqa: E402
 from gateway.middleware import GuardAndMeasure  # noqa: E402
-from gateway.openapi import mark_binary_uploads  # noqa: E402
 from gateway.routes import jobs, ops  # noqa: E402
 from shared.jobs import JobStore  # noqa: E402
 from shared.roles import service_urls  # noqa: E402
@@ -59,6 +59,24 @@ def webhook_policy(settings: GatewaySettings) -> WebhookPolicy:
     own = [settings.redis_url, *service_urls(settings),
            f"http://{settings.host}:{settings.port}", f"http://127.0.0.1:{settings.port}"]
     return WebhookPolicy.from_urls(own, allow_private=settings.webhook_allow_private)
+
+
+def mark_binary_uploads(app: FastAPI) -> None:
+    """Also spell file fields ``format: binary``: OpenAPI 3.1's ``contentMediaType`` alone is not yet
+    understood by every client generator (openapi-python-client then types the upload as ``str``)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for component in schema.get("components", {}).get("schemas", {}).values():
+                for prop in component.get("properties", {}).values():
+                    if prop.get("contentMediaType") == "application/octet-stream":
+                        prop["format"] = "binary"
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app() -> FastAPI:
