@@ -153,3 +153,21 @@ def test_each_model_roles_settings_and_loaders_exist(role: ModelRole) -> None:
     from shared.roles import _load_dotted
 
     assert callable(_load_dotted(role.local_scorer))
+
+
+def test_every_setting_named_in_the_service_docs_exists() -> None:
+    """The settings table of docs/service.md names real fields, and each role's service URL is in it."""
+    rows = [line for line in (REPO / "docs" / "service.md").read_text().splitlines()
+            if line.startswith("| `DEEPFAKE_")]
+    assert rows
+    named: list[str] = []
+    for row in rows:
+        prefixes_cell, _, fields_cell = row.split("|")[1:4]
+        prefixes = re.findall(r"`(DEEPFAKE_[A-Z_]*)`", prefixes_cell)
+        fields = [f for f in re.findall(r"`([A-Z][A-Z0-9_]*)`", fields_cell)]
+        for prefix in prefixes:
+            named += [prefix + field for field in fields]
+            unknown = [prefix + f for f in fields if not _field_for(prefix + f)]
+            assert unknown == [], f"docs/service.md names settings that do not exist: {unknown}"
+    for role in roles():
+        assert {role.worker_url_env, role.gateway_url_env, role.model_env} <= set(named), role.name
