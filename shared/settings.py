@@ -22,14 +22,18 @@ _Settings = TypeVar("_Settings", bound=BaseSettings)
 
 
 def _with_role_fields(
-    base: type[_Settings], name: str, field: Callable[[ModelRole], tuple[str, tuple[type, Any]]]
+    base: type[_Settings], name: str, field: Callable[[ModelRole], tuple[str, str, str]]
 ) -> type[_Settings]:
-    """``base`` plus one field per model role (``shared.roles``), so a new role brings its settings along.
+    """``base`` plus one ``str`` field per model role (``shared.roles``), so a new role brings its settings
+    along. ``field(role)`` gives the field's name, default and description.
 
     Static type checkers see only ``base``: read a role's field through the role
     (``role.model_spec(settings)``, ``role.service_url(settings)``), never by its literal name.
     """
-    fields: dict[str, Any] = dict(field(role) for role in roles())
+    fields: dict[str, Any] = {}
+    for role in roles():
+        key, default, description = field(role)
+        fields[key] = (str, Field(default, description=description))
     return create_model(name, __base__=base, __module__=__name__, __doc__=base.__doc__, **fields)
 
 
@@ -73,12 +77,8 @@ class _ModelSettingsBase(BaseSettings):
 if TYPE_CHECKING:
     ModelSettings = _ModelSettingsBase
 else:
-    ModelSettings = _with_role_fields(
-        _ModelSettingsBase,
-        "ModelSettings",
-        lambda role: (role.model_field, (str, Field(
-            role.default_model, description=f"registry name or model folder for {role.label}"))),
-    )
+    ModelSettings = _with_role_fields(_ModelSettingsBase, "ModelSettings", lambda role: (
+        role.model_field, role.default_model, f"registry name or model folder for {role.label}"))
 
 
 class AnalyzeSettings(ModelSettings):
@@ -198,12 +198,8 @@ class _JobQueueSettingsBase(BaseSettings):
 if TYPE_CHECKING:
     _JobQueueSettings = _JobQueueSettingsBase
 else:
-    _JobQueueSettings = _with_role_fields(
-        _JobQueueSettingsBase,
-        "_JobQueueSettings",
-        lambda role: (role.service_url_field, (str, Field(
-            role.default_service_url, description=f"{role.service_title} ({role.service})"))),
-    )
+    _JobQueueSettings = _with_role_fields(_JobQueueSettingsBase, "_JobQueueSettings", lambda role: (
+        role.service_url_field, role.default_service_url, f"{role.service_title} ({role.service})"))
 
 
 class GatewaySettings(_JobQueueSettings):
