@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from shared.inference_app import LoadedModel, create_inference_app, resolve_model_folder
+from shared.roles import get_role
 from shared.settings import get_audio_service_settings, get_model_settings
 
 INPUT = "windows"
@@ -22,7 +23,7 @@ def load_audio_model() -> LoadedModel:
 
     settings = get_audio_service_settings()
     models = get_model_settings()
-    folder = resolve_model_folder(models.audio_model)
+    folder = resolve_model_folder(get_role("audio").model_spec(models))
     scorer = AudioScorer.from_folder(folder, hint=settings.performance_hint, threads=models.inference_threads)
 
     def infer(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -119,7 +119,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=8, help="concurrent uploads per configuration (half videos)")
     parser.add_argument("--max-workers", type=int, default=2)
     args = parser.parse_args()
-    for var in ("DEEPFAKE_VIDEO_MODEL", "DEEPFAKE_AUDIO_MODEL"):
+    from shared.roles import roles
+
+    for var in (role.model_env for role in roles()):
         if var not in os.environ:
             print(f"set {var} (registry name or model folder), as for make up", file=sys.stderr)
             return 2
@@ -135,8 +137,7 @@ def main() -> int:
             run_dir=tmp_path / "run",
             redis_url=f"redis://127.0.0.1:{free_port()}/0",
             gateway_port=free_port(),
-            video_port=free_port(),
-            audio_port=free_port(),
+            service_ports={role.name: free_port() for role in roles()},
             workers=1,
             queue_name="bench",
             env={"DEEPFAKE_WORKER_OPENCV_THREADS": "1"},

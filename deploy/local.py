@@ -1,8 +1,9 @@
 """Run the whole stack on one machine: ``make up`` / ``make down`` (or ``python deploy/local.py up|down|status``).
 
 Starts, in order: Redis (only if none answers at the configured URL; then with an append-only file in
-``run/redis`` so queued jobs survive a restart), the video and audio inference services (waits until
-each has compiled its model and answers ``/healthz``), the gateway (port 8000 unless configured) and N
+``run/redis`` so queued jobs survive a restart), the inference service of every model role
+(``shared.roles``: video_service, audio_service; waits until each has compiled its model and answers
+``/healthz``), the gateway (port 8000 unless configured) and N
 preprocess workers (waits until each has registered with RQ). Every process writes its log to
 ``run/logs/<name>.log``; PIDs and URLs go to ``run/stack.json`` so ``down`` stops exactly what ``up``
 started. If any step fails, what was started is stopped again and the failing log's tail is printed.
@@ -43,7 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script (``python deploy/local.py``): the library is beside it
     sys.path.insert(0, str(REPO))
 
-from shared.settings import AudioServiceSettings, GatewaySettings, VideoServiceSettings  # noqa: E402
+from shared.roles import ModelRole, get_role, roles  # noqa: E402
+from shared.settings import GatewaySettings  # noqa: E402
 
 log = logging.getLogger("deploy.local")
 
@@ -53,6 +55,18 @@ def _default(settings_class: Any, name: str) -> Any:
     return settings_class.model_fields[name].get_default(call_default_factory=True)
 
 
+def _service_ports(read_env: bool = False) -> dict[str, int]:
+    """Each model role's service port: its settings' default, or the environment's when ``read_env``."""
+    if read_env:
+        return {role.name: role.service_settings_class()().port for role in roles()}
+    return {role.name: _default(role.service_settings_class(), "port") for role in roles()}
+
+
+def _service_host() -> str:
+    # every inference service shares its host settings (``_InferenceServiceSettings``): one host for all
+    return str(_default(next(iter(roles())).service_settings_class(), "host"))
+
+
 @dataclass
 class StackConfig:
     run_dir: Path = REPO / "run"
@@ -60,9 +74,9 @@ class StackConfig:
     host: str = field(default_factory=lambda: _default(GatewaySettings, "host"))
     gateway_port: int = field(default_factory=lambda: _default(GatewaySettings, "port"))
     #: where the inference services listen (the gateway and workers reach them there)
-    service_host: str = field(default_factory=lambda: _default(VideoServiceSettings, "host"))
-    video_port: int = field(default_factory=lambda: _default(VideoServiceSettings, "port"))
-    audio_port: int = field(default_factory=lambda: _default(AudioServiceSettings, "port"))
+    service_host: str = field(default_factory=_service_host)
+    #: model role name -> its inference service's port (``shared.roles``)
+    service_ports: dict[str, int] = field(default_factory=_service_ports)
     workers: int = 2
     queue_name: str = field(default_factory=lambda: _default(GatewaySettings, "queue_name"))
     python: str = sys.executable
@@ -73,14 +87,14 @@ class StackConfig:
     @classmethod
     def from_env(cls, **overrides: object) -> StackConfig:
         """The settings classes read from the environment (``DEEPFAKE_*``), then explicit overrides (None = keep)."""
-        gateway, video, audio = GatewaySettings(), VideoServiceSettings(), AudioServiceSettings()
+        gateway = GatewaySettings()
+        first = next(iter(roles())).service_settings_class()()
         cfg = cls(
             redis_url=gateway.redis_url,
             host=gateway.host,
             gateway_port=gateway.port,
-            service_host=video.host,
-            video_port=video.port,
-            audio_port=audio.port,
+            service_host=first.host,
+            service_ports=_service_ports(read_env=True),
             queue_name=gateway.queue_name,
         )
         for key, value in overrides.items():
@@ -92,13 +106,10 @@ class StackConfig:
     def gateway_url(self) -> str:
         return f"http://{self.host}:{self.gateway_port}"
 
-    @property
-    def video_url(self) -> str:
-        return f"http://{self.service_host}:{self.video_port}"
-
-    @property
-    def audio_url(self) -> str:
-        return f"http://{self.service_host}:{self.audio_port}"
+    def service_url(self, role: ModelRole | str) -> str:
+        """Where the inference service of a model role (or role name) listens."""
+        name = role if isinstance(role, str) else role.name
+        return f"http://{self.service_host}:{self.service_ports[name]}"
 
     @property
     def logs(self) -> Path:
@@ -139,8 +150,7 @@ class Stack:
             "QUEUE_NAME": c.queue_name,
             "UPLOAD_DIR": str(run / "uploads"),
             "ARTIFACTS_DIR": str(run / "artifacts"),
-            "VIDEO_SERVICE_URL": c.video_url,
-            "AUDIO_SERVICE_URL": c.audio_url,
+            **{role.service_url_field.upper(): c.service_url(role) for role in roles()},
         }
         env = dict(os.environ)
         for prefix in ("DEEPFAKE_GATEWAY_", "DEEPFAKE_WORKER_"):
@@ -149,13 +159,12 @@ class Stack:
             {
                 "DEEPFAKE_GATEWAY_HOST": c.host,
                 "DEEPFAKE_GATEWAY_PORT": str(c.gateway_port),
-                "DEEPFAKE_VIDEO_SERVICE_HOST": c.service_host,
-                "DEEPFAKE_VIDEO_SERVICE_PORT": str(c.video_port),
-                "DEEPFAKE_AUDIO_SERVICE_HOST": c.service_host,
-                "DEEPFAKE_AUDIO_SERVICE_PORT": str(c.audio_port),
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        for role in roles():
+            env[role.service_env_prefix + "HOST"] = c.service_host
+            env[role.service_env_prefix + "PORT"] = str(c.service_ports[role.name])
         env.update(c.env)
         return env
 
@@ -168,17 +177,17 @@ class Stack:
                 raise StackError(f"a stack is already running (see {c.state_file}); run `make down` first")
             c.state_file.unlink()
         c.logs.mkdir(parents=True, exist_ok=True)
-        for port in (c.video_port, c.audio_port, c.gateway_port):
+        for port in (*c.service_ports.values(), c.gateway_port):
             _ensure_port_free(port)  # else a stranger answering /healthz would pass for ours
         t0 = time.monotonic()
         try:
             self._ensure_redis()
             self.timings["redis"] = round(time.monotonic() - t0, 2)
             # each service reads its host and port from its settings (env set in self.env())
-            self._spawn("video_service", ["-m", "video_service"])
-            self._spawn("audio_service", ["-m", "audio_service"])
-            self._wait_http("video_service", c.video_url + "/healthz")
-            self._wait_http("audio_service", c.audio_url + "/healthz")
+            for role in roles():  # they compile their models side by side
+                self.start_service(role.name, wait=False)
+            for role in roles():
+                self._wait_http(role.service, c.service_url(role) + "/healthz")
             self.timings["inference_services"] = round(time.monotonic() - t0, 2)
             self._spawn("gateway", ["-m", "gateway"])
             self._wait_http("gateway", c.gateway_url + "/healthz")
@@ -224,6 +233,20 @@ class Stack:
         if not self.redis_started:
             raise StackError("this stack did not start Redis; it will not stop someone else's")
         self._stop("redis", timeout=15)
+
+    def start_service(self, role_name: str, *, wait: bool = True) -> None:
+        """Start the inference service of a model role (``python -m <service>``), e.g. again after
+        :meth:`stop_service`."""
+        role = get_role(role_name)
+        self._spawn(role.service, ["-m", role.service])
+        if wait:
+            self._wait_http(role.service, self.config.service_url(role) + "/healthz")
+            self.save()
+
+    def stop_service(self, role_name: str) -> None:
+        """Stop the inference service of a model role (tests: a service that went down)."""
+        self._stop(get_role(role_name).service)
+        self.save()
 
     def start_worker(self, *, wait: bool = True) -> str:
         """Start one supervised worker slot; returns its name (``workerN``)."""
@@ -339,7 +362,7 @@ class Stack:
         """
         groups: list[list[str]] = [
             [n for n in self.procs if n.startswith("worker")],
-            [n for n in ("gateway", "video_service", "audio_service") if n in self.procs],
+            [n for n in ("gateway", *(role.service for role in roles())) if n in self.procs],
             [n for n in ("redis",) if n in self.procs],
         ]
         for group in groups:

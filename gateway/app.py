@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from shared.errors import ConfigurationError, require
 
@@ -30,9 +31,9 @@ from gateway import web  # noqa: E402
 from gateway.handlers import install_error_handlers  # noqa: E402
 from gateway.metrics import GatewayMetrics  # noqa: E402
 from gateway.middleware import GuardAndMeasure  # noqa: E402
-from gateway.openapi import mark_binary_uploads  # noqa: E402
 from gateway.routes import jobs, ops  # noqa: E402
 from shared.jobs import JobStore  # noqa: E402
+from shared.roles import service_urls  # noqa: E402
 from shared.settings import PLACEHOLDER_API_KEYS, GatewaySettings, get_gateway_settings  # noqa: E402
 from shared.webhooks import WebhookPolicy  # noqa: E402
 
@@ -53,10 +54,29 @@ def check_settings(settings: GatewaySettings) -> None:
 
 
 def webhook_policy(settings: GatewaySettings) -> WebhookPolicy:
-    """The callback targets this gateway accepts: its own endpoints (Redis, both services, itself) refused."""
-    own = [settings.redis_url, settings.video_service_url, settings.audio_service_url,
+    """The callback targets this gateway accepts: its own endpoints (Redis, every model role's inference
+    service, itself) refused."""
+    own = [settings.redis_url, *service_urls(settings),
            f"http://{settings.host}:{settings.port}", f"http://127.0.0.1:{settings.port}"]
     return WebhookPolicy.from_urls(own, allow_private=settings.webhook_allow_private)
+
+
+def mark_binary_uploads(app: FastAPI) -> None:
+    """Also spell file fields ``format: binary``: OpenAPI 3.1's ``contentMediaType`` alone is not yet
+    understood by every client generator (openapi-python-client then types the upload as ``str``)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for component in schema.get("components", {}).get("schemas", {}).values():
+                for prop in component.get("properties", {}).values():
+                    if prop.get("contentMediaType") == "application/octet-stream":
+                        prop["format"] = "binary"
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app() -> FastAPI:

@@ -1,6 +1,7 @@
 """The gateway's OpenAPI document: written without starting a server (``python -m gateway.openapi OUT``).
 
-``make client`` feeds it to openapi-python-client; the e2e client test does the same.
+``make client`` feeds it to openapi-python-client; the e2e client test does the same. It imports the app;
+the app never imports it (how the document is shaped lives with the app, ``gateway.app``).
 """
 
 from __future__ import annotations
@@ -8,28 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-
-def mark_binary_uploads(app: FastAPI) -> None:
-    """Also spell file fields ``format: binary``: OpenAPI 3.1's ``contentMediaType`` alone is not yet
-    understood by every client generator (openapi-python-client then types the upload as ``str``)."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            for component in schema.get("components", {}).get("schemas", {}).values():
-                for prop in component.get("properties", {}).values():
-                    if prop.get("contentMediaType") == "application/octet-stream":
-                        prop["format"] = "binary"
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+from typing import Any
 
 
 def openapi_document() -> dict[str, Any]:

@@ -27,8 +27,9 @@ from typing import Any
 
 from redis import Redis
 
-from shared.errors import DeepfakeError, InferenceServiceError
+from shared.errors import DeepfakeError, InferenceServiceError, ServiceUnavailable
 from shared.jobs import TERMINAL, JobStore, finalize
+from shared.roles import ModelRole
 from shared.settings import WorkerSettings, get_analyze_settings, get_worker_settings
 from shared.stages import overall_progress
 
@@ -48,18 +49,38 @@ class WorkerContext:
     _scorers: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def scorer(self, role: str) -> Any:
-        """The remote scorer of a model role ("video", "audio"), connected on first use (services may start
-        later); its service's address is the setting ``<role>_service_url``."""
-        from preprocess_worker.remote import REMOTE_SCORERS
+    def scorer(self, role: ModelRole) -> Any:
+        """The remote scorer of a model role, connected on first use (services may start later) and
+        health-checked on every later one, so a service that went away since is noticed before the job
+        relies on it. Its service's address is the role's ``<role>_service_url`` setting.
 
+        Raises:
+            ServiceUnavailable: the service does not answer (the cached client is dropped).
+        """
         with self._lock:
-            if role not in self._scorers:
-                s = self.settings
-                self._scorers[role] = REMOTE_SCORERS[role](
-                    getattr(s, f"{role}_service_url"), timeout=s.service_timeout, retries=s.service_retries
-                )
-            return self._scorers[role]
+            cached = self._scorers.get(role.name)
+        if cached is not None:
+            try:
+                cached.check()
+                return cached
+            except ServiceUnavailable:
+                self._drop(role.name, cached)
+                raise
+        s = self.settings
+        made = role.remote_scorer_class()(
+            role.service_url(s), timeout=s.service_timeout, retries=s.service_retries
+        )
+        with self._lock:
+            kept = self._scorers.setdefault(role.name, made)
+        if kept is not made:  # another thread connected first
+            made.close()
+        return kept
+
+    def _drop(self, name: str, scorer: Any) -> None:
+        with self._lock:
+            if self._scorers.get(name) is scorer:
+                del self._scorers[name]
+        scorer.close()
 
     def forget_scorers(self) -> None:
         """Drop the service clients, so the next job reconnects and reads each model card again."""
@@ -186,17 +207,28 @@ def run_pipeline(
 ) -> Any:
     """``shared.pipeline.analyze`` with the remote scorers: decode and detect here, score in the services.
 
-    Options come from ``AnalyzeSettings`` (``DEEPFAKE_*``), the same defaults as ``deepfake analyze``.
+    Only the services this file needs are called (an image never waits on the voice service). A service
+    that does not answer fails the job (and it is retried) when the file's kind requires its evidence
+    (faces for a video or an image); otherwise its check is marked as not run, with the reason, and the
+    job still ends with a report. Options come from ``AnalyzeSettings`` (``DEEPFAKE_*``), the same
+    defaults as ``deepfake analyze``.
     """
     from shared import pipeline
-    from shared.detectors import model_roles
+    from shared.media.probe import open_media
+    from shared.role_scorers import scorers_for
 
+    source = open_media(path)
+    needed = scorers_for(source, ctx.scorer, missing=(ServiceUnavailable,))
+    for why in needed.unavailable.values():
+        log.warning("%s: %s", path.name, why)
     report = pipeline.analyze(
-        path,
-        scorers={role: ctx.scorer(role) for role in model_roles()},
+        source.path,
+        scorers=needed.scorers,
         options=pipeline.AnalyzeOptions.from_settings(get_analyze_settings()),
         progress=on_progress,
         artifacts_dir=artifacts_dir,
+        source=source,
+        unavailable=needed.unavailable,
     )
     # the upload is stored under a sanitized name; the report names the file as the user did
     report.media.filename = filename

@@ -31,6 +31,7 @@ from shared.errors import (
     ServiceUnavailable,
 )
 from shared.modelcard import ModelCard
+from shared.roles import get_role
 from shared.video_scoring import FaceScores, VideoCardMixin, check_faces
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class _ServiceClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.role = role
+        #: the service in words for people ("the voice analysis service"): errors may reach a report
+        self.title = get_role(role).service_title
         self.retries = retries
         self._http = http or httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=5.0))
         self.info: dict[str, Any] = self._request("GET", "/v1/model").json()
@@ -59,16 +62,16 @@ class _ServiceClient:
                 response = self._http.request(method, path, **kwargs)
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 if attempt == self.retries:
-                    raise ServiceUnavailable(f"the {self.role} inference service is not answering") from exc
+                    raise ServiceUnavailable(f"{self.title} did not answer") from exc
                 log.warning("%s service %s: %s; retrying in %.1f s", self.role, self.base_url, exc, delay)
                 time.sleep(delay)
                 delay *= 2
                 continue
             except httpx.TimeoutException as exc:
-                raise ServiceUnavailable(f"the {self.role} inference service timed out") from exc
+                raise ServiceUnavailable(f"{self.title} did not answer in time") from exc
             if response.is_success:
                 return response
-            raise _error_from(response, self.role)
+            raise _error_from(response, self.role, self.title)
         raise AssertionError("unreachable")
 
     def infer(self, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -86,11 +89,15 @@ class _ServiceClient:
             parts = [self.infer({name: batch})]
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
+    def check(self) -> None:
+        """Raise ``ServiceUnavailable`` unless the service answers ``/healthz`` now (retried as any call)."""
+        self._request("GET", "/healthz")
+
     def close(self) -> None:
         self._http.close()
 
 
-def _error_from(response: httpx.Response, role: str) -> DeepfakeError:
+def _error_from(response: httpx.Response, role: str, title: str) -> DeepfakeError:
     """The error for a non-2xx answer. The service's own message goes to the log, not to the job."""
     try:
         error = response.json()["error"]
@@ -99,7 +106,7 @@ def _error_from(response: httpx.Response, role: str) -> DeepfakeError:
         code, message = "", response.text[:200]
     log.warning("%s inference service answered %s %s: %s", role, response.status_code, code, message)
     if response.status_code >= 500:
-        return ServiceUnavailable(f"the {role} inference service failed: {message}")
+        return ServiceUnavailable(f"{title} failed (HTTP {response.status_code})")
     return InferenceServiceError(
         f"the {role} inference service refused a request from the worker (HTTP {response.status_code})",
         service_code=code or None,
@@ -133,7 +140,7 @@ def checked_output(
 class _RemoteScorer:
     """What both remote scorers are: one inference service's client, its card, folder and info."""
 
-    #: the model role (``shared.detectors``' ``model_role``), named in every error about the service
+    #: the model role (a ``shared.roles.ROLES`` name), named in every error about the service
     role: str
 
     def __init__(
@@ -143,6 +150,10 @@ class _RemoteScorer:
         self.card = self._client.card
         self.folder = self._client.folder
         self.info = self._client.info
+
+    def check(self) -> None:
+        """Raise ``ServiceUnavailable`` unless the service answers now (before a job relies on it)."""
+        self._client.check()
 
     def close(self) -> None:
         self._client.close()
@@ -185,9 +196,3 @@ class RemoteAudioScorer(_RemoteScorer):
         out = self._client.infer_batched("windows", windows)
         return checked_output(out, "probs", (len(windows),), role="audio", low=0.0, high=1.0)
 
-
-#: the remote scorer of each model role (``shared.detectors``' ``model_role``): one inference service each
-REMOTE_SCORERS: dict[str, type[RemoteFaceScorer] | type[RemoteAudioScorer]] = {
-    "video": RemoteFaceScorer,
-    "audio": RemoteAudioScorer,
-}

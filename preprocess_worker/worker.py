@@ -43,6 +43,7 @@ from rq.serializers import JSONSerializer  # noqa: E402
 from rq.worker import WorkerStatus  # noqa: E402
 
 from shared.jobs import worker_beat, worker_gone  # noqa: E402
+from shared.roles import service_urls  # noqa: E402
 from shared.settings import WorkerSettings, get_worker_settings  # noqa: E402
 from shared.webhooks import WebhookPolicy, WebhookSender  # noqa: E402
 
@@ -195,7 +196,7 @@ class WorkerHelpers:
         """Start both threads for worker ``name`` (own Redis connection, so a job never waits on them)."""
         connection = Redis.from_url(settings.redis_url, health_check_interval=10, socket_timeout=10)
         policy = WebhookPolicy.from_urls(
-            [settings.redis_url, settings.video_service_url, settings.audio_service_url],
+            [settings.redis_url, *service_urls(settings)],
             allow_private=settings.webhook_allow_private,
         )
         sender = WebhookSender(connection, policy, timeout=settings.webhook_timeout,

@@ -8,11 +8,33 @@ by an ``@lru_cache`` getter so tests can override it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.roles import ModelRole, get_role, roles
+
+_Settings = TypeVar("_Settings", bound=BaseSettings)
+
+
+def _with_role_fields(
+    base: type[_Settings], name: str, field: Callable[[ModelRole], tuple[str, str, str]]
+) -> type[_Settings]:
+    """``base`` plus one ``str`` field per model role (``shared.roles``), so a new role brings its settings
+    along. ``field(role)`` gives the field's name, default and description.
+
+    Static type checkers see only ``base``: read a role's field through the role
+    (``role.model_spec(settings)``, ``role.service_url(settings)``), never by its literal name.
+    """
+    fields: dict[str, Any] = {}
+    for role in roles():
+        key, default, description = field(role)
+        fields[key] = (str, Field(default, description=description))
+    return create_model(name, __base__=base, __module__=__name__, __doc__=base.__doc__, **fields)
 
 
 def _default_cache_dir() -> Path:
@@ -22,15 +44,15 @@ def _default_cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "deepfake"
 
 
-class ModelSettings(BaseSettings):
-    """Where models come from. Shared by every process that runs a model."""
+class _ModelSettingsBase(BaseSettings):
+    """Where models come from. Shared by every process that runs a model.
+
+    Each model role adds ``<role>_model`` (``DEEPFAKE_VIDEO_MODEL``, ``DEEPFAKE_AUDIO_MODEL``): the
+    registry name or model folder of that role, defaulting to the role's published model.
+    """
 
     model_config = SettingsConfigDict(env_prefix="DEEPFAKE_", extra="ignore")
 
-    video_model: str = Field(
-        "EfficientNetAutoAttB4_DFDC", description="registry name or model folder for faces"
-    )
-    audio_model: str = Field("AASIST", description="registry name or model folder for speech")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="downloads and converted IRs")
     icpr_base_url: str = Field(
         "https://f002.backblazeb2.com/file/icpr2020/", description="where the ICPR2020 checkpoints live"
@@ -50,6 +72,13 @@ class ModelSettings(BaseSettings):
     @property
     def ov_cache(self) -> Path:
         return self.ov_cache_dir or (self.cache_dir / "ov")
+
+
+if TYPE_CHECKING:
+    ModelSettings = _ModelSettingsBase
+else:
+    ModelSettings = _with_role_fields(_ModelSettingsBase, "ModelSettings", lambda role: (
+        role.model_field, role.default_model, f"registry name or model folder for {role.label}"))
 
 
 class AnalyzeSettings(ModelSettings):
@@ -151,20 +180,26 @@ def get_provenance_settings() -> ProvenanceSettings:
 PLACEHOLDER_API_KEYS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "your-api-key"})
 
 
-class _JobQueueSettings(BaseSettings):
-    """What the gateway and the preprocess workers share: the queue and the folders both see."""
+class _JobQueueSettingsBase(BaseSettings):
+    """What the gateway and the preprocess workers share: the queue, the folders both see, and where each
+    model role's inference service answers (``<role>_service_url``, one per ``shared.roles`` entry)."""
 
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding the queue and job records")
     queue_name: str = Field("deepfake", description="RQ queue name")
     upload_dir: Path = Field(Path("run/uploads"), description="uploads land here; workers read them from here")
     artifacts_dir: Path = Field(Path("run/artifacts"), description="per-job report images (thumbnails, heatmaps)")
-    video_service_url: str = Field("http://127.0.0.1:8001", description="the video inference service")
-    audio_service_url: str = Field("http://127.0.0.1:8002", description="the audio inference service")
     webhook_allow_private: bool = Field(
         False,
         description="allow callback_url targets on loopback and private networks (development, tests); "
         "link-local, metadata and the service's own ports stay refused",
     )
+
+
+if TYPE_CHECKING:
+    _JobQueueSettings = _JobQueueSettingsBase
+else:
+    _JobQueueSettings = _with_role_fields(_JobQueueSettingsBase, "_JobQueueSettings", lambda role: (
+        role.service_url_field, role.default_service_url, f"{role.service_title} ({role.service})"))
 
 
 class GatewaySettings(_JobQueueSettings):
@@ -222,7 +257,7 @@ class VideoServiceSettings(_InferenceServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="DEEPFAKE_VIDEO_SERVICE_", extra="ignore")
 
-    port: int = Field(8001, ge=1, le=65535, description="bind port")
+    port: int = Field(get_role("video").port, ge=1, le=65535, description="bind port")
     async_infer: bool = Field(True, description="run a request's batches on all streams (AsyncInferQueue)")
 
 
@@ -231,7 +266,7 @@ class AudioServiceSettings(_InferenceServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="DEEPFAKE_AUDIO_SERVICE_", extra="ignore")
 
-    port: int = Field(8002, ge=1, le=65535, description="bind port")
+    port: int = Field(get_role("audio").port, ge=1, le=65535, description="bind port")
 
 
 @lru_cache

@@ -153,10 +153,10 @@ def package_checkpoint(entry: PublishedModel) -> Path:
 
     folders = set()
     for rel, sha in entry.package_files.items():
-        try:
-            spec = importlib.util.find_spec(rel.split("/", 1)[0])
-        except (ImportError, ValueError):
-            spec = None
+        # A top-level name: find_spec only searches the path (it imports nothing and raises nothing for a
+        # package that is absent, it answers None), so "not installed" is this explicit check, not an
+        # ImportError caught on the way.
+        spec = importlib.util.find_spec(rel.split("/", 1)[0])
         if spec is None or not spec.submodule_search_locations:
             raise ModelUnavailable(_how_to_convert(entry, f"the package {entry.package} is not installed"))
         path = Path(list(spec.submodule_search_locations)[0]).parent / rel

@@ -17,13 +17,17 @@ import shutil
 import socket
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["service_stack", "load_local_runner", "free_port", "RunningStack"]
+from shared.roles import roles
+
+__all__ = ["service_stack", "running_stack", "load_local_runner", "free_port", "RunningStack"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -115,14 +119,25 @@ def face_detector_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str
     return env
 
 
-@pytest.fixture(scope="session")
-def service_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RunningStack:
+@contextmanager
+def running_stack(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    workers: int = 2,
+    redis_db: int = 3,
+    queue_name: str = "e2e",
+) -> Iterator[RunningStack]:
+    """Start a stack of its own (private redis-server, free ports, its own run folder); down on exit.
+
+    Tests that break a part of the stack (stop a service) start one of these instead of stopping the
+    session's ``service_stack``."""
     if not shutil.which("redis-server"):
         pytest.skip("needs redis-server (apt-get install redis-server)")
     video_dir: Path = request.getfixturevalue("video_model_dir")
     audio_dir = _audio_model_dir(request)
     runner = load_local_runner()
-    run_dir = tmp_path_factory.mktemp("stack-run")
+    run_dir = tmp_path_factory.mktemp(f"stack-run-{queue_name}")
     max_upload_mb = 5.0
     env = {
         "DEEPFAKE_VIDEO_MODEL": str(video_dir),
@@ -144,12 +159,11 @@ def service_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     }
     config = runner.StackConfig(
         run_dir=run_dir,
-        redis_url=f"redis://127.0.0.1:{free_port()}/3",
+        redis_url=f"redis://127.0.0.1:{free_port()}/{redis_db}",
         gateway_port=free_port(),
-        video_port=free_port(),
-        audio_port=free_port(),
-        workers=2,
-        queue_name="e2e",
+        service_ports={role.name: free_port() for role in roles()},
+        workers=workers,
+        queue_name=queue_name,
         env=env,
         start_timeout=300,
     )
@@ -165,3 +179,9 @@ def service_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         )
     finally:
         stack.down()
+
+
+@pytest.fixture(scope="session")
+def service_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with running_stack(request, tmp_path_factory) as stack:
+        yield stack

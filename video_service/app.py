@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from shared.inference_app import LoadedModel, create_inference_app, resolve_model_folder
+from shared.roles import get_role
 from shared.settings import get_model_settings, get_video_service_settings
 
 INPUT = "faces"
@@ -24,7 +25,7 @@ def load_face_model() -> LoadedModel:
 
     settings = get_video_service_settings()
     models = get_model_settings()
-    folder = resolve_model_folder(models.video_model)
+    folder = resolve_model_folder(get_role("video").model_spec(models))
     scorer: Any = FaceScorer.from_folder(folder, hint=settings.performance_hint, threads=models.inference_threads)
     if settings.async_infer:
         from shared.runtime import compile_model

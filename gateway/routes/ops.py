@@ -1,8 +1,9 @@
 """Operations: ``GET /healthz`` (the process answers), ``GET /readyz`` (it can do work), ``GET /metrics``.
 
-Ready means a job submitted now would be stored and processed: Redis answers, both inference services
-answer, at least one preprocess worker is alive (its liveness beat has not expired,
-:func:`shared.jobs.live_workers`), and the upload folder is writable.
+Ready means a job submitted now would be stored and processed: Redis answers, the inference service of
+every model role (``shared.roles``) answers (each reported under its own name), at least one
+preprocess worker is alive (its liveness beat has not expired, :func:`shared.jobs.live_workers`), and
+the upload folder is writable.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import REDIS_ERRORS
 from shared.jobs import live_workers
+from shared.roles import roles
 from shared.settings import GatewaySettings
 
 router = APIRouter()
@@ -47,7 +49,7 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     tags=["operations"],
-    summary="Redis, both inference services and a worker answer; uploads can be stored",
+    summary="Redis, every inference service and a worker answer; uploads can be stored",
     responses={503: {"description": "a dependency is not answering",
                      "content": {"application/json": {"example": {
                          "status": "not_ready",
@@ -74,16 +76,16 @@ async def readyz(request: Request) -> JSONResponse:
         except httpx.HTTPError as exc:
             return type(exc).__name__
 
-    (redis_status, workers), video, audio, writable = await asyncio.gather(
+    services = list(roles())
+    (redis_status, workers), writable, answers = await asyncio.gather(
         run_in_threadpool(redis_check),
-        http_check(settings.video_service_url),
-        http_check(settings.audio_service_url),
         run_in_threadpool(upload_dir_writable, settings.upload_dir),
+        asyncio.gather(*(http_check(role.service_url(settings)) for role in services)),
     )
     checks = {
         "redis": redis_status,
-        "video_service": video,
-        "audio_service": audio,
+        # one check per model role's inference service ("video_service", "audio_service", ...)
+        **{role.service: answer for role, answer in zip(services, answers, strict=True)},
         "workers": "ok" if workers else ("unknown" if workers is None else "none alive"),
         "upload_dir": "ok" if writable else "not writable",
     }

@@ -33,16 +33,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print only the reports, one JSON object per line")
     p.add_argument("--out", metavar="FILE", type=Path, help="also write the JSON report(s) to FILE (JSON Lines)")
     add_face_stage_args(p)
-    p.add_argument(
-        "--video-model", metavar="M", help="registry name or model folder (default: DEEPFAKE_VIDEO_MODEL)"
-    )
-    p.add_argument(
-        "--audio-model", metavar="M", help="registry name or model folder (default: DEEPFAKE_AUDIO_MODEL)"
-    )
+    add_model_args(p)
     p.add_argument(
         "--heatmaps", metavar="DIR", type=Path, help="save attention heatmap overlays of every face"
     )
     p.set_defaults(func=run)
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """One ``--<role>-model`` flag per model role (``shared.roles``): ``--video-model``, ``--audio-model``."""
+    from shared.roles import roles
+
+    for role in roles():
+        p.add_argument(
+            role.cli_flag, metavar="M", dest=role.model_field,
+            help=f"the {role.label} model: registry name or model folder (default: {role.model_env}, "
+            f"else {role.default_model})",
+        )
 
 
 def add_face_stage_args(p: argparse.ArgumentParser) -> None:
@@ -96,28 +103,15 @@ def face_stage_options(args: argparse.Namespace, settings: Any | None = None) ->
 _scorers: dict[tuple[str, str], Any] = {}
 
 
-def load_scorer(detector_cls: Any, spec: str) -> Any:
-    """The compiled model of a detector's role for a registry name or model folder (cached per process)."""
+def load_scorer(role: Any, spec: str) -> Any:
+    """The compiled model of a ``shared.roles.ModelRole`` for a registry name or model folder (cached per
+    process)."""
     from shared.weights import resolve_model
 
-    key = (detector_cls.model_role, spec)
+    key = (role.name, spec)
     if key not in _scorers:
-        _scorers[key] = detector_cls.load_scorer(Path(resolve_model(spec)))
+        _scorers[key] = role.load_local(Path(resolve_model(spec)))
     return _scorers[key]
-
-
-def load_face_scorer(spec: str) -> Any:
-    """A compiled ``FaceScorer`` for a registry name or model folder (cached per process)."""
-    from shared.detectors.faces import FaceEvidence
-
-    return load_scorer(FaceEvidence, spec)
-
-
-def load_audio_scorer(spec: str) -> Any:
-    """A compiled ``AudioScorer`` for a registry name or model folder (cached per process)."""
-    from shared.detectors.voice import VoiceEvidence
-
-    return load_scorer(VoiceEvidence, spec)
 
 
 class _Progress:
@@ -211,38 +205,30 @@ def run(args: argparse.Namespace) -> int:
 
 def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
     """One file: probe, load the models its detectors need (once per process), run the pipeline."""
-    from shared.detectors import detector_classes
     from shared.media.probe import open_media
     from shared.pipeline import analyze
+    from shared.role_scorers import scorers_for
 
     options = face_stage_options(args, settings)
     # Probe first: unusable input fails fast, before any model is compiled.
     source = open_media(path)
-    kind = source.facts.kind
-    scorers: dict[str, Any] = {}
-    unavailable: dict[str, str] = {}
-    for cls in detector_classes():
-        role = cls.model_role
-        if role is None or role in scorers or not cls.needs_model(source):
-            continue  # e.g. a video without sound does not compile the audio model
-        spec = getattr(args, f"{role}_model", None) or getattr(settings, f"{role}_model")
-        try:
-            scorers[role] = load_scorer(cls, spec)
-        except ModelUnavailable as exc:
-            if kind in cls.required_for:
-                raise
-            unavailable[role] = f"the {role} model is not available: {exc.message}"
+    # only the models this file needs (a video without sound does not compile the audio model)
+    needed = scorers_for(
+        source,
+        lambda role: load_scorer(role, getattr(args, role.model_field, None) or role.model_spec(settings)),
+        missing=(ModelUnavailable,),
+    )
 
     progress = _Progress(enabled=not args.json and sys.stderr.isatty())
     try:
         return analyze(
             source.path,
-            scorers=scorers,
+            scorers=needed.scorers,
             options=options,
             progress=progress,
             heatmaps_dir=args.heatmaps,
             source=source,
-            unavailable=unavailable,
+            unavailable=needed.unavailable,
         )
     finally:
         progress.close()

@@ -114,9 +114,10 @@ def run_score(args: argparse.Namespace) -> int:
     """Score one file."""
     from shared.audio_scoring import AudioScorer, score_audio
     from shared.media.audio import load_audio
+    from shared.roles import get_role
     from shared.settings import get_model_settings
 
-    folder = resolve_audio_model(args.model or get_model_settings().audio_model)
+    folder = resolve_audio_model(args.model or get_role("audio").model_spec(get_model_settings()))
     scorer = AudioScorer.from_folder(folder)
     wave = load_audio(args.file, scorer.prep.sample_rate)
     result = score_audio(scorer, wave, aggregation=args.aggregation)

@@ -56,19 +56,15 @@ class Detector(ABC):
     media_kinds: ClassVar[frozenset[str]]
     #: the products it needs (``shared.products``); :meth:`prepare` gets them by name (absent ones: None)
     needs: ClassVar[tuple[str, ...]] = ()
-    #: the model it scores with: the CLI's local model and the service's inference service of this role
-    #: ("video", "audio"); ``None`` when it needs no model (runs inside the worker)
+    #: the model it scores with: the name of a ``shared.roles.ROLES`` entry ("video", "audio"), which
+    #: says how the CLI loads it in-process and which inference service the worker calls; ``None`` when
+    #: it needs no model (runs inside the worker)
     model_role: ClassVar[str | None] = None
     #: the page's panel for this section (``gateway/static/app.js``)
     page_panel: ClassVar[str]
     #: media kinds for which this detector's model is required: without it, analysing such a file is an
     #: error (a video without the face model); elsewhere a missing model is a note in the report
     required_for: ClassVar[frozenset[str]] = frozenset()
-
-    @classmethod
-    def load_scorer(cls, folder: Path) -> Any:
-        """Compile the model folder of this detector's role in-process (``deepfake analyze``)."""
-        raise NotImplementedError(f"the {cls.name} detector has no model")
 
     def __init__(self, scorer: Any | None = None, *, unavailable: str | None = None) -> None:
         self.scorer = scorer

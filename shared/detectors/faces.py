@@ -152,12 +152,6 @@ class FaceEvidence(Detector):
     page_panel = "faces"
     required_for = frozenset({"video", "image"})
 
-    @classmethod
-    def load_scorer(cls, folder: Path) -> Any:
-        from shared.video_scoring import FaceScorer
-
-        return FaceScorer.from_folder(folder)
-
     def prepare(self, products: dict[str, Any], run: RunContext) -> PreparedFaces:
         """The face stage's tracks and crops (``face_tracks``, cut for this model's card)."""
         faces: PreparedFaces = products["face_tracks"]

@@ -51,12 +51,6 @@ class VoiceEvidence(Detector):
     required_for = frozenset({"audio"})
 
     @classmethod
-    def load_scorer(cls, folder: Path) -> Any:
-        from shared.audio_scoring import AudioScorer
-
-        return AudioScorer.from_folder(folder)
-
-    @classmethod
     def needs_model(cls, source: MediaSource) -> bool:
         return super().needs_model(source) and bool(source.facts.audio_codec)
 

@@ -177,3 +177,16 @@ def test_resolve_model_folder_unknown_name_and_non_model_folder(video_model_dir,
         resolve_model("NoSuchModel")
     with pytest.raises(ModelUnavailable, match="model.xml is missing"):
         resolve_model(tmp_path)
+
+
+def test_weights_of_a_package_that_is_not_installed_are_one_clear_error() -> None:
+    """Issue 17: the package is looked up explicitly (no ImportError swallowed on the way); absent, the
+    error names it and how to get the model."""
+    from shared.weights import package_checkpoint
+
+    entry = replace(registry.get_published("mtcnn"), package="deepfake-no-such-package==1.0",
+                    package_files={"deepfake_no_such_package/weights.pt": "0" * 64})
+    with pytest.raises(ModelUnavailable) as info:
+        package_checkpoint(entry)
+    assert "the package deepfake-no-such-package==1.0 is not installed" in info.value.message
+    assert "deepfake-detect[ml]" in info.value.message

@@ -37,12 +37,12 @@ def test_defaults_come_from_the_settings_classes(monkeypatch: pytest.MonkeyPatch
     gateway, video, audio = GatewaySettings(), VideoServiceSettings(), AudioServiceSettings()
     assert (config.redis_url, config.host, config.gateway_port, config.queue_name) == (
         gateway.redis_url, gateway.host, gateway.port, gateway.queue_name)
-    assert (config.service_host, config.video_port, config.audio_port) == (video.host, video.port, audio.port)
+    assert (config.service_host, config.service_ports) == (video.host, {"video": video.port, "audio": audio.port})
 
     monkeypatch.setenv("DEEPFAKE_GATEWAY_PORT", "9123")
     monkeypatch.setenv("DEEPFAKE_AUDIO_SERVICE_PORT", "9124")
     from_env = runner.StackConfig.from_env(workers=3)
-    assert (from_env.gateway_port, from_env.audio_port, from_env.workers) == (9123, 9124, 3)
+    assert (from_env.gateway_port, from_env.service_ports["audio"], from_env.workers) == (9123, 9124, 3)
     assert runner.StackConfig.from_env(gateway_port=9200).gateway_port == 9200
 
 

@@ -137,7 +137,7 @@ def test_readyz_and_metrics(service_stack) -> None:
     assert ready["status"] == "ready" and ready["workers"] >= 1
     text = httpx.get(f"{service_stack.url}/metrics", timeout=10).text
     assert "deepfake_gateway_requests_total" in text and "deepfake_workers" in text
-    model = httpx.get(f"{service_stack.stack.config.video_url}/v1/model", timeout=10).json()
+    model = httpx.get(f"{service_stack.stack.config.service_url('video')}/v1/model", timeout=10).json()
     assert len(model["sha256"]["model.bin"]) == 64 and model["version"].startswith(model["name"])
 
 
