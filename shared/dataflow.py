@@ -18,6 +18,7 @@ have (``image`` for a video) is simply absent: a step that asks for it gets ``No
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -60,6 +61,8 @@ class Provider:
 
 
 _PROVIDERS: dict[str, Provider] = {}  # product name -> the provider that makes it
+#: the module that registers the built-in products
+_BUILTIN = "shared.products"
 _LOCK = threading.Lock()
 
 
@@ -79,7 +82,7 @@ def register_provider(provider: Provider) -> Provider:
 
 def providers() -> dict[str, Provider]:
     """Product name -> its provider (the built-in ones loaded)."""
-    import shared.products  # noqa: F401 - registers the built-in providers
+    importlib.import_module(_BUILTIN)  # registers the built-in providers (named, not imported: no cycle)
 
     return dict(_PROVIDERS)
 
