@@ -1,6 +1,6 @@
-"""The analysis data types: options, what each detector prepared and scored, and the stage clock.
+"""The analysis data types: options, what each kind of evidence prepared and scored, and the stage clock.
 
-They live apart from :mod:`shared.pipeline` so that the detectors, the renderers and the pipeline all
+They live apart from :mod:`shared.pipeline` so that the kinds of evidence, the renderers and the pipeline all
 import them without importing each other.
 """
 
@@ -101,7 +101,7 @@ class StageClock:
 
 @dataclass
 class RunContext:
-    """What every detector's stages get from the pipeline: options, progress and the clock."""
+    """What every step gets from the pipeline: options, progress and the clock."""
 
     options: AnalyzeOptions
     progress: ProgressFn = no_progress
@@ -112,16 +112,17 @@ class RunContext:
 
 @dataclass
 class Prepared:
-    """What one file gave before the report: the products made for it and each detector's prepared data.
+    """What one file gave before the report: the products made for it and each kind of evidence's prepared data.
 
-    ``products`` maps a product name (``shared.products``) to its value; ``evidence`` maps a detector name
-    to what its ``prepare`` took from them (``shared.detectors.faces.PreparedFaces``,
-    ``shared.detectors.voice.PreparedVoice``...).
+    ``products`` maps a product name (``shared.products``) to its value; ``evidence`` maps a kind of evidence's
+    name to what its ``prepare`` took from them (``shared.evidence.faces.PreparedFaces``,
+    ``shared.evidence.voice.PreparedVoice``...).
     """
 
     source: MediaSource
     options: AnalyzeOptions
-    detectors: list[Any]
+    #: the kinds of evidence of this analysis (``shared.evidence``)
+    kinds: list[Any]
     products: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
@@ -134,7 +135,7 @@ class Prepared:
 
 @dataclass
 class Scores:
-    """Model outputs for one :class:`Prepared`: detector name -> that detector's scored data."""
+    """Model outputs for one :class:`Prepared`: kind of evidence's name -> what its model made of it."""
 
     evidence: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)

@@ -3,7 +3,7 @@
 A **product** is something one step finds in a file and any later step may use: the decoded still
 ``image``, the ``face_tracks`` of a video (faces found, followed and cropped), its ``waveform_16k``, the
 ``speech_activity`` in it, the ``container_tags``. A **provider** (:class:`Provider`) makes products from
-other products; a kind of evidence (:mod:`shared.detectors`) declares the products it ``needs``. The
+other products; a kind of evidence (:mod:`shared.evidence`) declares the products it ``needs``. The
 runner (:func:`run_steps`) makes only the products that the kinds of evidence analysing this file need,
 each once, and runs every step as soon as what it needs is there, independent steps side by side in
 threads (decoding, OpenVINO and file reads release the GIL): the voice model scores speech while frames

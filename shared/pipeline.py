@@ -5,10 +5,10 @@ they pass in (local OpenVINO scorers in-process, HTTP clients with the same meth
 pipeline knows no kind of evidence by name:
 
 1. the probe opens the file once (``shared.media.probe``; every later reader takes a view of that open);
-2. every registered detector (:mod:`shared.detectors`) that examines this kind of file names the products
+2. every registered kind of evidence (:mod:`shared.evidence`) that examines this kind of file names the products
    it needs; ``shared.dataflow`` makes each of them once (``shared.products``: faces, waveform, speech...)
-   and runs each detector's ``prepare`` -> ``score`` as soon as its products exist, side by side;
-3. :func:`build_report` - each detector's report section, the overall verdict, artifacts.
+   and runs each kind of evidence's ``prepare`` -> ``score`` as soon as its products exist, side by side;
+3. :func:`build_report` - each kind of evidence's report section, the overall verdict, artifacts.
 
 A ``progress(stage, fraction)`` callback reports the stages of :mod:`shared.stages`.
 :func:`make_products` runs step 2's providers alone, for tools that want a product without a report
@@ -25,7 +25,7 @@ from typing import Any
 from shared import __version__
 from shared.analysis import AnalyzeOptions, Prepared, ProgressFn, RunContext, Scores, StageClock, no_progress
 from shared.dataflow import Consumer, ProductContext, check_graph, run_steps
-from shared.detectors import Detector, build_detectors
+from shared.evidence import Evidence, build_evidence
 from shared.media.probe import MediaSource, open_media
 from shared.modelcard import VideoPreprocessing
 from shared.report import Report, Verdict
@@ -33,15 +33,15 @@ from shared.stages import MERGING
 
 __all__ = ["AnalyzeOptions", "analyze", "build_report", "fuse", "make_products"]
 
-#: the order in which a verdict is "more suspicious" when detectors disagree
+#: the order in which a verdict is "more suspicious" when kinds disagree
 _SEVERITY = {"not_applicable": 0, "real": 1, "uncertain": 2, "fake": 3}
 
 
-def face_crop_of(detectors: list[Detector]) -> VideoPreprocessing:
+def face_crop_of(kinds: list[Evidence]) -> VideoPreprocessing:
     """How the face model wants its faces cut (its card), or the default crop without one."""
-    for detector in detectors:
-        card = detector.card
-        if "face_tracks" in detector.needs and card is not None and isinstance(card.preprocessing, VideoPreprocessing):
+    for kind in kinds:
+        card = kind.card
+        if "face_tracks" in kind.needs and card is not None and isinstance(card.preprocessing, VideoPreprocessing):
             return card.preprocessing
     return VideoPreprocessing()
 
@@ -60,7 +60,7 @@ def make_products(
     face_crop: VideoPreprocessing | None = None,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """Make the named products of one file (and what they need) without any detector or report."""
+    """Make the named products of one file (and what they need) without any kind of evidence or report."""
     options = options or AnalyzeOptions.from_settings()
     options.validate()
     check_graph([("make_products", products)])
@@ -91,20 +91,20 @@ def fuse(sections: list[Any]) -> tuple[Verdict, float | None]:
     return top.verdict, score if score is not None else (max(scores) if scores else None)
 
 
-def explain_verdict(verdict: Verdict, detectors: list[Detector], sections: dict[str, Any]) -> str:
+def explain_verdict(verdict: Verdict, kinds: list[Evidence], sections: dict[str, Any]) -> str:
     """One line: which kinds of evidence gave the overall verdict, and how often each is wrong on real media."""
     why = []
-    for detector in detectors:
-        section = sections.get(detector.section)
+    for kind in kinds:
+        section = sections.get(kind.section)
         if section is None or section.status != "analyzed" or section.verdict != verdict:
             continue
         band = getattr(section, "band", None)
         if band is not None and band.false_alarm_rate is not None:
-            why.append(f"{detector.name} (its fake point calls {100 * band.false_alarm_rate:.1f} % of real media fake)")
+            why.append(f"{kind.name} (its fake point calls {100 * band.false_alarm_rate:.1f} % of real media fake)")
         elif band is not None:
-            why.append(f"{detector.name} (configured band; false-alarm rate not measured)")
+            why.append(f"{kind.name} (configured band; false-alarm rate not measured)")
         else:
-            why.append(detector.name)
+            why.append(kind.name)
     rule = {
         "fake": "a kind of evidence is past its own fake point",
         "uncertain": "no evidence is past its fake point, some lies in its uncertainty band",
@@ -122,7 +122,7 @@ def build_report(
     heatmaps_dir: str | Path | None = None,
     progress: ProgressFn | None = None,
 ) -> Report:
-    """Each detector's section, the fused verdict; optionally artifacts (thumbnails, heatmaps, spectrogram)."""
+    """Each kind's section, the fused verdict; optionally artifacts (thumbnails, heatmaps, spectrogram)."""
     options = options or prepared.options
     progress = progress or no_progress
     progress(MERGING.name, 0.0)
@@ -131,23 +131,23 @@ def build_report(
     reasons = list(prepared.reasons)
     source = prepared.source
     sections: dict[str, Any] = {}
-    for detector in prepared.detectors:
-        if detector.name in prepared.evidence:
-            sections[detector.section] = detector.build_section(
-                source, prepared.evidence[detector.name], scores.evidence.get(detector.name), run, reasons
+    for kind in prepared.kinds:
+        if kind.name in prepared.evidence:
+            sections[kind.section] = kind.build_section(
+                source, prepared.evidence[kind.name], scores.evidence.get(kind.name), run, reasons
             )
         else:
-            sections[detector.section] = detector.skipped_section(source)
+            sections[kind.section] = kind.skipped_section(source)
     verdict, overall = fuse(list(sections.values()))
     if verdict == "not_applicable":
         reasons.append("nothing in the file could be analysed: no face and no usable speech")
     else:
-        reasons.insert(len(prepared.reasons), explain_verdict(verdict, prepared.detectors, sections))
+        reasons.insert(len(prepared.reasons), explain_verdict(verdict, prepared.kinds, sections))
     models = {}  # the models that actually scored something
-    for detector in prepared.detectors:
-        version = detector.model_version
-        if detector.model_role and version and sections[detector.section].status == "analyzed":
-            models[detector.model_role] = version
+    for kind in prepared.kinds:
+        version = kind.model_version
+        if kind.model_role and version and sections[kind.section].status == "analyzed":
+            models[kind.model_role] = version
     report = Report(
         tool_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -161,14 +161,14 @@ def build_report(
     if artifacts_dir is not None or heatmaps_dir is not None:
         folder = Path(artifacts_dir) if artifacts_dir is not None else None
         heatmaps = Path(heatmaps_dir) if heatmaps_dir is not None else None
-        for detector in prepared.detectors:
-            if detector.name in prepared.evidence:
+        for kind in prepared.kinds:
+            if kind.name in prepared.evidence:
                 report.artifacts.extend(
-                    detector.write_artifacts(
+                    kind.write_artifacts(
                         folder,
-                        prepared.evidence[detector.name],
-                        scores.evidence.get(detector.name),
-                        sections[detector.section],
+                        prepared.evidence[kind.name],
+                        scores.evidence.get(kind.name),
+                        sections[kind.section],
                         heatmaps=heatmaps,
                     )
                 )
@@ -186,7 +186,7 @@ def analyze(
     face_scorer: Any | None = None,
     audio_scorer: Any | None = None,
     scorers: dict[str, Any] | None = None,
-    detectors: list[Detector] | None = None,
+    kinds: list[Evidence] | None = None,
     options: AnalyzeOptions | None = None,
     progress: ProgressFn | None = None,
     artifacts_dir: str | Path | None = None,
@@ -194,11 +194,11 @@ def analyze(
     source: MediaSource | None = None,
     unavailable: dict[str, str] | None = None,
 ) -> Report:
-    """The whole pipeline: probe, products, each detector's prepare and score, the report.
+    """The whole pipeline: probe, products, each kind's prepare and score, the report.
 
     Scorers are given by model role (``scorers={"video": ..., "audio": ...}``); ``face_scorer`` and
-    ``audio_scorer`` are shorthands for the two built-in roles. ``detectors`` (default: every registered
-    one, with those scorers) limits the analysis to some kinds of evidence. ``unavailable`` maps a model
+    ``audio_scorer`` are shorthands for the two built-in roles. ``kinds`` (default: every registered
+    kind of evidence, with those scorers) limits the analysis to some kinds of evidence. ``unavailable`` maps a model
     role to why its model could not be had: that evidence is reported as not run, with the reason.
     """
     started = time.perf_counter()
@@ -209,31 +209,31 @@ def analyze(
         by_role["video"] = face_scorer
     if audio_scorer is not None:
         by_role["audio"] = audio_scorer
-    if detectors is None:
-        detectors = build_detectors(by_role, unavailable)
-    check_graph([(d.name, d.needs) for d in detectors])
+    if kinds is None:
+        kinds = build_evidence(by_role, unavailable)
+    check_graph([(d.name, d.needs) for d in kinds])
     t = time.perf_counter()
     opened = source is None
     source = open_media(path) if source is None else source
     try:
-        prepared = Prepared(source=source, options=options, detectors=detectors, reasons=list(source.notes))
+        prepared = Prepared(source=source, options=options, kinds=kinds, reasons=list(source.notes))
         StageClock(prepared.timings).add("probe", t)
         scores = Scores()
-        applicable = [d for d in detectors if d.applies_to(source)]
+        applicable = [d for d in kinds if d.applies_to(source)]
 
-        def chain(detector: Detector) -> Any:
+        def chain(kind: Evidence) -> Any:
             def run(products: dict[str, Any], run: RunContext) -> tuple[Any, Any]:
-                evidence = detector.prepare(products, run)
-                return evidence, detector.score(evidence, run)
+                evidence = kind.prepare(products, run)
+                return evidence, kind.score(evidence, run)
 
             return run
 
         consumers = [Consumer(d.name, d.needs_for(source), chain(d)) for d in applicable]
-        context = ProductContext(source, options, face_crop_of(detectors))
+        context = ProductContext(source, options, face_crop_of(kinds))
         outcome = run_steps(context, consumers, progress=progress)
         prepared.products = outcome.products
-        for detector in applicable:
-            prepared.evidence[detector.name], scores.evidence[detector.name] = outcome.results[detector.name]
+        for kind in applicable:
+            prepared.evidence[kind.name], scores.evidence[kind.name] = outcome.results[kind.name]
         for record in outcome.records:  # plan order: reports never depend on which thread finished first
             _merge_run(prepared, record.run)
         report = build_report(

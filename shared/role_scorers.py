@@ -1,9 +1,9 @@
 """Which models a file needs, loaded once each: the same choice for ``deepfake analyze`` and the worker.
 
-Only the roles a file's evidence needs are loaded (``Detector.needs_model``): an image never compiles
+Only the roles a file's evidence needs are loaded (``Evidence.needs_model``): an image never compiles
 the voice model, and the worker never calls the voice service for it. When a role's model cannot be
 had (the CLI: the model is not available; the worker: its inference service does not answer), the
-file's kind decides: a role the kind requires (``Detector.required_for``: faces for a video or an image)
+file's kind decides: a role the kind requires (``Evidence.required_for``: faces for a video or an image)
 fails the analysis, any other is reported as a check that could not run, with the reason, and the
 rest of the report is made as usual.
 """
@@ -31,10 +31,10 @@ class RoleScorers:
 
 def needed_roles(source: MediaSource) -> dict[str, bool]:
     """Role name -> whether the file's kind requires it, for every role some evidence of ``source`` needs."""
-    from shared.detectors import detector_classes
+    from shared.evidence import evidence_classes
 
     needed: dict[str, bool] = {}
-    for cls in detector_classes():
+    for cls in evidence_classes():
         if cls.model_role is not None and cls.needs_model(source):
             required = source.facts.kind in cls.required_for
             needed[cls.model_role] = needed.get(cls.model_role, False) or required

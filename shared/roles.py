@@ -13,7 +13,7 @@ two roles by hand follows from that one entry:
 - how a model of the role is loaded: in-process (``deepfake analyze``) and as a remote scorer (the
   worker, over HTTP).
 
-A kind of evidence names its role by name (``Detector.model_role``). This module is pure data: it imports
+A kind of evidence names its role by name (``Evidence.model_role``). This module is pure data: it imports
 nothing from the rest of the project at import time, so settings, the CLI and the deploy tools can
 read it without loading any model code. Adding a role is one :func:`register_role` call here.
 """
@@ -42,7 +42,7 @@ def _load_dotted(path: str) -> Any:
 class ModelRole:
     """One model role: what it scores, where its model comes from, which service serves it."""
 
-    #: the role's name, as kinds of evidence name it (``Detector.model_role``): "video", "audio"
+    #: the role's name, as kinds of evidence name it (``Evidence.model_role``): "video", "audio"
     name: str
     #: what it checks, in words for people ("faces", "voice"): used in reports, readiness and errors
     label: str

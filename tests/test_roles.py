@@ -10,9 +10,9 @@ from shared.roles import ROLES, get_role, register_role
 
 
 def test_every_detector_with_a_model_names_a_declared_role() -> None:
-    from shared.detectors import detector_classes
+    from shared.evidence import evidence_classes
 
-    named = {cls.model_role for cls in detector_classes() if cls.model_role is not None}
+    named = {cls.model_role for cls in evidence_classes() if cls.model_role is not None}
     assert named and named <= set(ROLES)
 
 

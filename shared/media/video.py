@@ -91,7 +91,7 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
     options = {} if index.decoder_max_pixels is None else {"max_pixels": str(index.decoder_max_pixels)}
     try:
         reader = source.reader()  # a view of the analysis' one open (shared.media.session)
-        container = av.open(reader, metadata_errors="ignore", options=options)
+        container: Any = av.open(reader, metadata_errors="ignore", options=options)
     except av.error.FFmpegError as exc:
         reader.close()
         raise CorruptMedia(f"{source.path.name}: cannot be reopened for decoding ({exc})") from None

@@ -399,7 +399,7 @@ def container_metadata(path: Path, settings: ProvenanceSettings) -> MetadataSect
     _quiet_ffmpeg()
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            streams = [(s.index, s.type, dict(s.metadata)) for s in container.streams]
+            streams = [(s.index, str(s.type), dict(s.metadata)) for s in container.streams]
             return tags_metadata(dict(container.metadata), streams, settings)
     except Exception as error:  # noqa: BLE001 - not a container FFmpeg knows, or a damaged one
         section = _Collector(settings).section

@@ -90,8 +90,8 @@ def test_worker_and_services_import_without_torch(no_torch_env: dict[str, str]) 
         "import sys\n"
         "import preprocess_worker.jobs, preprocess_worker.worker, preprocess_worker.remote\n"
         "import video_service.app, audio_service.app, gateway.app\n"
-        "import shared.pipeline, shared.detectors, shared.faces.mtcnn, shared.faces.stage\n"
-        "import shared.detectors.faces, shared.detectors.voice, shared.detectors.provenance\n"
+        "import shared.pipeline, shared.evidence, shared.faces.mtcnn, shared.faces.stage\n"
+        "import shared.evidence.faces, shared.evidence.voice, shared.evidence.provenance\n"
         f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {BLOCKED!r})\n"
         "assert not loaded, loaded\n"
     )

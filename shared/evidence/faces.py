@@ -17,8 +17,8 @@ import numpy as np
 
 from shared import scoring
 from shared.analysis import RunContext
-from shared.detectors import register_detector
-from shared.detectors.base import Detector, model_info
+from shared.evidence import register_evidence
+from shared.evidence.base import Evidence, model_info
 from shared.faces.stage import PreparedFaces
 from shared.media.probe import MediaSource
 from shared.modelcard import ModelCard
@@ -140,8 +140,8 @@ def explain(section: VideoSection, kind: str, card: ModelCard | None, band: Thre
     return reasons
 
 
-@register_detector
-class FaceEvidence(Detector):
+@register_evidence
+class FaceEvidence(Evidence):
     """Faces in videos and images, scored by the video model (``model_role`` "video")."""
 
     name = "faces"

@@ -1,18 +1,18 @@
-"""The detector interface: one kind of evidence (faces, voice, provenance...) from media to a report section.
+"""The interface of a kind of evidence (faces, voice, provenance...) from media to a report section.
 
-A detector says which kinds of file it examines (``media_kinds``), the named products it ``needs``
+A kind of evidence says which kinds of file it examines (``media_kinds``), the named products it ``needs``
 (``shared.dataflow``, ``shared.products``: ``face_tracks``, ``waveform_16k``, ``speech_activity``,
 ``image``, ``container_tags``, ``media``...), which model scores it (``model_role``: the model the CLI
 compiles in-process and the inference service the worker calls, or ``None`` when it needs no model), which
 report section it writes (``section``) and which panel of the page shows it (``page_panel``). It never
 decodes or detects by itself: what it needs, it asks for by name. The pipeline runs every registered
-detector through the same three steps:
+kind of evidence through the same three steps:
 
-1. :meth:`Detector.prepare` - what it takes from its products (CPU work only; no model).
-2. :meth:`Detector.score` - the model (``self.scorer``), local or remote.
-3. :meth:`Detector.build_section` - the report section, its verdict and its reasons.
+1. :meth:`Evidence.prepare` - what it takes from its products (CPU work only; no model).
+2. :meth:`Evidence.score` - the model (``self.scorer``), local or remote.
+3. :meth:`Evidence.build_section` - the report section, its verdict and its reasons.
 
-Prepared and scored data are the detector's own dataclasses; the pipeline only passes them along.
+Prepared and scored data are each kind's own dataclasses; the pipeline only passes them along.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def model_info(card: ModelCard) -> ModelInfo:
     )
 
 
-class Detector(ABC):
+class Evidence(ABC):
     """One kind of evidence. Subclasses set the class attributes and implement the three steps.
 
     Args:
@@ -50,7 +50,7 @@ class Detector(ABC):
 
     #: registry name ("faces", "voice", "provenance")
     name: ClassVar[str]
-    #: the :class:`shared.report.Report` field this detector writes
+    #: the :class:`shared.report.Report` field this kind of evidence writes
     section: ClassVar[str]
     #: media kinds it examines; for other kinds it writes :meth:`skipped_section`
     media_kinds: ClassVar[frozenset[str]]
@@ -62,7 +62,7 @@ class Detector(ABC):
     model_role: ClassVar[str | None] = None
     #: the page's panel for this section (``gateway/static/app.js``)
     page_panel: ClassVar[str]
-    #: media kinds for which this detector's model is required: without it, analysing such a file is an
+    #: media kinds for which this kind's model is required: without it, analysing such a file is an
     #: error (a video without the face model); elsewhere a missing model is a note in the report
     required_for: ClassVar[frozenset[str]] = frozenset()
 
@@ -80,7 +80,7 @@ class Detector(ABC):
 
     @classmethod
     def needs_model(cls, source: MediaSource) -> bool:
-        """Whether analysing ``source`` calls this detector's model (so a runner loads it)."""
+        """Whether analysing ``source`` calls this kind's model (so a runner loads it)."""
         return cls.model_role is not None and source.facts.kind in cls.media_kinds
 
     @property
@@ -108,7 +108,7 @@ class Detector(ABC):
 
     @abstractmethod
     def skipped_section(self, source: MediaSource) -> Any:
-        """The section for a media kind this detector does not examine."""
+        """The section for a media kind this kind of evidence does not examine."""
 
     def write_artifacts(
         self, folder: Path | None, prepared: Any, scored: Any, section: Any, *, heatmaps: Path | None = None

@@ -1,7 +1,7 @@
 """Provenance evidence: what the file says about its own origin (C2PA Content Credentials, generator
 metadata, known AI watermarks), and whether those statements hold. No model: it runs inside the worker.
 
-All the work is :func:`shared.provenance.inspect_provenance`; this module puts it on the detector interface.
+All the work is :func:`shared.provenance.inspect_provenance`; this module puts it on the interface of a kind of evidence (``shared.evidence``).
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ import time
 from typing import Any
 
 from shared.analysis import RunContext
-from shared.detectors import register_detector
-from shared.detectors.base import Detector
+from shared.evidence import register_evidence
+from shared.evidence.base import Evidence
 from shared.media.probe import MediaSource
 from shared.provenance import inspect_probed
 from shared.provenance.section import ProvenanceSection
 from shared.stages import CHECKING_PROVENANCE
 
 
-@register_detector
-class ProvenanceEvidence(Detector):
+@register_evidence
+class ProvenanceEvidence(Evidence):
     """C2PA manifests, generator metadata and watermarks in videos, images and audio files."""
 
     name = "provenance"

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from shared.analysis import RunContext
-from shared.detectors import register_detector
-from shared.detectors.base import Detector, model_info
 from shared.errors import ModelContractError
+from shared.evidence import register_evidence
+from shared.evidence.base import Evidence, model_info
 from shared.media.probe import MediaSource
 from shared.modelcard import AudioPreprocessing
 from shared.products import NO_AUDIO_TRACK, WAVEFORM_RATE, Waveform
@@ -38,8 +38,8 @@ class PreparedVoice:
         return 0.0 if self.waveform is None else len(self.waveform) / float(self.sample_rate)
 
 
-@register_detector
-class VoiceEvidence(Detector):
+@register_evidence
+class VoiceEvidence(Evidence):
     """Speech in audio files and video soundtracks, scored by the audio model (``model_role`` "audio")."""
 
     name = "voice"
