@@ -50,11 +50,6 @@ def get_evidence_class(name: str) -> type[Evidence]:
         raise UnknownModel(f"unknown kind of evidence {name!r}; known kinds: {', '.join(sorted(_KINDS))}") from None
 
 
-def model_roles() -> list[str]:
-    """The model roles the kinds of evidence score with ("video", "audio"): the inference services a stack needs."""
-    return [c.model_role for c in evidence_classes() if c.model_role is not None]
-
-
 def build_evidence(
     scorers: dict[str, Any] | None = None, unavailable: dict[str, str] | None = None
 ) -> list[Evidence]:
@@ -79,6 +74,5 @@ __all__ = [
     "evidence_classes",
     "get_evidence_class",
     "model_info",
-    "model_roles",
     "register_evidence",
 ]
