@@ -253,13 +253,19 @@ def resolve_model(spec: str | Path, *, progress: bool = True) -> Path:
             (one message saying how to get it).
         UnknownModel: neither a folder nor a known name.
     """
+    from shared.ensemble import is_ensemble_folder, members_of, write_ensemble_folder
     from shared.runtime import check_model_folder
 
     text = str(spec)
     path = Path(text).expanduser()
     if path.is_dir():
-        check_model_folder(path)
+        if not is_ensemble_folder(path):
+            check_model_folder(path)
         return path
+    members = members_of(text)
+    if members is not None:  # several face models whose logits are averaged (shared.ensemble)
+        folders = [resolve_model(m, progress=progress) for m in members]
+        return write_ensemble_folder(text, folders, cache_dir())
     if text in PUBLISHED:
         entry = PUBLISHED[text]
         try:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from shared.ensemble import is_ensemble_folder
+from shared.errors import ConfigurationError
 from shared.inference_app import LoadedModel, create_inference_app, resolve_model_folder
 from shared.roles import get_role
 from shared.settings import get_model_settings, get_video_service_settings
@@ -26,6 +28,11 @@ def load_face_model() -> LoadedModel:
     settings = get_video_service_settings()
     models = get_model_settings()
     folder = resolve_model_folder(get_role("video").model_spec(models))
+    if is_ensemble_folder(folder):
+        raise ConfigurationError(
+            f"{folder.name}: the video service serves one model; an ensemble runs in-process "
+            "(deepfake analyze --video-model ICPR2020_ensemble_DFDC)"
+        )
     scorer: Any = FaceScorer.from_folder(folder, hint=settings.performance_hint, threads=models.inference_threads)
     if settings.async_infer:
         from shared.runtime import compile_model

@@ -88,7 +88,10 @@ def test_face_stage_equals_the_reference(shared_media: Path, golden, blazeface_i
     frame_idx = np.array([f.frame_index for f in prepared.faces])
     assert frame_idx.tolist() == golden[f"{name}/frame_idx"].tolist()
     assert len(prepared.frames) == int(golden[f"{name}/frames_read"])
-    height, width = prepared.source.facts.height, prepared.source.facts.width
+    from shared.media.probe import open_media
+
+    with open_media(_path(shared_media, name)) as source:
+        height, width = source.facts.height, source.facts.width
     assert height and width
     # PreparedFace.box is the detector's own box; the crop (and the reference's stored box) is the margin box.
     boxes = np.array([enlarge_box(f.box, 0.2, (height, width)) for f in prepared.faces])
