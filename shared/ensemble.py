@@ -25,6 +25,7 @@ import numpy as np
 
 from shared.errors import ConfigurationError, InvalidArgument
 from shared.modelcard import ModelCard, VideoPreprocessing
+from shared.video_scoring import FaceScorer, FaceScores, VideoCardMixin
 
 ENSEMBLE_FILE = "ensemble.json"
 PREFIX = "ensemble:"
@@ -97,7 +98,7 @@ def ensemble_card(name: str, cards: list[ModelCard]) -> ModelCard:
     )
 
 
-class EnsembleFaceScorer:
+class EnsembleFaceScorer(VideoCardMixin):
     """Face models run in turn on the same crops; their logits averaged. Same contract as ``FaceScorer``."""
 
     def __init__(self, name: str, members: list[Any]) -> None:
@@ -108,22 +109,10 @@ class EnsembleFaceScorer:
 
     @classmethod
     def from_folder(cls, folder: Path | str, **kwargs: Any) -> EnsembleFaceScorer:
-        from shared.video_scoring import FaceScorer
-
         document = json.loads((Path(folder) / ENSEMBLE_FILE).read_text())
         return cls(str(document["name"]), [FaceScorer.from_folder(Path(m), **kwargs) for m in document["members"]])
 
-    @property
-    def input_size(self) -> int:
-        return self.card.preprocessing.input_size  # type: ignore[union-attr]
-
-    @property
-    def has_attention(self) -> bool:
-        return "attention" in self.card.preprocessing.outputs  # type: ignore[union-attr]
-
     def score(self, faces: np.ndarray) -> Any:
-        from shared.video_scoring import FaceScores
-
         results = [m.score(faces) for m in self.members]
         logits = np.mean(np.stack([np.asarray(r.logits, np.float64) for r in results]), axis=0).astype(np.float32)
         maps = [np.asarray(r.attention, np.float32) for r in results if r.attention is not None]
@@ -131,3 +120,11 @@ class EnsembleFaceScorer:
         if maps and attention is None:
             raise ConfigurationError(f"ensemble {self.card.name}: its members' attention maps differ in size")
         return FaceScores(logits=logits, attention=attention)
+
+
+def load_face_scorer(folder: Path | str, **kwargs: Any) -> FaceScorer | EnsembleFaceScorer:
+    """The video role's in-process loader: a model folder's ``FaceScorer``, or an ensemble folder's
+    :class:`EnsembleFaceScorer` (same contract)."""
+    if is_ensemble_folder(Path(folder)):
+        return EnsembleFaceScorer.from_folder(folder, **kwargs)
+    return FaceScorer.from_folder(folder, **kwargs)

@@ -161,7 +161,7 @@ register_role(ModelRole(
     default_model="EfficientNetAutoAttB4_DFDC",
     service="video_service",
     port=8001,
-    local_scorer="shared.video_scoring:load_face_scorer",
+    local_scorer="shared.ensemble:load_face_scorer",
     remote_scorer="preprocess_worker.remote:RemoteFaceScorer",
     service_settings="shared.settings:VideoServiceSettings",
 ))

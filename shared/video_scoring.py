@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -142,13 +141,3 @@ class FaceScorer(VideoCardMixin):
         shape = self._compiled.compiled.output("attention").get_partial_shape()  # type: ignore[attr-defined]
         h, w = (d.get_length() if d.is_static else 0 for d in list(shape)[-2:])
         return np.zeros((0, h, w), np.float32)
-
-
-def load_face_scorer(folder: Path | str, **kwargs: Any) -> Any:
-    """The video role's in-process loader: a model folder's ``FaceScorer``, or an ensemble folder's
-    ``shared.ensemble.EnsembleFaceScorer`` (same contract)."""
-    from shared.ensemble import EnsembleFaceScorer, is_ensemble_folder
-
-    if is_ensemble_folder(Path(folder)):
-        return EnsembleFaceScorer.from_folder(folder, **kwargs)
-    return FaceScorer.from_folder(folder, **kwargs)

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.ensemble import ICPR2020_ENSEMBLES, EnsembleFaceScorer, members_of
+from shared.ensemble import ICPR2020_ENSEMBLES, EnsembleFaceScorer, load_face_scorer, members_of
 from shared.errors import ConfigurationError, InvalidArgument
 from shared.registry import PUBLISHED
-from shared.video_scoring import FaceScorer, load_face_scorer
+from shared.video_scoring import FaceScorer
 from shared.weights import resolve_model
 
 REPO = Path(__file__).resolve().parents[2]
