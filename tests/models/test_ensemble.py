@@ -36,7 +36,9 @@ def second_model_dir(icpr_faces, tmp_path_factory: pytest.TempPathFactory) -> Pa
     model = build_calibrated_model("EfficientNetB4", icpr_faces.faces, seed=1)
     root = tmp_path_factory.mktemp("second-member")
     checkpoint = save_published_checkpoint(model, root / "EfficientNetB4_test.pth")
-    return import_checkpoint("EfficientNetB4", checkpoint, root / "EfficientNetB4_test")
+    out = root / "EfficientNetB4_test"
+    import_checkpoint("EfficientNetB4", checkpoint, out)
+    return out
 
 
 def test_the_papers_ensembles_name_four_published_networks_each() -> None:
