@@ -1,0 +1,355 @@
+"""The stack on three hosts, a host lost mid-job, and a Redis restart (issue 22).
+
+The hosts are Linux network namespaces joined by a bridge, each with its own address and its own
+loopback, so a process that listened on 127.0.0.1 would be out of reach of the other hosts:
+
+    host A  10.N.M.1   redis-server (append-only file, in this test's folder) and the gateway
+    host B  10.N.M.2   one preprocess worker                       <- lost mid-job in the last test
+    host C  10.N.M.3   one preprocess worker, the video and audio inference services
+    bridge  10.N.M.254 this test process: the operator and the user uploading files
+
+Each host is one ``deploy/local.py`` ``Stack`` whose ``launcher`` is ``ip netns exec <host>``; every
+address comes from the stack's configuration, every port is the settings' default (each host has its
+own ports). Uploads and artefacts are on storage every host shares (``StackConfig.data_dir``; in a
+cluster a ReadWriteMany volume): namespaces share the file system, so what this test proves is the
+network side: a worker on another host than the gateway gets the job from Redis, reads the upload,
+reaches the services on a third host and writes the report back.
+
+The inference services are on host C, the host that stays: losing host B costs worker capacity only. A
+host that ran the only copy of a service would cost that service's evidence until it came back
+(``tests/service/test_service_down.py``).
+
+Needs root (``ip netns``); skips, saying why, where namespaces cannot be made. Never touches the
+machine's Redis on 127.0.0.1:6379.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from fixtures_stack import load_local_runner, stack_env
+
+REDIS_DB_URL = "redis://127.0.0.1:6379/14"
+
+
+# --- hosts as network namespaces ---------------------------------------------------------------------
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check, timeout=30)
+
+
+@dataclass
+class Host:
+    name: str  # the namespace
+    address: str
+
+    @property
+    def launcher(self) -> list[str]:
+        return ["ip", "netns", "exec", self.name]
+
+    def pids(self) -> list[int]:
+        out = _ip("netns", "pids", self.name, check=False).stdout
+        return [int(p) for p in out.split()]
+
+    def listening(self) -> list[str]:
+        """The TCP addresses (``ip:port``) something listens on inside this host (its own /proc/net/tcp)."""
+        out = subprocess.run([*self.launcher, "cat", "/proc/net/tcp"], capture_output=True, text=True,
+                             check=True, timeout=30).stdout
+        found = []
+        for line in out.splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A":  # LISTEN
+                hex_ip, hex_port = local.split(":")
+                ip = str(ipaddress.IPv4Address(bytes.fromhex(hex_ip)[::-1]))
+                found.append(f"{ip}:{int(hex_port, 16)}")
+        return found
+
+    def kill_everything(self) -> None:
+        """SIGKILL every process of this host until none is left (a supervisor could start one meanwhile)."""
+        deadline = time.monotonic() + 30
+        while pids := self.pids():
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            assert time.monotonic() < deadline, f"processes of {self.name} survive SIGKILL: {pids}"
+            time.sleep(0.1)
+
+    def delete(self) -> None:
+        self.kill_everything()
+        _ip("netns", "del", self.name, check=False)
+
+
+class Network:
+    """A bridge in this process's namespace and one namespace per host, each on a veth pair."""
+
+    def __init__(self) -> None:
+        self.token = secrets.token_hex(2)
+        self.bridge = f"dfbr{self.token}"
+        self.hosts: dict[str, Host] = {}
+        self.subnet = self._free_subnet()
+
+    @staticmethod
+    def _free_subnet() -> str:
+        used = _ip("-4", "addr").stdout + _ip("-4", "route").stdout
+        for _ in range(50):
+            prefix = f"10.{200 + secrets.randbelow(50)}.{secrets.randbelow(250)}"
+            if f"{prefix}." not in used:
+                return prefix
+        raise RuntimeError("no free 10.x.y.0/24 subnet for the test hosts")
+
+    def create(self, names: list[str]) -> dict[str, Host]:
+        _ip("link", "add", self.bridge, "type", "bridge")
+        _ip("addr", "add", f"{self.subnet}.254/24", "dev", self.bridge)
+        _ip("link", "set", self.bridge, "up")
+        for i, name in enumerate(names, start=1):
+            host = Host(f"df{self.token}{name}", f"{self.subnet}.{i}")
+            _ip("netns", "add", host.name)
+            self.hosts[name] = host
+            outside, inside = f"dfv{self.token}{name}", f"dfp{self.token}{name}"
+            _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+            _ip("link", "set", inside, "netns", host.name)
+            _ip("-n", host.name, "link", "set", inside, "name", "eth0")
+            _ip("-n", host.name, "addr", "add", f"{host.address}/24", "dev", "eth0")
+            _ip("-n", host.name, "link", "set", "eth0", "up")
+            _ip("-n", host.name, "link", "set", "lo", "up")
+            _ip("link", "set", outside, "master", self.bridge)
+            _ip("link", "set", outside, "up")
+        return self.hosts
+
+    def destroy(self) -> None:
+        for name, host in self.hosts.items():
+            host.delete()
+            _ip("link", "del", f"dfv{self.token}{name}", check=False)
+        _ip("link", "del", self.bridge, check=False)
+
+
+def namespaces_or_skip() -> Network:
+    if shutil.which("ip") is None:
+        pytest.skip("needs the `ip` command (iproute2) to make network namespaces")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make network namespaces (`ip netns add`); run as root, as CI does")
+    probe = f"dfprobe{secrets.token_hex(2)}"
+    made = _ip("netns", "add", probe, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"network namespaces are not permitted here: `ip netns add` said {made.stderr.strip()!r}")
+    _ip("netns", "del", probe, check=False)
+    return Network()
+
+
+# --- the stack on three hosts ------------------------------------------------------------------------
+@dataclass
+class Cluster:
+    hosts: dict[str, Host]
+    stacks: dict[str, Any]  # host name -> deploy_local.Stack
+    shared_dir: Path
+
+    @property
+    def url(self) -> str:
+        return self.stacks["a"].config.gateway_url
+
+    def redis(self) -> Any:
+        from redis import Redis
+
+        return Redis.from_url(self.stacks["a"].config.redis_url)
+
+    def upload(self, path: Path) -> str:
+        with path.open("rb") as fh:
+            r = httpx.post(f"{self.url}/v1/analyze", files={"file": (path.name, fh)}, timeout=60)
+        assert r.status_code == 202, r.text
+        return r.json()["id"]
+
+    def job(self, job_id: str) -> dict:
+        r = httpx.get(f"{self.url}/v1/jobs/{job_id}", timeout=15)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def wait_done(self, job_ids: list[str], timeout: float = 600.0) -> dict[str, dict]:
+        """Poll every job until it ends; each must end ``done``."""
+        deadline = time.monotonic() + timeout
+        ended: dict[str, dict] = {}
+        while len(ended) < len(job_ids):
+            for job_id in job_ids:
+                if job_id not in ended:
+                    job = self.job(job_id)
+                    if job["status"] in ("done", "failed"):
+                        ended[job_id] = job
+            if time.monotonic() > deadline:
+                late = {j: self.job(j)["status"] for j in job_ids if j not in ended}
+                raise AssertionError(f"jobs still unfinished after {timeout} s: {late}" + self.tails())
+            time.sleep(0.5)
+        failed = {j: job["error"] for j, job in ended.items() if job["status"] != "done"}
+        assert not failed, f"jobs failed: {failed}" + self.tails()
+        return ended
+
+    def rq_worker_of(self, job_id: str) -> str | None:
+        from rq.job import Job
+        from rq.serializers import JSONSerializer
+
+        return Job.fetch(job_id, connection=self.redis(), serializer=JSONSerializer).worker_name
+
+    def host_of_worker(self, worker_name: str) -> str:
+        """Which host's stack a worker (RQ or beat name, ``workerN-TOKEN[.sK|.rK]``) belongs to."""
+        for name, stack in self.stacks.items():
+            if stack.owns_worker(worker_name):
+                return name
+        raise AssertionError(f"worker {worker_name} belongs to no host")
+
+    def tails(self) -> str:
+        return "".join(stack.log_tail(name, 15) for stack in self.stacks.values() for name in stack.procs)
+
+
+@pytest.fixture(scope="module")
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server (apt-get install redis-server)")
+    network = namespaces_or_skip()
+    root = tmp_path_factory.mktemp("hosts")
+    runner = load_local_runner()
+    stacks: dict[str, Any] = {}
+    try:
+        hosts = network.create(["a", "b", "c"])
+        a, c = hosts["a"].address, hosts["c"].address
+        default_redis = urlsplit(runner.StackConfig().redis_url)
+        base = runner.StackConfig(
+            run_dir=root / "a",
+            # the settings' default port and database, on host A's own address
+            redis_url=f"redis://{a}:{default_redis.port or 6379}{default_redis.path}",
+            host=a,
+            service_host=c,
+            data_dir=root / "shared",
+            workers=0,
+            queue_name="hosts",
+            env=stack_env(request, root),
+            start_timeout=300,
+        )
+        for name, host in hosts.items():
+            stacks[name] = runner.Stack(dataclasses.replace(base, run_dir=root / name, launcher=host.launcher))
+        stacks["a"].start_redis()
+        stacks["c"].start_services()
+        stacks["a"].start_gateway()
+        stacks["b"].start_worker()
+        stacks["c"].start_worker()
+        stacks["a"].wait_ready()
+        yield Cluster(hosts=hosts, stacks=stacks, shared_dir=root / "shared")
+    finally:
+        for stack in stacks.values():
+            stack.down()
+        network.destroy()
+
+
+# --- the tests ---------------------------------------------------------------------------------------
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_uploads_are_analysed_on_other_hosts_and_nothing_listens_on_loopback(cluster: Cluster, face_video: Path,
+                                                                             face_image: Path) -> None:
+    for name, host in cluster.hosts.items():
+        listening = host.listening()
+        assert not [x for x in listening if x.startswith("127.")], f"host {name} listens on loopback: {listening}"
+    assert {x.split(":")[0] for x in cluster.hosts["a"].listening()} == {cluster.hosts["a"].address}
+    assert len(cluster.hosts["c"].listening()) == 2  # the video and the audio service
+    assert cluster.hosts["b"].listening() == []  # a worker only connects out
+
+    ids = [cluster.upload(face_video), cluster.upload(face_image), cluster.upload(face_video)]
+    ended = cluster.wait_done(ids)
+    for job_id, job in ended.items():
+        assert job["report"]["video"]["status"] == "analyzed", job["report"]["video"]
+        assert cluster.host_of_worker(cluster.rq_worker_of(job_id) or "?") in ("b", "c")
+    # the worker on another host wrote the report's pictures to the shared storage
+    assert any((cluster.shared_dir / "artifacts").rglob("*")), "no artefacts on the shared storage"
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_redis_restarted_with_its_append_only_file_loses_no_queued_job(cluster: Cluster,
+                                                                       face_image: Path) -> None:
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+    from rq.suspension import resume, suspend
+
+    redis = cluster.redis()
+    suspend(redis)  # the workers take nothing: the jobs are queued when Redis goes down
+    try:
+        ids = [cluster.upload(face_image) for _ in range(3)]
+        queue = Queue("hosts", connection=redis, serializer=JSONSerializer)
+        assert set(ids) <= set(queue.job_ids)
+        cluster.stacks["a"].stop_redis()  # SIGTERM: Redis writes its append-only file and exits
+        assert httpx.get(f"{cluster.url}/readyz", timeout=15).status_code == 503
+        aof = cluster.stacks["a"].config.run_dir / "redis"
+        assert any(p.stat().st_size > 0 for p in aof.rglob("*.aof*")), f"no append-only file in {aof}"
+        cluster.stacks["a"].start_redis()  # the same folder: it replays the file
+        redis = cluster.redis()
+        assert set(ids) <= set(Queue("hosts", connection=redis, serializer=JSONSerializer).job_ids)
+    finally:
+        resume(cluster.redis())
+    cluster.wait_done(ids)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_host_lost_mid_job_loses_no_job(cluster: Cluster, face_video: Path) -> None:
+    """Host B dies (every process SIGKILLed, its namespace deleted) while it runs a job: that job is
+    retried on host C, every job ends done with its report, and /readyz names B's lost worker."""
+    from shared.jobs import JobStore
+
+    ids = [cluster.upload(face_video) for _ in range(6)]
+    # B's worker takes jobs back to back; lose B the moment it is seen running one
+    deadline = time.monotonic() + 300
+    on_b = None
+    while on_b is None:
+        assert time.monotonic() < deadline, "host B never ran a job" + cluster.tails()
+        for job_id in ids:
+            if cluster.job(job_id)["status"] == "running":
+                worker = cluster.rq_worker_of(job_id)
+                if worker and cluster.host_of_worker(worker) == "b":
+                    on_b = job_id
+                    break
+        time.sleep(0.05)
+    b_workers = [n for n in _beating(cluster) if cluster.host_of_worker(n) == "b"]
+    cluster.hosts["b"].delete()
+    assert cluster.hosts["b"].pids() == []
+
+    ended = cluster.wait_done(ids)
+    for job in ended.values():
+        assert job["report"]["video"]["status"] == "analyzed"
+    record = JobStore(cluster.redis()).raw(on_b)
+    assert record is not None and record.get("crashes") == "1", record  # its attempt on B counted as lost
+    assert cluster.host_of_worker(cluster.rq_worker_of(on_b) or "?") == "c"
+
+    ready = httpx.get(f"{cluster.url}/readyz", timeout=15).json()
+    assert ready["status"] == "ready" and ready["workers"] == 1, ready  # C's worker carries on
+    assert b_workers and set(b_workers) <= set(ready["lost_workers"]), (b_workers, ready)
+
+
+def _beating(cluster: Cluster) -> list[str]:
+    from shared.jobs import live_workers
+
+    return live_workers(cluster.redis())
+
+
+# --- lost workers, without the namespaces ------------------------------------------------------------
+def test_lost_workers_are_those_whose_beat_ran_out_without_a_goodbye(redis_db) -> None:
+    from shared.jobs import LOST_WORKER_MEMORY, live_workers, lost_workers, worker_beat, worker_gone
+
+    worker_beat(redis_db, "killed", ttl=-1)
+    worker_beat(redis_db, "long-gone", ttl=-(LOST_WORKER_MEMORY + 5))
+    worker_beat(redis_db, "alive", ttl=30)
+    worker_beat(redis_db, "stopping", ttl=30)
+    worker_gone(redis_db, "stopping")
+    assert live_workers(redis_db) == ["alive"]
+    assert lost_workers(redis_db) == ["killed"]
+    assert redis_db.zscore("deepfake:workers:alive", "long-gone") is None  # forgotten after a while
