@@ -335,6 +335,7 @@ class Stack:
         return self._tail(name, lines)
 
     def _spawn(self, name: str, args: list[str], *, python: bool = True) -> None:
+        self.config.logs.mkdir(parents=True, exist_ok=True)  # also when started piece by piece, not by up()
         log = (self.config.logs / f"{name}.log").open("ab")
         cmd = [*self.config.launcher, *([self.config.python, *args] if python else args)]
         proc = subprocess.Popen(cmd, cwd=REPO, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
