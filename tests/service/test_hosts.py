@@ -25,13 +25,7 @@ machine's Redis on 127.0.0.1:6379.
 
 from __future__ import annotations
 
-import dataclasses
-import ipaddress
-import os
-import secrets
 import shutil
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,114 +35,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from fixtures_hosts import Host, NamespacesUnavailable, make_network, start_on_hosts
 from fixtures_stack import load_local_runner, stack_env
 
 REDIS_DB_URL = "redis://127.0.0.1:6379/14"
-
-
-# --- hosts as network namespaces ---------------------------------------------------------------------
-def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check, timeout=30)
-
-
-@dataclass
-class Host:
-    name: str  # the namespace
-    address: str
-
-    @property
-    def launcher(self) -> list[str]:
-        return ["ip", "netns", "exec", self.name]
-
-    def pids(self) -> list[int]:
-        out = _ip("netns", "pids", self.name, check=False).stdout
-        return [int(p) for p in out.split()]
-
-    def listening(self) -> list[str]:
-        """The TCP addresses (``ip:port``) something listens on inside this host (its own /proc/net/tcp)."""
-        out = subprocess.run([*self.launcher, "cat", "/proc/net/tcp"], capture_output=True, text=True,
-                             check=True, timeout=30).stdout
-        found = []
-        for line in out.splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            if state == "0A":  # LISTEN
-                hex_ip, hex_port = local.split(":")
-                ip = str(ipaddress.IPv4Address(bytes.fromhex(hex_ip)[::-1]))
-                found.append(f"{ip}:{int(hex_port, 16)}")
-        return found
-
-    def kill_everything(self) -> None:
-        """SIGKILL every process of this host until none is left (a supervisor could start one meanwhile)."""
-        deadline = time.monotonic() + 30
-        while pids := self.pids():
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            assert time.monotonic() < deadline, f"processes of {self.name} survive SIGKILL: {pids}"
-            time.sleep(0.1)
-
-    def delete(self) -> None:
-        self.kill_everything()
-        _ip("netns", "del", self.name, check=False)
-
-
-class Network:
-    """A bridge in this process's namespace and one namespace per host, each on a veth pair."""
-
-    def __init__(self) -> None:
-        self.token = secrets.token_hex(2)
-        self.bridge = f"dfbr{self.token}"
-        self.hosts: dict[str, Host] = {}
-        self.subnet = self._free_subnet()
-
-    @staticmethod
-    def _free_subnet() -> str:
-        used = _ip("-4", "addr").stdout + _ip("-4", "route").stdout
-        for _ in range(50):
-            prefix = f"10.{200 + secrets.randbelow(50)}.{secrets.randbelow(250)}"
-            if f"{prefix}." not in used:
-                return prefix
-        raise RuntimeError("no free 10.x.y.0/24 subnet for the test hosts")
-
-    def create(self, names: list[str]) -> dict[str, Host]:
-        _ip("link", "add", self.bridge, "type", "bridge")
-        _ip("addr", "add", f"{self.subnet}.254/24", "dev", self.bridge)
-        _ip("link", "set", self.bridge, "up")
-        for i, name in enumerate(names, start=1):
-            host = Host(f"df{self.token}{name}", f"{self.subnet}.{i}")
-            _ip("netns", "add", host.name)
-            self.hosts[name] = host
-            outside, inside = f"dfv{self.token}{name}", f"dfp{self.token}{name}"
-            _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
-            _ip("link", "set", inside, "netns", host.name)
-            _ip("-n", host.name, "link", "set", inside, "name", "eth0")
-            _ip("-n", host.name, "addr", "add", f"{host.address}/24", "dev", "eth0")
-            _ip("-n", host.name, "link", "set", "eth0", "up")
-            _ip("-n", host.name, "link", "set", "lo", "up")
-            _ip("link", "set", outside, "master", self.bridge)
-            _ip("link", "set", outside, "up")
-        return self.hosts
-
-    def destroy(self) -> None:
-        for name, host in self.hosts.items():
-            host.delete()
-            _ip("link", "del", f"dfv{self.token}{name}", check=False)
-        _ip("link", "del", self.bridge, check=False)
-
-
-def namespaces_or_skip() -> Network:
-    if shutil.which("ip") is None:
-        pytest.skip("needs the `ip` command (iproute2) to make network namespaces")
-    if os.geteuid() != 0:
-        pytest.skip("needs root to make network namespaces (`ip netns add`); run as root, as CI does")
-    probe = f"dfprobe{secrets.token_hex(2)}"
-    made = _ip("netns", "add", probe, check=False)
-    if made.returncode != 0:
-        pytest.skip(f"network namespaces are not permitted here: `ip netns add` said {made.stderr.strip()!r}")
-    _ip("netns", "del", probe, check=False)
-    return Network()
 
 
 # --- the stack on three hosts ------------------------------------------------------------------------
@@ -217,16 +107,18 @@ class Cluster:
 def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     if not shutil.which("redis-server"):
         pytest.skip("needs redis-server (apt-get install redis-server)")
-    network = namespaces_or_skip()
+    try:
+        network = make_network()
+    except NamespacesUnavailable as exc:
+        pytest.skip(str(exc))
     root = tmp_path_factory.mktemp("hosts")
     runner = load_local_runner()
-    stacks: dict[str, Any] = {}
     try:
         hosts = network.create(["a", "b", "c"])
         a, c = hosts["a"].address, hosts["c"].address
         default_redis = urlsplit(runner.StackConfig().redis_url)
         base = runner.StackConfig(
-            run_dir=root / "a",
+            run_dir=root,
             # the settings' default port and database, on host A's own address
             redis_url=f"redis://{a}:{default_redis.port or 6379}{default_redis.path}",
             host=a,
@@ -237,18 +129,14 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             env=stack_env(request, root),
             start_timeout=300,
         )
-        for name, host in hosts.items():
-            stacks[name] = runner.Stack(dataclasses.replace(base, run_dir=root / name, launcher=host.launcher))
-        stacks["a"].start_redis()
-        stacks["c"].start_services()
-        stacks["a"].start_gateway()
-        stacks["b"].start_worker()
-        stacks["c"].start_worker()
-        stacks["a"].wait_ready()
-        yield Cluster(hosts=hosts, stacks=stacks, shared_dir=root / "shared")
+        stacks = start_on_hosts(runner, hosts, base, gateway_host="a", service_host="c",
+                                worker_hosts={"b": 1, "c": 1})
+        try:
+            yield Cluster(hosts=hosts, stacks=stacks, shared_dir=root / "shared")
+        finally:
+            for stack in stacks.values():
+                stack.down()
     finally:
-        for stack in stacks.values():
-            stack.down()
         network.destroy()
 
 
