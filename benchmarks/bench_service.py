@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -162,7 +163,8 @@ def bench_hosts(local, tmp_path: Path, files: list[Path], warm: list[Path], max_
         default = local.StackConfig()
         redis_port = urlsplit(default.redis_url).port or 6379
         base = local.StackConfig(
-            run_dir=tmp_path / "hosts", redis_url=f"redis://{hosts['gw'].address}:{redis_port}/0",
+            run_dir=tmp_path / "hosts",
+            redis_url=f"redis://:{secrets.token_hex(8)}@{hosts['gw'].address}:{redis_port}/0",
             host=hosts["gw"].address, service_host=hosts["svc"].address, data_dir=tmp_path / "shared",
             workers=0, queue_name="bench", env=env,
         )

@@ -230,14 +230,22 @@ class Stack:
     def start_redis(self) -> None:
         """Start a private redis-server (append-only file in run/redis, so a restart keeps the jobs).
 
-        It listens only on the address of ``redis_url`` (loopback on one machine; the host's own
-        address when the stack runs on several hosts, see ``launcher``)."""
+        It listens only on the address of ``redis_url``: loopback on one machine; the host's own address
+        when the stack runs on several hosts (see ``launcher``). Redis's protected mode refuses other
+        hosts unless a password is set, so such a URL must carry one (``redis://:PASSWORD@host:port/db``),
+        which becomes ``requirepass``."""
         parts = urlsplit(self.config.redis_url)
         data = (self.config.run_dir / "redis").resolve()
         data.mkdir(parents=True, exist_ok=True)
-        bind = "127.0.0.1" if parts.hostname in (None, "localhost") else parts.hostname
+        loopback = parts.hostname in (None, "localhost") or parts.hostname.startswith("127.")
+        if not loopback and not parts.password:
+            raise StackError(f"a Redis other hosts reach needs a password in its URL ({self.config.redis_url}): "
+                             "redis://:PASSWORD@host:port/db")
+        bind = "127.0.0.1" if parts.hostname in (None, "localhost") else str(parts.hostname)
+        password = ["--requirepass", parts.password] if parts.password else []
         self._spawn("redis", ["redis-server", "--port", str(parts.port or 6379), "--bind", bind, "--dir", str(data),
-                              "--appendonly", "yes", "--save", "", "--protected-mode", "yes"], python=False)
+                              "--appendonly", "yes", "--save", "", "--protected-mode", "yes", *password],
+                    python=False)
         self.redis_started = True
         deadline = time.monotonic() + 20
         while not self._redis_ping():

@@ -25,6 +25,7 @@ machine's Redis on 127.0.0.1:6379.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -119,8 +120,8 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         default_redis = urlsplit(runner.StackConfig().redis_url)
         base = runner.StackConfig(
             run_dir=root,
-            # the settings' default port and database, on host A's own address
-            redis_url=f"redis://{a}:{default_redis.port or 6379}{default_redis.path}",
+            # the settings' default port and database, on host A's own address; other hosts need a password
+            redis_url=f"redis://:{secrets.token_hex(8)}@{a}:{default_redis.port or 6379}{default_redis.path}",
             host=a,
             service_host=c,
             data_dir=root / "shared",
