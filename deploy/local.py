@@ -18,6 +18,12 @@ Configuration is the services' own environment variables (``DEEPFAKE_*``, see ``
 every default (ports, Redis URL, queue name, hosts) is read from the settings classes in
 ``shared/settings.py``, never repeated here. The same ``Stack`` class starts the stack for the
 end-to-end tests.
+
+The same class runs one host's share of a stack spread over several hosts: ``StackConfig.launcher``
+runs every process through a prefix (``ip netns exec HOST`` in ``tests/fixtures_hosts.py``),
+``service_hosts`` says where each inference service listens, ``data_dir`` is the storage all hosts share
+for uploads and artefacts, and ``start_redis``/``start_services``/``start_gateway``/``start_worker`` start
+the pieces one by one instead of ``up()``.
 """
 
 from __future__ import annotations
