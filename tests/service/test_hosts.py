@@ -242,3 +242,34 @@ def test_lost_workers_are_those_whose_beat_ran_out_without_a_goodbye(redis_db) -
     assert live_workers(redis_db) == ["alive"]
     assert lost_workers(redis_db) == ["killed"]
     assert redis_db.zscore("deepfake:workers:alive", "long-gone") is None  # forgotten after a while
+
+
+# --- the runner's pieces for several hosts, without starting anything --------------------------------
+def test_each_host_gets_its_addresses_shared_storage_and_launcher(tmp_path: Path) -> None:
+    from shared.roles import roles
+
+    runner = load_local_runner()
+    names = [role.name for role in roles()]
+    config = runner.StackConfig(run_dir=tmp_path / "b", redis_url="redis://:pw@10.9.9.1:6379/0", host="10.9.9.1",
+                                service_host="10.9.9.3", service_hosts={names[0]: "10.9.9.4"},
+                                data_dir=tmp_path / "shared", launcher=["ip", "netns", "exec", "hostb"])
+    env = runner.Stack(config).env()
+    first, rest = names[0], names[1:]
+    assert config.service_url(first).startswith("http://10.9.9.4:")
+    assert all(config.service_url(n).startswith("http://10.9.9.3:") for n in rest)
+    for role in roles():
+        assert env[role.service_env_prefix + "HOST"] == config.service_host_of(role)
+        assert env[role.worker_url_env] == env[role.gateway_url_env] == config.service_url(role)
+    for prefix in ("DEEPFAKE_GATEWAY_", "DEEPFAKE_WORKER_"):
+        assert env[prefix + "UPLOAD_DIR"] == str((tmp_path / "shared" / "uploads").resolve())
+        assert env[prefix + "REDIS_URL"] == "redis://:pw@10.9.9.1:6379/0"
+    assert env["DEEPFAKE_GATEWAY_HOST"] == "10.9.9.1"
+
+
+def test_a_redis_other_hosts_reach_must_have_a_password(tmp_path: Path) -> None:
+    """Redis's protected mode would refuse every other host: say so at start instead."""
+    runner = load_local_runner()
+    stack = runner.Stack(runner.StackConfig(run_dir=tmp_path, redis_url="redis://10.9.9.1:6379/0"))
+    with pytest.raises(runner.StackError, match="password"):
+        stack.start_redis()
+    assert stack.procs == {}
