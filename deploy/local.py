@@ -243,11 +243,10 @@ class Stack:
         parts = urlsplit(self.config.redis_url)
         data = (self.config.run_dir / "redis").resolve()
         data.mkdir(parents=True, exist_ok=True)
-        loopback = parts.hostname in (None, "localhost") or parts.hostname.startswith("127.")
-        if not loopback and not parts.password:
+        bind = "127.0.0.1" if parts.hostname in (None, "localhost") else str(parts.hostname)
+        if not bind.startswith("127.") and not parts.password:
             raise StackError(f"a Redis other hosts reach needs a password in its URL ({self.config.redis_url}): "
                              "redis://:PASSWORD@host:port/db")
-        bind = "127.0.0.1" if parts.hostname in (None, "localhost") else str(parts.hostname)
         password = ["--requirepass", parts.password] if parts.password else []
         self._spawn("redis", ["redis-server", "--port", str(parts.port or 6379), "--bind", bind, "--dir", str(data),
                               "--appendonly", "yes", "--save", "", "--protected-mode", "yes", *password],
