@@ -166,13 +166,18 @@ def test_uploads_are_analysed_on_other_hosts_and_nothing_listens_on_loopback(clu
 @pytest.mark.slow
 def test_redis_restarted_with_its_append_only_file_loses_no_queued_job(cluster: Cluster,
                                                                        face_image: Path) -> None:
-    from rq import Queue
+    from rq import Queue, Worker
     from rq.serializers import JSONSerializer
     from rq.suspension import resume, suspend
 
     redis = cluster.redis()
     suspend(redis)  # the workers take nothing: the jobs are queued when Redis goes down
     try:
+        # a worker already waiting in BLPOP takes one more job before it sees the suspension
+        deadline = time.monotonic() + 60
+        while not all(w.get_state() == "suspended" for w in Worker.all(connection=redis)):
+            assert time.monotonic() < deadline, "the workers did not suspend" + cluster.tails()
+            time.sleep(0.2)
         ids = [cluster.upload(face_image) for _ in range(3)]
         queue = Queue("hosts", connection=redis, serializer=JSONSerializer)
         assert set(ids) <= set(queue.job_ids)
