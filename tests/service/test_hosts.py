@@ -280,3 +280,11 @@ def test_a_redis_other_hosts_reach_must_have_a_password(tmp_path: Path) -> None:
     with pytest.raises(runner.StackError, match="password"):
         stack.start_redis()
     assert stack.procs == {}
+
+
+def test_logs_show_a_redis_url_without_its_password() -> None:
+    from shared.settings import without_password
+
+    assert without_password("redis://:s3cret@10.0.0.1:6379/0") == "redis://:***@10.0.0.1:6379/0"
+    assert without_password("redis://app:s3cret@redis/2") == "redis://app:***@redis/2"
+    assert without_password("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
