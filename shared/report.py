@@ -176,6 +176,40 @@ class AudioSection(_Model):
     reason: str | None = Field(default=None, description="why the audio was not analysed, when it was not")
 
 
+class LipsTrack(_Model):
+    """One face track measured against the soundtrack (``shared.evidence.lips``)."""
+
+    track_id: int
+    speech_s: float = Field(description="seconds of speech heard while this face was visible and usable")
+    face_px: float = Field(description="median face height in frame pixels")
+    offset_ms: int | None = Field(
+        default=None, description="where lips and voice line up best: positive = the sound comes after the picture"
+    )
+    sync: float | None = Field(
+        default=None, description="how far the lips follow the voice above chance (0: no better than chance)"
+    )
+    score: float | None = Field(default=None, description="higher = lips and voice disagree")
+    reason: str | None = Field(default=None, description="why this face could not be measured, when it could not")
+
+
+class LipsSection(_Model):
+    """Lips against voice: does the mouth on screen move with the speech? (``docs/lips.md``)"""
+
+    status: SectionStatus
+    score: float | None = Field(default=None, description="the speaker's score: higher = lips and voice disagree")
+    verdict: Verdict
+    band: Band | None = Field(default=None, description="the band this section's verdict used")
+    speaker_track: int | None = Field(default=None, description="the face whose lips follow the voice best")
+    offset_ms: int | None = Field(default=None, description="the speaker's offset (sound after picture positive)")
+    sync: float | None = Field(default=None, description="the speaker's sync strength")
+    speech_s: float | None = Field(default=None, description="seconds of speech with the speaker's face visible")
+    min_speech_s: float | None = Field(
+        default=None, description="speech needed for a verdict (measured); below it the check abstains"
+    )
+    tracks: list[LipsTrack] = Field(default_factory=list)
+    reason: str | None = Field(default=None, description="why there is no verdict, when there is none")
+
+
 class Thresholds(_Model):
     uncertain_low: float = Field(description="scores below are 'real'")
     uncertain_high: float = Field(description="scores above are 'fake'; in between 'uncertain'")
@@ -223,6 +257,9 @@ class Report(_Model):
     audio: AudioSection
     provenance: ProvenanceSection | None = Field(
         default=None, description="what the file says about its own origin (C2PA, metadata, watermarks)"
+    )
+    lips: LipsSection | None = Field(
+        default=None, description="whether the lips on screen move with the voice (videos with sound)"
     )
     reasons: list[str] = Field(default_factory=list, description="plain-language explanations and caveats")
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
