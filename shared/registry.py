@@ -297,7 +297,7 @@ PACKAGED: dict[str, PackagedModel] = {
             "(pip install --no-deps mediapipe==0.10.21)"
         ),
         licence="Apache-2.0 (google-ai-edge/mediapipe)",
-        # f32: landmarks match the TFLite interpreter (ai-edge-litert) to 1e-3 px (tests/lips/test_landmarks.py);
+        # f32: landmarks match the TFLite interpreter (ai-edge-litert) to 9e-5 px (tests/lips/test_landmarks.py);
         # OpenVINO's default bf16 on AMX CPUs moved them by up to 0.86 px of 192 (../shared/reference/lips)
         inference_precision="f32",
         threads=1,  # one 192x192 face at a time, about 1.2 ms: more threads only wait
