@@ -72,6 +72,7 @@ DETREND_S = 1.0
 NULL_MIN_SHIFT_S = 2.0
 NULL_STEP_S = 0.1
 MIN_NULL_SPREAD = 0.03
+MAX_NULL_SHIFTS = 60
 #: the speech envelope: band, window and hop
 BAND_HZ = (300.0, 3000.0)
 ENVELOPE_WINDOW_S = 0.025
@@ -152,7 +153,7 @@ class Envelope:
     def at(self, times_s: np.ndarray) -> np.ndarray:
         """Linearly interpolated values at ``times_s``; NaN outside the audio."""
         pos = (np.asarray(times_s, np.float64) - self.start_s) / self.hop_s
-        out = np.interp(pos, np.arange(len(self.values)), self.values)
+        out = np.interp(pos.reshape(-1), np.arange(len(self.values)), self.values).reshape(pos.shape)
         out[(pos < 0) | (pos > len(self.values) - 1)] = np.nan
         return out
 
@@ -259,16 +260,19 @@ def measure_sync(mouth: MouthSignal, envelope: Envelope) -> SyncResult | None:
     if used.sum() < MIN_USABLE_FRAMES:
         return None
     times, values = mouth.times_s[used], mouth.opening[used]
-    rows = np.stack([envelope.at(times + lag) for lag in lags])
+    rows = envelope.at(times[None, :] + lags[:, None])
     curve = _correlations(values, rows)
     if not np.isfinite(curve).any():
         return None
     best = int(np.nanargmax(curve))
     span = envelope.hop_s * len(envelope.values)
-    shifts = np.arange(NULL_MIN_SHIFT_S, span - NULL_MIN_SHIFT_S + 1e-9, NULL_STEP_S)
+    # every NULL_STEP_S, at most MAX_NULL_SHIFTS of them spread evenly: neighbouring shifts give nearly the
+    # same peak, and the cap bounds the cost on long files
+    count = int((span - 2 * NULL_MIN_SHIFT_S) / NULL_STEP_S) + 1
+    shifts = np.linspace(NULL_MIN_SHIFT_S, span - NULL_MIN_SHIFT_S, min(count, MAX_NULL_SHIFTS)) if count > 0 else []
     nulls = []
     for shift in shifts:
-        null_rows = np.stack([envelope.circular(times + lag, shift) for lag in lags])
+        null_rows = envelope.circular(times[None, :] + lags[:, None], shift)
         null_curve = _correlations(values, null_rows)
         if np.isfinite(null_curve).any():
             nulls.append(float(np.nanmax(null_curve)))
