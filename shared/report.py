@@ -14,6 +14,7 @@ sees the band each verdict used; the overall verdict follows the written rule of
 be judged (no face in any sampled frame, no usable speech, no provenance evidence).
 
 Changes:
+- 2.1: ``lips`` section (lips against voice: offset, sync, the speaker's face).
 - 2.0: the top-level ``thresholds`` is gone (one band cannot describe two models); each section carries
   the ``band`` its verdict used. The ``provenance`` section (1.1) takes part in the overall verdict.
 - 1.1: ``provenance`` section (C2PA, generator metadata, watermarks).
@@ -31,7 +32,7 @@ from shared.provenance.section import ProvenanceSection
 from shared.schema_base import MediaKind, SectionStatus, Verdict
 from shared.schema_base import StrictModel as _Model
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
 
 __all__ = ["MediaKind", "SectionStatus", "Verdict"]
