@@ -269,7 +269,7 @@ def measure_sync(mouth: MouthSignal, envelope: Envelope) -> SyncResult | None:
     # every NULL_STEP_S, at most MAX_NULL_SHIFTS of them spread evenly: neighbouring shifts give nearly the
     # same peak, and the cap bounds the cost on long files
     count = int((span - 2 * NULL_MIN_SHIFT_S) / NULL_STEP_S) + 1
-    shifts = np.linspace(NULL_MIN_SHIFT_S, span - NULL_MIN_SHIFT_S, min(count, MAX_NULL_SHIFTS)) if count > 0 else []
+    shifts = np.linspace(NULL_MIN_SHIFT_S, span - NULL_MIN_SHIFT_S, max(0, min(count, MAX_NULL_SHIFTS)))
     nulls = []
     for shift in shifts:
         null_rows = envelope.circular(times[None, :] + lags[:, None], shift)
