@@ -226,14 +226,44 @@ def choose(measured: dict, command: str, chosen_on: str) -> L.LipsOperatingPoint
     return L.LipsOperatingPoint(min_speech_s=min_speech, point=point)
 
 
+def describe(manifest: Path, label: str) -> list[dict]:
+    """Offset and sync of every clip of one label, as the check finds them (e.g. the lip-synced fakes)."""
+    folder = manifest.parent / manifest.stem.removeprefix("manifest-")
+    out = []
+    for row in csv.DictReader(manifest.open()):
+        if row["label"] != label:
+            continue
+        prepared, _ = _products(folder / row["file"])
+        speaker = prepared.speaker
+        result = speaker.result if speaker is not None else None
+        out.append(
+            {
+                "file": row["file"],
+                "offset_ms": None if result is None else round(1000 * result.offset_s),
+                "sync": None if result is None else round(result.sync, 2),
+                "score": None if result is None else round(result.score, 4),
+                "speech_s": None if speaker is None else round(speaker.speech_s, 1),
+                "reason": prepared.reason,
+            }
+        )
+        print(json.dumps(out[-1]))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True, help="the operating point file to write")
+    parser.add_argument("--out", type=Path, help="the operating point file to write")
+    parser.add_argument("--describe", metavar="LABEL", help="only print offset and sync of the clips of LABEL")
     parser.add_argument("--work", type=Path, default=Path("/tmp/lips-eval"), help="folder for re-muxed clips")
     parser.add_argument("--table", type=Path, help="also write every measurement here (JSON)")
     parser.add_argument("--reuse", action="store_true", help="reuse the clips measured by an earlier run in --work")
     args = parser.parse_args(argv)
+    if args.describe:
+        describe(args.manifest, args.describe)
+        return 0
+    if args.out is None:
+        parser.error("--out is required to measure an operating point")
     command = "python -m shared.evaluation.lips " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     measured = measure(args.manifest, args.work, reuse=args.reuse)
     chosen_on = f"the real clips of {args.manifest.name} ({len(measured['clips'])}), their voices swapped, joined"
