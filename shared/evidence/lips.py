@@ -349,6 +349,8 @@ def examine(
         reason = None
         if signal.face_px < MIN_FACE_PX:
             reason = f"the face is too small ({signal.face_px:.0f} pixels tall) to follow its lips"
+        elif len(signal.times_s) < MIN_USABLE_FRAMES:
+            reason = f"the face was seen in too few frames ({len(signal.times_s)})"
         elif step > MAX_FRAME_STEP_S:
             reason = (
                 f"the analysed frames are {step:.2f} s apart, too far apart to follow lips (analyse every frame "
