@@ -156,3 +156,10 @@ def test_the_envelope_places_sound_by_its_start_time() -> None:
     on_time = L.speech_envelope(burst, rate, start_s=0.0)
     grid = np.arange(0.6, 3.9, 0.01)
     assert abs(grid[np.nanargmax(late.at(grid))] - grid[np.nanargmax(on_time.at(grid))] - 0.5) <= 0.011
+
+
+def test_speech_without_a_face_abstains(talking: Path, tmp_path: Path) -> None:
+    faceless = tmp_path / "faceless.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=320x240:r=25", "-i", str(talking), "-map", "0:v", "-map", "1:a", "-t", "6", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(faceless))
+    _, section, _ = _lips(faceless)
+    assert section.status == "not_applicable" and section.reason == "no face was found in the video"
