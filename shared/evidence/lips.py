@@ -33,6 +33,7 @@ screen), which is why the verdict needs enough speech.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,8 +87,6 @@ OPERATING_POINT_FILE = OPERATING_POINTS / "lips.json"
 # --- the landmarks product ------------------------------------------------------------------------------
 def _face_landmarks(inputs: dict[str, Any], context: ProductContext, run: RunContext) -> dict[str, Any]:
     """The face mesh on every face crop of ``face_tracks`` (same order as its ``faces``)."""
-    import time
-
     from shared.faces.landmarks import get_face_mesh
 
     faces: PreparedFaces | None = inputs["face_tracks"]
@@ -304,8 +303,6 @@ class PreparedLips:
 
     tracks: list[TrackLips]
     reason: str | None = None
-    #: False when the file has no audio track (then not_applicable rather than not available)
-    status_if_none: str = "not_applicable"
 
     @property
     def speaker(self) -> TrackLips | None:
@@ -353,8 +350,8 @@ def examine(
             reason = f"the face was seen in too few frames ({len(signal.times_s)})"
         elif step > MAX_FRAME_STEP_S:
             reason = (
-                f"the analysed frames are {step:.2f} s apart, too far apart to follow lips (analyse every frame "
-                "or every second frame)"
+                f"the analysed frames are {step:.2f} s apart, too far apart to follow lips (analyse with "
+                "--every 1 or --every 2)"
             )
         elif usable.sum() < MIN_USABLE_FRAMES:
             reason = "the face was turned away or hidden in most frames"
@@ -385,8 +382,6 @@ class LipsEvidence(Evidence):
         source: MediaSource = products["media"]
         if not source.facts.audio_codec:
             return PreparedLips([], NO_AUDIO_TRACK)
-        import time
-
         t = time.perf_counter()
         prepared = examine(
             products.get("face_tracks"),
