@@ -342,7 +342,9 @@ def examine(
         steps = np.diff(signal.times_s)
         step = float(np.median(steps)) if steps.size else math.inf
         usable = signal.usable
-        speech = _speech_seconds(activity, signal.times_s[usable], audio_start, step) if usable.any() else 0.0
+        # a face seen on one frame has no frame step: it stands for no time (and is refused below)
+        per_frame = step if math.isfinite(step) else 0.0
+        speech = _speech_seconds(activity, signal.times_s[usable], audio_start, per_frame) if usable.any() else 0.0
         reason = None
         if signal.face_px < MIN_FACE_PX:
             reason = f"the face is too small ({signal.face_px:.0f} pixels tall) to follow its lips"
@@ -431,7 +433,8 @@ class LipsEvidence(Evidence):
         if speaker.speech_s < chosen.min_speech_s:
             reason = (
                 f"only {speaker.speech_s:.1f} s of speech with a visible face; telling a voice that does not belong "
-                f"to the face from a real one needs at least {chosen.min_speech_s:g} s (measured), so no verdict"
+                f"to the face from a real one needs at least {chosen.min_speech_s:g} s (docs/lips.md says how that "
+                "was chosen), so no verdict"
             )
             reasons.append(f"lips: {reason}; lips and voice line up best at {offset_ms} ms (sync {result.sync:.1f})")
             return LipsSection(status="not_applicable", verdict="not_applicable", reason=reason, **common)

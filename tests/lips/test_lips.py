@@ -14,6 +14,7 @@ from shared.analysis import AnalyzeOptions, RunContext
 from shared.evidence import lips as L
 from shared.media.probe import open_media
 from shared.products import NO_AUDIO_TRACK
+from shared.report import LipsSection
 
 CLIP = "real_hyperlips_input_01.mp4"  # 10.9 s, one frontal speaker, speech throughout
 DELAY_MS = 300
@@ -164,3 +165,22 @@ def test_speech_without_a_face_abstains(talking: Path, tmp_path: Path) -> None:
     _ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=320x240:r=25", "-i", str(talking), "-map", "0:v", "-map", "1:a", "-t", "6", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(faceless))
     _, section, _ = _lips(faceless)
     assert section.status == "not_applicable" and section.reason == "no face was found in the video"
+
+
+def test_sparse_frames_and_one_frame_faces_are_refused_in_words(talking: Path) -> None:
+    """Six frames over 11 s (``--frames 6``): no track can follow lips, and every number stays a number."""
+    from shared.pipeline import make_products
+
+    options = AnalyzeOptions.from_settings(frames=6)
+    run = RunContext(options=options)
+    source = open_media(talking)
+    try:
+        made = make_products(source, list(L.LipsEvidence.needs), options)
+        evidence = L.LipsEvidence()
+        section = evidence.build_section(source, evidence.prepare(made, run), None, run, [])
+    finally:
+        source.close()
+    assert section.status == "not_applicable" and section.tracks
+    for track in section.tracks:
+        assert track.reason and np.isfinite(track.speech_s)
+    LipsSection.model_validate_json(section.model_dump_json())  # valid JSON numbers, no NaN
