@@ -240,17 +240,30 @@ def _fmt_score(score: float | None) -> str:
 
 
 def _fmt_band(band: Any) -> str:
+    """The band a section's verdict used, in the words of the findings (``shared.findings``)."""
+    from shared.findings import number
+
     if band is None:
         return ""
-    where = "measured operating point" if band.source == "model_card" else "configured band"
-    return f"  (real < {band.uncertain_low:.2f} <= uncertain <= {band.uncertain_high:.2f} < fake; {where})"
+    if band.source == "model_card":
+        return f"fake at {number(band.uncertain_high)} or more, real below {number(band.uncertain_low)} (measured for this model)"
+    return f"fake above {number(band.uncertain_high)}, real below {number(band.uncertain_low)} (configured; not measured)"
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=100, initial_indent=indent, subsequent_indent=indent) or [indent]
 
 
 def summarize(report: Any) -> str:
     """A short human summary of a report (what ``deepfake analyze`` prints without ``--json``).
 
-    Each kind of evidence first, with the band its verdict used; then the overall verdict and why.
+    The verdict and its one-paragraph summary first, then one finding per kind of evidence (the same
+    words as the page, ``shared.findings``), then the details a reader may check, the notes and timings.
     """
+    from shared.evidence.faces import person
+    from shared.findings import VERDICT_WORDS
     from shared.provenance import summary_lines
 
     m = report.media
@@ -263,37 +276,53 @@ def summarize(report: Any) -> str:
     if m.fps:
         facts.append(f"{m.fps:g} fps")
     lines.append(f"{m.filename} ({', '.join(facts)})")
+    lines.append(f"verdict: {report.verdict.upper().replace('_', ' ')} - {VERDICT_WORDS.get(report.verdict, report.verdict)}")
+    if report.summary:
+        lines.extend(_wrap(report.summary))
+    if report.findings:
+        lines.append("findings:")
+        for f in report.findings:
+            lines.extend(_wrap(f.text, "  - ")[:1] + _wrap(f.text, "    ")[1:] if len(f.text) > 96 else [f"  - {f.text}"])
+            if f.based_on:
+                lines.extend(_wrap(f"based on: {f.based_on}", "      "))
+            if f.does_not_prove and f.does_not_prove not in f.text:
+                lines.extend(_wrap(f"does not prove: {f.does_not_prove}", "      "))
+    lines.append("details:")
     v = report.video
-    if v.status != "not_applicable" or m.kind != "audio":
-        model = f"{v.model.name}" if v.model else "no model"
-        lines.append(
-            f"video: {v.verdict} {_fmt_score(v.score)} [{model}] faces in {v.frames_with_faces} of "
-            f"{v.frames_analyzed} analysed frame(s){_fmt_band(v.band)}"
+    if v.status == "analyzed" or (m.kind != "audio" and v.status != "not_applicable") or (m.kind != "audio" and v.frames_analyzed):
+        model = f" [{v.model.name}]" if v.model else ""
+        unit = "picture" if m.kind == "image" else f"{v.frames_analyzed} sampled frames"
+        found = (
+            ("a face found" if v.frames_with_faces else "no face found") if m.kind == "image"
+            else f"faces in {v.frames_with_faces} of {unit}"
         )
+        lines.append(f"  faces{model}: {found}")
+        if v.band is not None and v.status == "analyzed" and v.verdict != "not_applicable":
+            lines.append(f"    band: {_fmt_band(v.band)}")
         for t in v.tracks:
             note = "" if t.counted else "  (not counted: seen too briefly)"
-            span = f"{t.first_time_s:.1f}-{t.last_time_s:.1f} s" if m.kind == "video" else "image"
-            lines.append(f"  person {t.id}: {t.verdict} {t.score:.2f}  {t.faces} face(s), {span}{note}")
+            span = f", {t.first_time_s:.1f}-{t.last_time_s:.1f} s" if m.kind == "video" else ""
+            lines.append(f"    {person(t.id)}: {t.verdict}, score {t.score:.2f}, {t.faces} face(s){span}{note}")
     a = report.audio
     if m.kind != "image":
-        model = f"{a.model.name}" if a.model else "no model"
+        model = f" [{a.model.name}]" if a.model else ""
         if a.status == "analyzed":
-            lines.append(
-                f"audio: {a.verdict} {_fmt_score(a.score)} [{model}] {a.duration_s or 0:.1f} s{_fmt_band(a.band)}"
-            )
-            if a.band is not None and a.band.source == "model_card":
-                lines.append(f"  {a.band.description}")
+            lines.append(f"  voice{model}: {a.duration_s or 0:.1f} s of audio")
+            if a.band is not None:
+                lines.append(f"    band: {_fmt_band(a.band)}")
             for seg in a.segments[:12]:
-                lines.append(f"  {seg.start_s:6.1f}-{seg.end_s:6.1f} s: {seg.score:.2f}")
+                counted = "" if seg.counted else "  (not counted)"
+                lines.append(f"    {seg.start_s:6.1f}-{seg.end_s:6.1f} s: score {seg.score:.2f}{counted}")
             if len(a.segments) > 12:
-                lines.append(f"  ... {len(a.segments) - 12} more segment(s) in the JSON report")
+                lines.append(f"    ... {len(a.segments) - 12} more stretch(es) in the JSON report")
         else:
-            lines.append(f"audio: {a.status.replace('_', ' ')} ({a.reason})")
+            lines.append(f"  voice: {a.status.replace('_', ' ')} ({a.reason})")
     if report.provenance is not None:
-        lines.append(f"provenance: {report.provenance.verdict}")
-        lines.extend(f"  {line}" for line in summary_lines(report.provenance)[:-1])
-    lines.append(f"verdict: {report.verdict.upper().replace('_', ' ')}   score: {_fmt_score(report.score)}")
+        lines.extend(f"  origin: {line}" for line in summary_lines(report.provenance)[:-1])
+    lines.append("notes:")
     for reason in report.reasons:
+        if report.summary and report.summary.startswith(reason):
+            continue  # the verdict's line opens the summary above
         lines.append(f"- {reason}")
     timing_keys = [k for k in report.timings if k != "total"]
     parts = ", ".join(f"{k} {report.timings[k]:.2f}" for k in timing_keys)
