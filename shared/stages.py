@@ -53,8 +53,8 @@ def overall_progress(stage: str, fraction: float) -> float:
 # of the file's expected work done: each group of stages weighs its expected seconds for this file
 # (:func:`expected_work`), and the bar is the weighted sum of the groups' fractions.
 
-#: stages that advance together (decoding and face detection interleave chunk by chunk)
-_GROUP = {DECODING.name: "frames", DETECTING_FACES.name: "frames"}
+#: stages that advance together (none at present: decoding and face detection report their own share)
+_GROUP: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -108,13 +108,10 @@ def expected_work(
     """
     work = {STARTING.name: costs.fixed, CHECKING_PROVENANCE.name: costs.provenance, MERGING.name: costs.fixed}
     if kind == "video":
-        work["frames"] = (
-            frame_count * megapixels * costs.decode_per_megapixel_frame
-            + detections * costs.detect
-            + sampled_frames * costs.crop_per_frame
-        )
+        work[DECODING.name] = frame_count * megapixels * costs.decode_per_megapixel_frame
+        work[DETECTING_FACES.name] = detections * costs.detect + sampled_frames * costs.crop_per_frame
     elif kind == "image":
-        work["frames"] = costs.detect + megapixels * costs.decode_per_megapixel_frame
+        work[DETECTING_FACES.name] = costs.detect + megapixels * costs.decode_per_megapixel_frame
     if kind in ("video", "image") and score_faces:
         work[SCORING_VIDEO.name] = max(sampled_frames, 1) * costs.score_per_face
     if audio_seconds > 0:
@@ -138,6 +135,10 @@ class WorkProgress:
         self.work = {k: max(v, 1e-6) for k, v in (work or {}).items()}
         self.done: dict[str, float] = {}
         self.value = 0.0
+
+    def plan(self, work: dict[str, float]) -> None:
+        """Set the expected work once the file is probed (before, every stage weighs the same)."""
+        self.work = {k: max(v, 1e-6) for k, v in work.items()}
 
     def _weight(self, group: str) -> float:
         if group not in self.work:

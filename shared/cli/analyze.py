@@ -117,7 +117,10 @@ def load_scorer(role: Any, spec: str) -> Any:
 class _Progress:
     """A tqdm bar over the whole analysis, labelled by stage; silent when stderr is not a terminal."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, work: dict[str, float] | None = None) -> None:
+        from shared.stages import WorkProgress
+
+        self.share = WorkProgress(work)  # the file's expected work per stage: the bar is the share done
         self.bar = None
         if enabled:
             from tqdm import tqdm
@@ -128,11 +131,11 @@ class _Progress:
         self._done = 0.0
 
     def __call__(self, stage: str, fraction: float) -> None:
-        from shared.stages import STAGES, overall_progress
+        from shared.stages import STAGES
 
         if self.bar is None:
             return
-        self._done = max(self._done, overall_progress(stage, fraction))  # never moves backwards
+        self._done = self.share.update(stage, fraction)  # never moves backwards
         self.bar.set_description_str(STAGES[stage].label if stage in STAGES else stage)
         self.bar.n = int(100 * self._done)
         self.bar.refresh()
@@ -219,7 +222,9 @@ def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
         missing=(ModelUnavailable,),
     )
 
-    progress = _Progress(enabled=not args.json and sys.stderr.isatty())
+    from shared.stages import work_for
+
+    progress = _Progress(enabled=not args.json and sys.stderr.isatty(), work=work_for(source, options, needed.scorers))
     try:
         return analyze(
             source.path,

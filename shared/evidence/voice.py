@@ -114,7 +114,12 @@ class VoiceEvidence(Evidence):
 
         run.progress(SCORING_AUDIO.name, 0.0)
         t = time.perf_counter()
-        result = score_audio(self.scorer, prepared.waveform, activity=prepared.activity)
+        result = score_audio(
+            self.scorer,
+            prepared.waveform,
+            activity=prepared.activity,
+            progress=lambda share: run.progress(SCORING_AUDIO.name, share),
+        )
         run.clock.add("score_audio", t)
         run.progress(SCORING_AUDIO.name, 1.0)
         return result
