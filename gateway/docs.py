@@ -99,7 +99,7 @@ def docs_asset(name: str) -> Response:
         body = {"error": {"code": "not_found", "message": f"no documentation asset named {name!r}"}}
         return JSONResponse(status_code=404, content=body)
     headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
-    body = _rewritten(name)
-    if body is not None:
-        return Response(body, media_type=_MEDIA_TYPES[name], headers=headers)
+    rewritten = _rewritten(name)
+    if rewritten is not None:
+        return Response(rewritten, media_type=_MEDIA_TYPES[name], headers=headers)
     return FileResponse(path, media_type=_MEDIA_TYPES[name], headers=headers)

@@ -430,6 +430,7 @@
     renderTimings(r);
     renderModels(r);
     $("download-btn").onclick = () => downloadReport(job);
+    if ($("print-btn")) $("print-btn").onclick = () => window.print();
     section.focus({ preventScroll: false });
   }
 
@@ -510,15 +511,33 @@
       el("div", { className: "meter-scale", "aria-hidden": "true" }, el("span", { text: "0% · real" }), el("span", { text: "100% · fake" })));
   }
 
+  // The report's plain-language finding for a section (shared/findings.py), when the report has findings.
+  function findingOf(r, section) {
+    return (r.findings || []).find((f) => f.section === section) || null;
+  }
+
+  const capital = (t) => String(t).replace(/^./, (c) => c.toUpperCase());
+
+  function findingParts(f) {
+    const parts = [el("p", { className: "evidence-finding", text: capital(f.headline) })];
+    if (f.score_position) parts.push(el("p", { className: "evidence-score", text: capital(f.score_position) }));
+    if (f.based_on) parts.push(el("p", { className: "help evidence-basis", text: `Based on ${f.based_on}.` }));
+    if (f.does_not_prove) parts.push(el("p", { className: "help evidence-limits", text: `What it does not prove: ${f.does_not_prove}.` }));
+    return parts;
+  }
+
   function renderEvidence(r) {
     const items = evidenceSections(r).map((e) => {
       const sec = r[e.section];
       const out = outcomeOf(e, sec);
       const b = usedBand(sec);
-      const parts = [];
+      const f = findingOf(r, e.section);
+      const parts = f ? findingParts(f) : [];
       if (typeof sec.score === "number" && sec.status === "analyzed") {
         const model = sec.model && sec.model.name ? ` · model ${sec.model.name}` : "";
-        parts.push(el("p", { className: "evidence-score", text: `${pct(sec.score)} likely fake${model}` }));
+        // A finding says where the score falls in its band; a bare "% likely fake" could contradict the verdict.
+        if (!f) parts.push(el("p", { className: "evidence-score", text: `${pct(sec.score)} likely fake${model}` }));
+        else if (model) parts.push(el("p", { className: "help", text: capital(model.replace(" · ", "")) }));
         if (b) parts.push(meter(sec.score, b, e.name));
       }
       if (b) {
@@ -527,7 +546,9 @@
         const rates = ratesText(b);
         if (rates) parts.push(el("p", { className: "help", text: rates }));
       }
-      if (e.section === "provenance" && sec.status === "analyzed") {
+      if (f) {
+        // the finding already says it
+      } else if (e.section === "provenance" && sec.status === "analyzed") {
         parts.push(el("p", { className: "help", text: PROVENANCE_EVIDENCE[sec.evidence] || "" }));
       } else if (!out.judged && sec.reason) {
         parts.push(el("p", { className: "help", text: sec.reason.replace(/^./, (c) => c.toUpperCase()) }));
@@ -535,7 +556,7 @@
       return el("li", { className: `evidence ${out.cls}`, "data-section": e.section, "data-panel": e.panel },
         el("div", { className: "evidence-head" },
           el("span", { className: `badge ${out.cls}`, "aria-hidden": "true", text: out.icon }),
-          el("h4", { text: e.name }),
+          el("h4", { text: f ? f.label : e.name }),
           el("span", { className: "evidence-verdict", text: out.label })),
         parts);
     });
@@ -550,14 +571,32 @@
     const score = typeof r.score === "number" ? r.score : null;
     const sub = [];
     if (r.verdict === "not_applicable") sub.push("Nothing in this file could be judged; the reasons are below.");
-    if (score !== null) sub.push(`Highest fake probability among the checks: ${pct(score)}.`);
-    // Which checks gave this verdict: the reader can see each one's own score and band above.
-    const from = evidenceSections(r).filter((e) => {
-      const sec = r[e.section];
-      return sec.status === "analyzed" && sec.verdict === r.verdict && r.verdict !== "not_applicable";
-    });
-    if (from.length) sub.push(`Given by: ${from.map((e) => e.name.toLowerCase()).join(", ")} (see above).`);
+    const findings = r.findings || [];
+    if (findings.length) {
+      // The findings the verdict rests on, in the report's words (no bare probability to contradict it).
+      const basis = findings.filter((f) => (r.verdict_rests_on || []).includes(f.evidence));
+      if (basis.length) sub.push(`Rests on: ${basis.map((f) => `${f.label.toLowerCase()}, ${f.headline}`).join("; ")}.`);
+    } else {
+      if (score !== null) sub.push(`Highest fake probability among the checks: ${pct(score)}.`);
+      // Which checks gave this verdict: the reader can see each one's own score and band above.
+      const from = evidenceSections(r).filter((e) => {
+        const sec = r[e.section];
+        return sec.status === "analyzed" && sec.verdict === r.verdict && r.verdict !== "not_applicable";
+      });
+      if (from.length) sub.push(`Given by: ${from.map((e) => e.name.toLowerCase()).join(", ")} (see above).`);
+    }
     $("verdict-sub").textContent = sub.join(" ");
+    const summary = $("verdict-summary");
+    if (summary) {
+      summary.textContent = r.summary || "";
+      summary.hidden = !r.summary;
+    }
+    const printed = $("print-facts");
+    if (printed) {
+      // Only on paper: which file, when, by which tool, so a forwarded printout stands on its own.
+      const m = r.media || {};
+      printed.textContent = `${m.filename || ""} · sha256 ${m.sha256 || "?"} · analysed ${r.created_at || "?"} · tool ${r.tool_version || "?"}, report ${r.schema_version || "?"}`;
+    }
     $("caveat").hidden = score === null; // it is about model scores: none, nothing to caveat
     const reasons = (r.reasons || []).map((x) => (typeof x === "string" ? x : JSON.stringify(x)));
     $("reasons").replaceChildren(...reasons.map((x) => el("li", { text: x })));

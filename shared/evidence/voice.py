@@ -11,9 +11,9 @@ import numpy as np
 
 from shared.analysis import RunContext
 from shared.errors import ModelContractError
-from shared.findings import FindingWords, percent
 from shared.evidence import register_evidence
 from shared.evidence.base import Evidence, model_info
+from shared.findings import FindingWords, percent
 from shared.media.probe import MediaSource
 from shared.modelcard import AudioPreprocessing
 from shared.products import NO_AUDIO_TRACK, WAVEFORM_RATE, Waveform
