@@ -624,6 +624,14 @@
 
   const personName = (tid) => `Person ${Number(tid) + 1}`;
 
+  // A person's result: their own verdict in words and the score it came from (never "% likely fake",
+  // which reads as a verdict of its own and could contradict the one beside it).
+  const TRACK_WORDS = { fake: "likely swapped or altered", real: "no sign of a swapped face", uncertain: "no conclusion" };
+  function trackWords(tr) {
+    const words = TRACK_WORDS[tr.verdict] || "scored";
+    return `${words}, score ${Number(tr.score).toFixed(2)}`;
+  }
+
   // A track carries its own verdict (judged against the video section's band): colour follows it.
   const VERDICT_CLASS = { fake: "high", real: "low", uncertain: "mid" };
 
@@ -672,7 +680,7 @@
         const sw = el("span", { className: "swatch", "aria-hidden": "true" });
         sw.style.background = colourOf(tid, order);
         const note = tr.counted === false ? " (not counted)" : "";
-        return el("li", {}, sw, `${personName(tid)}${typeof tr.score === "number" ? ` — ${pct(tr.score)} likely fake` : ""}${note}`);
+        return el("li", {}, sw, `${personName(tid)}${typeof tr.score === "number" ? ` — ${trackWords(tr)}` : ""}${note}`);
       }));
       // The same numbers as a table, for screen readers and for people who prefer numbers.
       const rows = [];
@@ -701,7 +709,7 @@
       return el("article", { className: tr.counted === false ? "track uncounted" : "track" },
         el("h5", {}, hasSeries ? swatch : null, personName(tid)),
         el("p", { className: `track-score ${VERDICT_CLASS[tr.verdict] || ""}` },
-          typeof tr.score === "number" ? `${pct(tr.score)} likely fake` : "not scored"),
+          typeof tr.score === "number" ? trackWords(tr) : "not scored"),
         facts.length ? el("p", { className: "help", text: facts.join(" · ") }) : null,
         thumbs);
     });

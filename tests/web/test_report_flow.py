@@ -112,7 +112,14 @@ def _check_evidence(page, report: dict) -> None:
             assert description.lower() == band["description"].lower()
         else:  # no band is shown that no verdict used
             assert item.locator(".evidence-band, .meter").count() == 0, section
-        if judged and sec.get("score") is not None:
+        finding = next((f for f in report.get("findings", []) if f["section"] == section), None)
+        if finding is not None:  # report 2.1: the finding's words, and where the score falls in its band
+            assert item.locator("h4").inner_text() == finding["label"]
+            assert item.locator(".evidence-finding").inner_text().lower() == finding["headline"].lower()
+            if finding.get("score_position"):
+                assert item.locator(".evidence-score").inner_text().lower() == finding["score_position"].lower()
+            assert "likely fake" not in item.inner_text()
+        elif judged and sec.get("score") is not None:
             assert f"{_pct(sec['score'])} likely fake" in item.locator(".evidence-score").inner_text()
     # The overall verdict comes after the checks.
     assert page.evaluate(
@@ -163,7 +170,12 @@ def _check_common(page, job: dict) -> None:
     assert report["schema_version"].split(".")[0] == "2"
     _check_evidence(page, report)
     assert page.locator("#verdict-label").inner_text() == VERDICT_LABELS[report["verdict"]]
-    if report["score"] is not None:
+    if report.get("summary"):  # report 2.1: the summary and the findings the verdict rests on
+        assert page.locator("#verdict-summary").inner_text() == report["summary"]
+        for finding in report["findings"]:
+            if finding["evidence"] in report["verdict_rests_on"]:
+                assert finding["headline"] in page.locator("#verdict-sub").inner_text()
+    elif report["score"] is not None:
         assert _pct(report["score"]) in page.locator("#verdict-sub").inner_text()
     for reason in report["reasons"]:
         assert reason in page.locator("#reasons").inner_text()
@@ -419,7 +431,7 @@ def test_content_credentials_panel_for_signed_files(request, stack_url, new_page
     ai = page.locator("#c2pa-actions li.ai")
     assert ai.count() == 1 and ai.locator(".tag").inner_text() == "AI-declared"
     assert page.locator("#verdict-label").inner_text() == "Likely manipulated"
-    assert "Given by: content credentials" in page.locator("#verdict-sub").inner_text()
+    assert "Rests on: origin, declared AI-generated" in page.locator("#verdict-sub").inner_text()
     panel.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "report-provenance-desktop.png"), full_page=True)
     assert problems.errors == []
