@@ -86,6 +86,15 @@
   }
 
   const pct = (p) => (p === null || p === undefined || Number.isNaN(p) ? "–" : `${Math.round(p * 100)}%`);
+  // A band's bound as a percentage that never rounds onto 0% or 100% when it is not (a measured fake point
+  // of 0.999906 is "99.99%", not "100%": "fake above 100%" would mean nothing is ever fake).
+  function pctBound(p) {
+    if (typeof p !== "number" || Number.isNaN(p)) return "–";
+    if (p > 0 && p < 0.01) return `${Number((p * 100).toPrecision(2))}%`;
+    let d = 0;
+    while (d < 6 && p < 1 && Math.round(p * 100 * 10 ** d) / 10 ** d >= 100) d += 1;
+    return `${(p * 100).toFixed(d)}%`;
+  }
   const secs = (s) => (s === undefined || s === null ? "–" : s < 10 ? `${Number(s).toFixed(2)} s` : `${Number(s).toFixed(1)} s`);
 
   function fmtBytes(n) {
@@ -485,8 +494,8 @@
 
   function bandText(b) {
     const where = b.source === "model_card" ? "operating point measured for this model" : "configured band";
-    if (b.low === b.high) return `Band used: fake above ${pct(b.high)}, real below (${where}).`;
-    return `Band used: real below ${pct(b.low)}, uncertain ${pct(b.low)}–${pct(b.high)}, fake above ${pct(b.high)} (${where}).`;
+    if (b.low === b.high) return `Band used: fake above ${pctBound(b.high)}, real below (${where}).`;
+    return `Band used: real below ${pctBound(b.low)}, uncertain ${pctBound(b.low)}–${pctBound(b.high)}, fake above ${pctBound(b.high)} (${where}).`;
   }
 
   function ratesText(b) {
@@ -637,8 +646,8 @@
 
   function bandLegend(b) {
     if (!b) return "";
-    return b.low === b.high ? `Dashed line: above ${pct(b.high)} counts as fake.`
-      : `Dashed line: above ${pct(b.high)} counts as fake. Shaded band: ${pct(b.low)}–${pct(b.high)} is uncertain.`;
+    return b.low === b.high ? `Dashed line: above ${pctBound(b.high)} counts as fake.`
+      : `Dashed line: above ${pctBound(b.high)} counts as fake. Shaded band: ${pctBound(b.low)}–${pctBound(b.high)} is uncertain.`;
   }
 
   function renderVideo(jobId, r) {

@@ -82,6 +82,16 @@ def _pct(p: float) -> str:
     return f"{math.floor(p * 100 + 0.5)}%"
 
 
+def _pct_bound(p: float) -> str:
+    """A band's bound as the page writes it: never rounded onto 0 % or 100 % when it is not."""
+    if 0 < p < 0.01:
+        return f"{float(f'{p * 100:.2g}'):g}%"
+    digits = 0
+    while digits < 6 and p < 1 and math.floor(p * 100 * 10**digits + 0.5) / 10**digits >= 100:
+        digits += 1
+    return f"{p * 100:.{digits}f}%" if digits else _pct(p)
+
+
 def _check_evidence(page, report: dict) -> None:
     """Each check's line: its verdict, its score, and the band its verdict used (only when it used one)."""
     kind = report["media"]["kind"]
@@ -107,7 +117,8 @@ def _check_evidence(page, report: dict) -> None:
         band = sec.get("band")
         if judged and band is not None:
             text = item.locator(".evidence-band").inner_text()
-            assert f"real below {_pct(band['uncertain_low'])}" in text and f"fake above {_pct(band['uncertain_high'])}" in text
+            assert f"real below {_pct_bound(band['uncertain_low'])}" in text
+            assert f"fake above {_pct_bound(band['uncertain_high'])}" in text
             description = item.locator(".evidence-band-description").inner_text()
             assert description.lower() == band["description"].lower()
         else:  # no band is shown that no verdict used
