@@ -486,7 +486,10 @@
       return { ...v, judged: true };
     }
     let label;
-    if (e.section === "provenance" && sec.status === "analyzed") label = "Nothing found";
+    if (e.section === "provenance" && sec.status === "analyzed") {
+      // intact credentials are a finding too: "nothing found" beside them would contradict the panel
+      label = sec.c2pa && ["valid", "trusted"].includes(sec.c2pa.state) ? "Signed, no AI declared" : "Nothing found";
+    }
     else if (e.section === "video" && sec.status === "not_applicable") label = "No face found";
     else label = (SECTION_WORDS[sec.status] || sec.status || "not analysed").replace(/^./, (c) => c.toUpperCase());
     return { label, icon: "–", cls: "na", judged: false };
@@ -882,9 +885,10 @@
     const section = $("provenance-section");
     if (!p) { section.hidden = true; return; }
     section.hidden = false;
-    $("provenance-summary").textContent = p.status === "analyzed"
-      ? PROVENANCE_EVIDENCE[p.evidence] || p.evidence
-      : `Not checked (${SECTION_WORDS[p.status] || p.status}).`;
+    const signed = p.evidence === "none" && p.c2pa && ["valid", "trusted"].includes(p.c2pa.state);
+    $("provenance-summary").textContent = p.status !== "analyzed" ? `Not checked (${SECTION_WORDS[p.status] || p.status}).`
+      : signed ? "Signed Content Credentials that declare no AI: they show how the file was made and that it is unchanged since signing, not whether what it shows is true."
+      : PROVENANCE_EVIDENCE[p.evidence] || p.evidence;
 
     const c = p.c2pa || { state: "none" };
     const st = C2PA_STATES[c.state] || { label: c.state, cls: "na", means: "" };
