@@ -6,8 +6,12 @@ Lines; a file that could not be analysed gets an ``{"file": ..., "error": {...}}
 expanded to the files inside them (recursively, sorted, hidden files skipped). Models are compiled once
 per process, so many files in one call pay start-up once.
 
-Exit status 0 when every file got a report (``not_applicable`` included), 2 (with one line on stderr
-per file) when some input was unusable, 1 when anything else failed (a missing model, our bug).
+Exit status 0 when every file got a report (``not_applicable`` included) or a clean refusal (unusable
+input: one line on stderr per file, the others still analysed) and at least one file got a report; 2 when
+no file could be analysed because the input was unusable; 1 when anything else failed (a missing model,
+our bug). With several files a summary ends the output: one line of text, or with ``--json`` one JSON
+object ``{"summary": {...}}`` listing every input path as given with its outcome (reports name the
+file only, never a path of this machine).
 """
 
 from __future__ import annotations
@@ -170,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     settings = get_analyze_settings()
     lines: list[str] = []
     status = 0
+    results: list[dict[str, Any]] = []  # one per input path, in order: the folder run's summary
     for path in paths:
         try:
             report = analyze_one(path, args, settings)
@@ -179,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
             # one line on stderr: exit 2 for the user's input, 1 for ours (a model, a service)
             print(f"deepfake: error: {exc.message}", file=sys.stderr)
             status = 1 if 1 in (status, exc.exit_code) else max(status, exc.exit_code)
+            outcome = "refused" if exc.exit_code == 2 else "failed"
+            results.append({"file": str(path), "outcome": outcome, "code": exc.code})
             if args.json or args.out:
                 lines.append(json.dumps({"file": str(path), "error": {"code": exc.code, "message": exc.message}}))
             if args.json and len(paths) > 1:
@@ -193,7 +200,9 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             status = 1
+            results.append({"file": str(path), "outcome": "failed", "code": "internal_error"})
             continue
+        results.append({"file": str(path), "outcome": "report", "verdict": report.verdict})
         line = report.model_dump_json()
         lines.append(line)
         if args.json:
@@ -203,7 +212,48 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("".join(x + "\n" for x in lines))
-    return status
+    if len(paths) > 1:
+        summary = run_summary(results)
+        print(json.dumps({"summary": summary}) if args.json else summary_line(summary), flush=True)
+    return exit_status(status, results)
+
+
+def exit_status(status: int, results: list[dict[str, Any]]) -> int:
+    """0 when every file got a report or a clean refusal and some file got a report; 2 when nothing could
+    be analysed because the input was unusable; 1 when anything of ours failed (a model, a bug)."""
+    if status == 1 or any(r["outcome"] == "failed" for r in results):
+        return 1
+    if results and not any(r["outcome"] == "report" for r in results):
+        return 2
+    return 0
+
+
+def run_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The folder run in numbers: files, reports, refusals, failures, verdict counts, each file's outcome."""
+    verdicts: dict[str, int] = {}
+    for r in results:
+        if r["outcome"] == "report":
+            verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    return {
+        "files": len(results),
+        "reports": sum(r["outcome"] == "report" for r in results),
+        "refused": sum(r["outcome"] == "refused" for r in results),
+        "failed": sum(r["outcome"] == "failed" for r in results),
+        "verdicts": verdicts,
+        "results": results,
+    }
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """The folder run's last line for people, with the refused and failed files named."""
+    from shared.findings import VERDICT_WORDS
+
+    counts = ", ".join(f"{n} {VERDICT_WORDS.get(v, v).lower()}" for v, n in sorted(summary["verdicts"].items()))
+    line = f"summary: {summary['files']} files, {summary['reports']} reports" + (f" ({counts})" if counts else "")
+    problems = [r for r in summary["results"] if r["outcome"] != "report"]
+    if problems:
+        line += "; not analysed: " + ", ".join(f"{r['file']} ({r['outcome']}: {r['code']})" for r in problems)
+    return line
 
 
 def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
