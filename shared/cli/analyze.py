@@ -36,6 +36,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="video, image or audio file, or a folder")
     p.add_argument("--json", action="store_true", help="print only the reports, one JSON object per line")
     p.add_argument("--out", metavar="FILE", type=Path, help="also write the JSON report(s) to FILE (JSON Lines)")
+    p.add_argument(
+        "--record", metavar="FILE", type=Path,
+        help="also write a record of exactly what produced each report (file sha256, models and their "
+        "checkpoints' sha256, bands, options, tool version) to FILE (JSON Lines), to forward with it",
+    )
     add_face_stage_args(p)
     add_model_args(p)
     p.add_argument(
@@ -175,9 +180,11 @@ def run(args: argparse.Namespace) -> int:
     lines: list[str] = []
     status = 0
     results: list[dict[str, Any]] = []  # one per input path, in order: the folder run's summary
+    records: list[str] = []
     for path in paths:
+        used: dict[str, Any] = {}
         try:
-            report = analyze_one(path, args, settings)
+            report = analyze_one(path, args, settings, used=used)
         except KeyboardInterrupt:
             raise
         except DeepfakeError as exc:
@@ -203,6 +210,10 @@ def run(args: argparse.Namespace) -> int:
             results.append({"file": str(path), "outcome": "failed", "code": "internal_error"})
             continue
         results.append({"file": str(path), "outcome": "report", "verdict": report.verdict})
+        if args.record:
+            from shared.record import analysis_record
+
+            records.append(json.dumps(analysis_record(report, used["options"], used["scorers"]), sort_keys=True))
         line = report.model_dump_json()
         lines.append(line)
         if args.json:
@@ -212,6 +223,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("".join(x + "\n" for x in lines))
+    if args.record:
+        args.record.parent.mkdir(parents=True, exist_ok=True)
+        args.record.write_text("".join(x + "\n" for x in records))
     if len(paths) > 1:
         summary = run_summary(results)
         print(json.dumps({"summary": summary}) if args.json else summary_line(summary), flush=True)
@@ -256,8 +270,11 @@ def summary_line(summary: dict[str, Any]) -> str:
     return line
 
 
-def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
-    """One file: probe, load the models its detectors need (once per process), run the pipeline."""
+def analyze_one(path: Path, args: argparse.Namespace, settings: Any, *, used: dict[str, Any] | None = None) -> Any:
+    """One file: probe, load the models its detectors need (once per process), run the pipeline.
+
+    ``used`` (when given) receives the ``options`` and the ``scorers`` the analysis ran with (``--record``).
+    """
     from shared.media.probe import open_media
     from shared.pipeline import analyze
     from shared.role_scorers import scorers_for
@@ -273,6 +290,9 @@ def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
     )
 
     from shared.stages import work_for
+
+    if used is not None:
+        used.update(options=options, scorers=dict(needed.scorers))
 
     progress = _Progress(enabled=not args.json and sys.stderr.isatty(), work=work_for(source, options, needed.scorers))
     try:

@@ -224,3 +224,27 @@ def test_a_run_where_nothing_could_be_analysed_exits_2_and_lists_every_refusal(t
     text = deepfake(str(first), str(second))
     assert text.returncode == 2 and text.stdout.strip().splitlines()[-1].startswith("summary: 2 files, 0 reports")
     assert str(first) in text.stdout and "refused" in text.stdout
+
+
+def test_record_says_exactly_what_produced_the_report(face_image: Path, video_model_dir: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    from report_words import development_details
+
+    out, record_file = tmp_path / "report.jsonl", tmp_path / "record.jsonl"
+    result = deepfake(
+        str(face_image), "--json", "--frames", "2", "--video-model", str(video_model_dir),
+        "--out", str(out), "--record", str(record_file),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = json.loads(record_file.read_text())
+    report_line = out.read_text().splitlines()[0]
+    assert record["report_sha256"] == hashlib.sha256(report_line.encode()).hexdigest()
+    assert record["file"]["sha256"] == hashlib.sha256(face_image.read_bytes()).hexdigest()
+    card = json.loads((video_model_dir / "model.json").read_text())  # read independently of the code
+    assert record["models"]["video"]["checkpoint_sha256"] == card["source"]["sha256"]
+    assert record["models"]["video"]["scored"] is True
+    assert record["options"]["frames"] == 2 and record["options_changed_from_defaults"]["frames"] == 2
+    report = json.loads(report_line)
+    assert record["verdict"] == report["verdict"] and record["bands"]["video"] == report["video"]["band"]
+    assert not development_details(record_file.read_text())

@@ -12,20 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
+from report_words import development_details
 
 from shared.report import Report
-
-#: an absolute path of a POSIX machine, a relative path upwards, our own folders, Python internals
-DEVELOPMENT = [
-    re.compile(r"(?<![\w.:/])/(?:work|home|root|tmp|usr|opt|var|srv|mnt|etc)/"),
-    re.compile(r"\.\./"),
-    re.compile(r"\bshared/"),
-    re.compile(r"\w\.csv\b"),
-    re.compile(r"site-packages|dist-packages|\.venv\b"),
-    re.compile(r"Traceback|File \"[^\"]+\", line \d+"),
-    re.compile(r"\w\.py\b"),
-    re.compile(r"model\.(?:xml|bin|json)\b"),
-]
 
 #: one file of each kind a newsroom sends: videos (with and without sound), pictures, signed pictures
 #: and a signed video, AI pictures, voice recordings real and synthetic, a lip-synced talking head
@@ -48,10 +37,6 @@ PICKS = [
 
 #: headlines that call something manipulated: never beside a verdict that does not
 _ALARMING = re.compile(r"likely (?:swapped|synthetic|manipulated)|declared AI|signs of manipulation", re.IGNORECASE)
-
-
-def development_details(text: str) -> list[str]:
-    return [m.group(0) for pattern in DEVELOPMENT for m in pattern.finditer(text)]
 
 
 def test_the_development_patterns_catch_what_the_issue_saw() -> None:
