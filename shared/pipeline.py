@@ -126,8 +126,7 @@ def build_report(
     found = report_findings(prepared.kinds, sections, verdict, source.facts.kind)
     if verdict == "not_applicable":
         reasons.append("nothing in the file could be judged: no face and no usable speech")
-    else:
-        reasons.insert(len(prepared.reasons), verdict_line(verdict, found.findings))
+    # the verdict and what it rests on open ``summary`` (and ``findings`` word each section): not repeated here
     models = {}  # the models that actually scored something
     for kind in prepared.kinds:
         version = kind.model_version

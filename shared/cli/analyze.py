@@ -396,8 +396,6 @@ def summarize(report: Any) -> str:
         lines.extend(f"  origin: {line}" for line in summary_lines(report.provenance)[:-1])
     lines.append("notes:")
     for reason in report.reasons:
-        if report.summary and report.summary.startswith(reason):
-            continue  # the verdict's line opens the summary above
         lines.append(f"- {reason}")
     timing_keys = [k for k in report.timings if k != "total"]
     parts = ", ".join(f"{k} {report.timings[k]:.2f}" for k in timing_keys)
