@@ -123,7 +123,7 @@ def sampling_words(sampling: Any) -> str:
     if sampling.mode == "every" and sampling.every:
         return ", every frame" if sampling.every == 1 else f", every {sampling.every}. frame"
     if sampling.mode == "frames" and sampling.frames:
-        return f", {sampling.frames} evenly spaced"
+        return ", evenly spaced"
     return ""
 
 
