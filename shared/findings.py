@@ -94,7 +94,11 @@ def number(x: float, near: float | None = None) -> str:
         digits = 1 - math.floor(math.log10(1 - x))
     while digits < 8 and near is not None and round(x, digits) == round(near, digits) and x != near:
         digits += 1
-    return f"{x:.{min(digits, 8)}f}"
+    text = f"{x:.{min(digits, 8)}f}"
+    if digits > 2:  # the extra digits are for telling values apart; trailing zeros tell nothing
+        head, _, tail = text.partition(".")
+        text = f"{head}.{tail.rstrip('0').ljust(2, '0')}"
+    return text
 
 
 def percent(rate: float) -> str:
