@@ -213,6 +213,7 @@
     state.job = null;
     state.pollDelay = 500;
     state.overall = 0;
+    state.stageHigh = -1;
     $("progress-card").hidden = false;
     $("progress-file").textContent = `${file.name} · ${fmtBytes(file.size)}`;
     setBar("upload-bar", 0);
@@ -304,7 +305,13 @@
     // Once the report says what the file was, the steps that did not apply to it are shown as not needed.
     const kind = job.report && job.report.media ? job.report.media.kind : null;
     const skipped = new Set(kind === "audio" ? ["detecting_faces", "scoring_video"] : kind === "image" ? ["scoring_audio"] : []);
-    renderStages(stage, job.status, skipped);
+    // Kinds of evidence run side by side, so the job's stage can name an earlier step again (frames still
+    // decoding while the voice is scored): the list shows the furthest step reached and never goes back;
+    // the status line below names the stage being reported now.
+    const idx = stageIndex(stage);
+    if (job.status === "running" && idx >= 0) state.stageHigh = Math.max(state.stageHigh ?? -1, idx);
+    const shown = job.status === "running" && idx >= 0 && idx < state.stageHigh ? STAGES[state.stageHigh][0] : stage;
+    renderStages(shown, job.status, skipped);
     setBar("job-bar", overallProgress(job));
     updateRecent(job);
     if (job.status === "queued" || job.status === "running") {
@@ -329,6 +336,7 @@
     state.job = { id };
     state.pollDelay = 500;
     state.overall = 0;
+    state.stageHigh = -1;
     $("progress-card").hidden = false;
     $("progress-file").textContent = "";
     setStatus("Loading…");
