@@ -85,7 +85,10 @@ def provenance_finding(section: ProvenanceSection) -> Finding:
         means = "the generator marks its output with this watermark"
         not_proof = "a watermark can be removed, so its absence elsewhere proves nothing"
     elif section.evidence == "tampered":
-        headline = "its Content Credentials fail validation: the file or its credentials changed after signing"
+        headline = (
+            "its Content Credentials fail validation: possible tampering (the file or its credentials "
+            "changed after signing)"
+        )
         not_proof = "a change after signing can be an innocent edit; it is not proof of manipulation"
     elif section.evidence == "generator_metadata":
         named = next((f.generator for f in section.metadata.findings if f.generator), None)
