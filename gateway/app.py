@@ -18,7 +18,7 @@ from typing import Any
 from shared.errors import ConfigurationError, require
 
 # One clear error naming the extra when the gateway's packages are missing (not a bare ImportError).
-for _module in ("fastapi", "python_multipart", "redis", "rq", "prometheus_client", "filetype", "uvicorn"):
+for _module in ("fastapi", "python_multipart", "redis", "rq", "prometheus_client", "filetype", "uvicorn", "fastapi_offline"):
     require(_module, "gateway", needed_for="the gateway")
 
 import httpx  # noqa: E402
@@ -27,7 +27,7 @@ from fastapi import FastAPI  # noqa: E402
 from rq import Queue  # noqa: E402
 from rq.serializers import JSONSerializer  # noqa: E402
 
-from gateway import web  # noqa: E402
+from gateway import docs, web  # noqa: E402
 from gateway.handlers import install_error_handlers  # noqa: E402
 from gateway.metrics import GatewayMetrics  # noqa: E402
 from gateway.middleware import GuardAndMeasure  # noqa: E402
@@ -124,6 +124,9 @@ def create_app() -> FastAPI:
             "stable `code`."
         ),
         lifespan=lifespan,
+        # /docs and /redoc come from gateway.docs: FastAPI's own pages load their scripts from a CDN
+        docs_url=None,
+        redoc_url=None,
         # operation ids are the handler names, so generated clients read api.jobs.analyze, get_job, ...
         generate_unique_id_function=lambda route: route.name,
     )
@@ -135,6 +138,7 @@ def create_app() -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(ops.router)
     app.include_router(web.router)
+    app.include_router(docs.router)
     mark_binary_uploads(app)
     app.add_middleware(GuardAndMeasure, fastapi_app=app)
     return app

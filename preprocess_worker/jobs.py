@@ -31,7 +31,7 @@ from shared.errors import DeepfakeError, InferenceServiceError, ServiceUnavailab
 from shared.jobs import TERMINAL, JobStore, finalize
 from shared.roles import ModelRole
 from shared.settings import WorkerSettings, get_analyze_settings, get_worker_settings
-from shared.stages import overall_progress
+from shared.stages import WorkProgress, work_for
 
 log = logging.getLogger("preprocess_worker.jobs")
 
@@ -132,17 +132,18 @@ def analyze_job(job_id: str) -> dict[str, str]:
         return {"status": record["status"]}
     store.update(job_id, status="running", stage="starting", progress=0)
 
-    done = 0.0
+    share = WorkProgress()  # run_pipeline plans the file's expected work once it is probed
 
     def on_progress(stage: str, fraction: float) -> None:
-        nonlocal done
-        done = max(done, overall_progress(stage, fraction))  # never moves backwards
+        done = share.update(stage, fraction)  # the share of the work done; never moves backwards
         if not store.update(job_id, status="running", stage=stage, progress=round(done, 4)):
             raise JobCancelled(job_id)
 
     artifacts_dir = Path(record["artifacts_dir"]) if ctx.settings.make_artifacts and record.get("artifacts_dir") else None
     try:
-        report = run_pipeline(Path(record["upload_path"]), ctx, on_progress, artifacts_dir, record["filename"])
+        report = run_pipeline(
+            Path(record["upload_path"]), ctx, on_progress, artifacts_dir, record["filename"], share=share
+        )
     except JobCancelled:
         log.info("job %s was deleted while running; stopped", job_id)
         return {"status": "cancelled"}
@@ -203,7 +204,13 @@ def _retry_left() -> bool:
 
 
 def run_pipeline(
-    path: Path, ctx: WorkerContext, on_progress: Any, artifacts_dir: Path | None, filename: str
+    path: Path,
+    ctx: WorkerContext,
+    on_progress: Any,
+    artifacts_dir: Path | None,
+    filename: str,
+    *,
+    share: WorkProgress | None = None,
 ) -> Any:
     """``shared.pipeline.analyze`` with the remote scorers: decode and detect here, score in the services.
 
@@ -221,10 +228,13 @@ def run_pipeline(
     needed = scorers_for(source, ctx.scorer, missing=(ServiceUnavailable,))
     for why in needed.unavailable.values():
         log.warning("%s: %s", path.name, why)
+    options = pipeline.AnalyzeOptions.from_settings(get_analyze_settings())
+    if share is not None:
+        share.plan(work_for(source, options, needed.scorers))
     report = pipeline.analyze(
         source.path,
         scorers=needed.scorers,
-        options=pipeline.AnalyzeOptions.from_settings(get_analyze_settings()),
+        options=options,
         progress=on_progress,
         artifacts_dir=artifacts_dir,
         source=source,

@@ -28,6 +28,7 @@ throughout, or (for the ``speech_*`` aggregations) no window that is mostly spee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -223,6 +224,10 @@ def default_aggregation(card: ModelCard) -> AudioAggregation:
     return DEFAULT_AUDIO_AGGREGATION
 
 
+#: windows per call of the voice model when progress is followed (AASIST: about 4 s of audio each)
+PROGRESS_CHUNK_WINDOWS = 2
+
+
 def score_audio(
     scorer: AudioScorerLike,
     waveform: np.ndarray,
@@ -230,6 +235,7 @@ def score_audio(
     aggregation: str | None = None,
     speech_detector: Any | None = None,
     activity: Any | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> AudioResult:
     """Score a mono waveform at the scorer's sample rate: per-window segments and a file score.
 
@@ -241,6 +247,8 @@ def score_audio(
             be installed: voice activity is part of every result).
         activity: the waveform's ``shared.vad.SpeechActivity`` when already found (the pipeline's
             ``speech_activity`` product); ``None``: found here with ``speech_detector``.
+        progress: called with the share of windows scored (0..1); the windows are then scored a few
+            at a time so a long recording's bar moves.
 
     Returns:
         An ``AudioResult``: ``status="analyzed"`` with segments and scores, or ``"not_applicable"`` with
@@ -290,7 +298,15 @@ def score_audio(
             speech_detector = get_speech_detector()
         activity = speech_detector.activity(waveform, rate)
     fractions = activity.window_fractions([spans[i][0] for i in keep], [spans[i][1] for i in keep])
-    scores = np.asarray(scorer.score_windows(windows[keep]), dtype=np.float64).reshape(-1)
+    if progress is None:
+        scores = np.asarray(scorer.score_windows(windows[keep]), dtype=np.float64).reshape(-1)
+    else:
+        parts = []
+        for start in range(0, len(keep), PROGRESS_CHUNK_WINDOWS):
+            chunk = keep[start : start + PROGRESS_CHUNK_WINDOWS]
+            parts.append(np.asarray(scorer.score_windows(windows[chunk]), dtype=np.float64).reshape(-1))
+            progress(min(start + PROGRESS_CHUNK_WINDOWS, len(keep)) / len(keep))
+        scores = np.concatenate(parts)
     if len(scores) != len(keep):  # our model broke its contract: not the user's file
         raise ModelContractError(f"the audio model returned {len(scores)} scores for {len(keep)} windows")
     file_score = aggregate_audio(scores, method, fractions)

@@ -26,6 +26,7 @@ from shared import __version__
 from shared.analysis import AnalyzeOptions, Prepared, ProgressFn, RunContext, Scores, StageClock, no_progress
 from shared.dataflow import Consumer, ProductContext, check_graph, run_steps
 from shared.evidence import Evidence, build_evidence
+from shared.findings import report_findings, verdict_line
 from shared.media.probe import MediaSource, open_media
 from shared.modelcard import VideoPreprocessing
 from shared.report import Report, Verdict
@@ -92,25 +93,8 @@ def fuse(sections: list[Any]) -> tuple[Verdict, float | None]:
 
 
 def explain_verdict(verdict: Verdict, kinds: list[Evidence], sections: dict[str, Any]) -> str:
-    """One line: which kinds of evidence gave the overall verdict, and how often each is wrong on real media."""
-    why = []
-    for kind in kinds:
-        section = sections.get(kind.section)
-        if section is None or section.status != "analyzed" or section.verdict != verdict:
-            continue
-        band = getattr(section, "band", None)
-        if band is not None and band.false_alarm_rate is not None:
-            why.append(f"{kind.name} (its fake point calls {100 * band.false_alarm_rate:.1f} % of real media fake)")
-        elif band is not None:
-            why.append(f"{kind.name} (configured band; false-alarm rate not measured)")
-        else:
-            why.append(kind.name)
-    rule = {
-        "fake": "a kind of evidence is past its own fake point",
-        "uncertain": "no evidence is past its fake point, some lies in its uncertainty band",
-        "real": "every kind of evidence that judged is below its uncertainty band",
-    }[verdict]
-    return f"overall {verdict}: {rule} ({', '.join(why)})"
+    """One line for people: the overall verdict and the findings it rests on (``shared.findings``)."""
+    return verdict_line(verdict, report_findings(kinds, sections, verdict).findings)
 
 
 def build_report(
@@ -139,10 +123,10 @@ def build_report(
         else:
             sections[kind.section] = kind.skipped_section(source)
     verdict, overall = fuse(list(sections.values()))
+    found = report_findings(prepared.kinds, sections, verdict, source.facts.kind)
     if verdict == "not_applicable":
-        reasons.append("nothing in the file could be analysed: no face and no usable speech")
-    else:
-        reasons.insert(len(prepared.reasons), explain_verdict(verdict, prepared.kinds, sections))
+        reasons.append("nothing in the file could be judged: no face and no usable speech")
+    # the verdict and what it rests on open ``summary`` (and ``findings`` word each section): not repeated here
     models = {}  # the models that actually scored something
     for kind in prepared.kinds:
         version = kind.model_version
@@ -156,6 +140,9 @@ def build_report(
         media=source.facts,
         reasons=reasons,
         models=models,
+        findings=found.findings,
+        verdict_rests_on=found.rests_on,
+        summary=found.summary,
         **sections,
     )
     if artifacts_dir is not None or heatmaps_dir is not None:

@@ -14,7 +14,9 @@ sees the band each verdict used; the overall verdict follows the written rule of
 be judged (no face in any sampled frame, no usable speech, no provenance evidence).
 
 Changes:
-- 2.1: ``lips`` section (lips against voice: offset, sync, the speaker's face).
+- 2.1: ``lips`` section (lips against voice: offset, sync, the speaker's face); ``findings`` (one
+  plain-language finding per kind of evidence, ``shared.findings``), ``verdict_rests_on`` (the kinds of
+  evidence the overall verdict follows) and ``summary`` (one paragraph a newsroom can read and forward).
 - 2.0: the top-level ``thresholds`` is gone (one band cannot describe two models); each section carries
   the ``band`` its verdict used. The ``provenance`` section (1.1) takes part in the overall verdict.
 - 1.1: ``provenance`` section (C2PA, generator metadata, watermarks).
@@ -243,6 +245,26 @@ class Artifact(_Model):
     media_type: Literal["image/png"] = "image/png"
 
 
+class Finding(_Model):
+    """One kind of evidence's result in words a journalist reads (``shared.findings``).
+
+    Numbers keep full precision in the sections; a finding only words and rounds them.
+    """
+
+    evidence: str = Field(description="the kind of evidence (faces, voice, provenance, ...)")
+    section: str = Field(description="the report field with the details")
+    label: str = Field(description="what was checked, for people: 'Face', 'Voice', 'Content credentials'")
+    verdict: Verdict = Field(description="the section's verdict")
+    headline: str = Field(description="the result in a few words: 'likely swapped', 'no conclusion'")
+    text: str = Field(description="one line: label, headline and what the number means")
+    score_position: str | None = Field(
+        default=None, description="where the score falls against the section's band, in words"
+    )
+    based_on: str | None = Field(default=None, description="what the result rests on: which frames, which seconds")
+    means: str | None = Field(default=None, description="what this result indicates")
+    does_not_prove: str | None = Field(default=None, description="what it does not prove")
+
+
 class Report(_Model):
     """The result of analysing one file."""
 
@@ -266,6 +288,13 @@ class Report(_Model):
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     models: dict[str, str] = Field(default_factory=dict, description="role -> model version used")
     artifacts: list[Artifact] = Field(default_factory=list)
+    findings: list[Finding] = Field(
+        default_factory=list, description="one plain-language finding per kind of evidence, in report order"
+    )
+    verdict_rests_on: list[str] = Field(
+        default_factory=list, description="the kinds of evidence (Finding.evidence) that gave the overall verdict"
+    )
+    summary: str | None = Field(default=None, description="one paragraph: the verdict, what it rests on, caveats")
 
 
 def report_json_schema() -> dict:

@@ -321,6 +321,25 @@ def aggregate_tracks(
     return VideoScore(tuple(tracks), worst, need)
 
 
+def describe_for_people(point: OperatingPoint) -> str:
+    """A measured operating point in one line for a report's reader: the two points and what they were
+    measured to do, without the development details of ``OperatingPoint.describe`` (data files, rules)."""
+    parts = [f"fake at a score of {point.fake_at:.6g} or more, real below {point.real_below:.6g}"]
+    pooled = point.false_fake.get("pooled")
+    if pooled is not None:
+        parts.append(
+            f"measured on {pooled.files} real recordings, {100 * pooled.rate:.1f} % were called fake "
+            f"(target at most {100 * point.target_false_fake_rate:g} %)"
+        )
+    if point.false_fake_held_out:
+        worst = max(point.false_fake_held_out.values(), key=lambda r: r.rate)
+        parts.append(f"on real speech unlike what the points were chosen on, up to {100 * worst.rate:.1f} %")
+    caught = point.catch.get("pooled")
+    if caught is not None:
+        parts.append(f"{100 * caught.rate:.1f} % of {caught.files} synthetic recordings were caught")
+    return "; ".join(parts)
+
+
 # -- the report's band: what every section shows of the band its verdict used -----------------------------
 def report_band_for(card: ModelCard | None, settings_band: Thresholds) -> ReportBand:
     """The band a model's verdicts use, as the report shows it (:func:`band_for`: the card's measured
@@ -347,7 +366,7 @@ def report_band(band: Band, settings_band: Thresholds) -> ReportBand:
         uncertain_low=point.real_below,
         uncertain_high=point.fake_at,
         source="model_card",
-        description=band.describe(),
+        description=describe_for_people(point),
         false_alarm_rate=None if false_fake is None else round(false_fake.rate, 4),
         catch_rate=None if caught is None else round(caught.rate, 4),
     )

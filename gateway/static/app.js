@@ -86,6 +86,15 @@
   }
 
   const pct = (p) => (p === null || p === undefined || Number.isNaN(p) ? "–" : `${Math.round(p * 100)}%`);
+  // A band's bound as a percentage that never rounds onto 0% or 100% when it is not (a measured fake point
+  // of 0.999906 is "99.99%", not "100%": "fake above 100%" would mean nothing is ever fake).
+  function pctBound(p) {
+    if (typeof p !== "number" || Number.isNaN(p)) return "–";
+    if (p > 0 && p < 0.01) return `${Number((p * 100).toPrecision(2))}%`;
+    let d = 0;
+    while (d < 6 && p < 1 && Math.round(p * 100 * 10 ** d) / 10 ** d >= 100) d += 1;
+    return `${(p * 100).toFixed(d)}%`;
+  }
   const secs = (s) => (s === undefined || s === null ? "–" : s < 10 ? `${Number(s).toFixed(2)} s` : `${Number(s).toFixed(1)} s`);
 
   function fmtBytes(n) {
@@ -204,6 +213,7 @@
     state.job = null;
     state.pollDelay = 500;
     state.overall = 0;
+    state.stageHigh = -1;
     $("progress-card").hidden = false;
     $("progress-file").textContent = `${file.name} · ${fmtBytes(file.size)}`;
     setBar("upload-bar", 0);
@@ -295,7 +305,13 @@
     // Once the report says what the file was, the steps that did not apply to it are shown as not needed.
     const kind = job.report && job.report.media ? job.report.media.kind : null;
     const skipped = new Set(kind === "audio" ? ["detecting_faces", "scoring_video"] : kind === "image" ? ["scoring_audio"] : []);
-    renderStages(stage, job.status, skipped);
+    // Kinds of evidence run side by side, so the job's stage can name an earlier step again (frames still
+    // decoding while the voice is scored): the list shows the furthest step reached and never goes back;
+    // the status line below names the stage being reported now.
+    const idx = stageIndex(stage);
+    if (job.status === "running" && idx >= 0) state.stageHigh = Math.max(state.stageHigh ?? -1, idx);
+    const shown = job.status === "running" && idx >= 0 && idx < state.stageHigh ? STAGES[state.stageHigh][0] : stage;
+    renderStages(shown, job.status, skipped);
     setBar("job-bar", overallProgress(job));
     updateRecent(job);
     if (job.status === "queued" || job.status === "running") {
@@ -320,6 +336,7 @@
     state.job = { id };
     state.pollDelay = 500;
     state.overall = 0;
+    state.stageHigh = -1;
     $("progress-card").hidden = false;
     $("progress-file").textContent = "";
     setStatus("Loading…");
@@ -431,6 +448,7 @@
     renderTimings(r);
     renderModels(r);
     $("download-btn").onclick = () => downloadReport(job);
+    if ($("print-btn")) $("print-btn").onclick = () => window.print();
     section.focus({ preventScroll: false });
   }
 
@@ -478,7 +496,10 @@
       return { ...v, judged: true };
     }
     let label;
-    if (e.section === "provenance" && sec.status === "analyzed") label = "Nothing found";
+    if (e.section === "provenance" && sec.status === "analyzed") {
+      // intact credentials are a finding too: "nothing found" beside them would contradict the panel
+      label = sec.c2pa && ["valid", "trusted"].includes(sec.c2pa.state) ? "Signed, no AI declared" : "Nothing found";
+    }
     else if (e.section === "video" && sec.status === "not_applicable") label = "No face found";
     else label = (SECTION_WORDS[sec.status] || sec.status || "not analysed").replace(/^./, (c) => c.toUpperCase());
     return { label, icon: "–", cls: "na", judged: false };
@@ -486,8 +507,8 @@
 
   function bandText(b) {
     const where = b.source === "model_card" ? "operating point measured for this model" : "configured band";
-    if (b.low === b.high) return `Band used: fake above ${pct(b.high)}, real below (${where}).`;
-    return `Band used: real below ${pct(b.low)}, uncertain ${pct(b.low)}–${pct(b.high)}, fake above ${pct(b.high)} (${where}).`;
+    if (b.low === b.high) return `Band used: fake above ${pctBound(b.high)}, real below (${where}).`;
+    return `Band used: real below ${pctBound(b.low)}, uncertain ${pctBound(b.low)}–${pctBound(b.high)}, fake above ${pctBound(b.high)} (${where}).`;
   }
 
   function ratesText(b) {
@@ -512,15 +533,33 @@
       el("div", { className: "meter-scale", "aria-hidden": "true" }, el("span", { text: "0% · real" }), el("span", { text: "100% · fake" })));
   }
 
+  // The report's plain-language finding for a section (shared/findings.py), when the report has findings.
+  function findingOf(r, section) {
+    return (r.findings || []).find((f) => f.section === section) || null;
+  }
+
+  const capital = (t) => String(t).replace(/^./, (c) => c.toUpperCase());
+
+  function findingParts(f) {
+    const parts = [el("p", { className: "evidence-finding", text: capital(f.headline) })];
+    if (f.score_position) parts.push(el("p", { className: "evidence-score", text: capital(f.score_position) }));
+    if (f.based_on) parts.push(el("p", { className: "help evidence-basis", text: `Based on ${f.based_on}.` }));
+    if (f.does_not_prove) parts.push(el("p", { className: "help evidence-limits", text: `What it does not prove: ${f.does_not_prove}.` }));
+    return parts;
+  }
+
   function renderEvidence(r) {
     const items = evidenceSections(r).map((e) => {
       const sec = r[e.section];
       const out = outcomeOf(e, sec);
       const b = usedBand(sec);
-      const parts = [];
+      const f = findingOf(r, e.section);
+      const parts = f ? findingParts(f) : [];
       if (typeof sec.score === "number" && sec.status === "analyzed") {
         const model = sec.model && sec.model.name ? ` · model ${sec.model.name}` : "";
-        parts.push(el("p", { className: "evidence-score", text: `${pct(sec.score)} likely fake${model}` }));
+        // A finding says where the score falls in its band; a bare "% likely fake" could contradict the verdict.
+        if (!f) parts.push(el("p", { className: "evidence-score", text: `${pct(sec.score)} likely fake${model}` }));
+        else if (model) parts.push(el("p", { className: "help", text: capital(model.replace(" · ", "")) }));
         if (b) parts.push(meter(sec.score, b, e.name));
       }
       if (b) {
@@ -529,7 +568,9 @@
         const rates = ratesText(b);
         if (rates) parts.push(el("p", { className: "help", text: rates }));
       }
-      if (e.section === "provenance" && sec.status === "analyzed") {
+      if (f) {
+        // the finding already says it
+      } else if (e.section === "provenance" && sec.status === "analyzed") {
         parts.push(el("p", { className: "help", text: PROVENANCE_EVIDENCE[sec.evidence] || "" }));
       } else if (!out.judged && sec.reason) {
         parts.push(el("p", { className: "help", text: sec.reason.replace(/^./, (c) => c.toUpperCase()) }));
@@ -537,7 +578,7 @@
       return el("li", { className: `evidence ${out.cls}`, "data-section": e.section, "data-panel": e.panel },
         el("div", { className: "evidence-head" },
           el("span", { className: `badge ${out.cls}`, "aria-hidden": "true", text: out.icon }),
-          el("h4", { text: e.name }),
+          el("h4", { text: f ? f.label : e.name }),
           el("span", { className: "evidence-verdict", text: out.label })),
         parts);
     });
@@ -552,14 +593,32 @@
     const score = typeof r.score === "number" ? r.score : null;
     const sub = [];
     if (r.verdict === "not_applicable") sub.push("Nothing in this file could be judged; the reasons are below.");
-    if (score !== null) sub.push(`Highest fake probability among the checks: ${pct(score)}.`);
-    // Which checks gave this verdict: the reader can see each one's own score and band above.
-    const from = evidenceSections(r).filter((e) => {
-      const sec = r[e.section];
-      return sec.status === "analyzed" && sec.verdict === r.verdict && r.verdict !== "not_applicable";
-    });
-    if (from.length) sub.push(`Given by: ${from.map((e) => e.name.toLowerCase()).join(", ")} (see above).`);
+    const findings = r.findings || [];
+    if (findings.length) {
+      // The findings the verdict rests on, in the report's words (no bare probability to contradict it).
+      const basis = findings.filter((f) => (r.verdict_rests_on || []).includes(f.evidence));
+      if (basis.length) sub.push(`Rests on: ${basis.map((f) => `${f.label.toLowerCase()}, ${f.headline}`).join("; ")}.`);
+    } else {
+      if (score !== null) sub.push(`Highest fake probability among the checks: ${pct(score)}.`);
+      // Which checks gave this verdict: the reader can see each one's own score and band above.
+      const from = evidenceSections(r).filter((e) => {
+        const sec = r[e.section];
+        return sec.status === "analyzed" && sec.verdict === r.verdict && r.verdict !== "not_applicable";
+      });
+      if (from.length) sub.push(`Given by: ${from.map((e) => e.name.toLowerCase()).join(", ")} (see above).`);
+    }
     $("verdict-sub").textContent = sub.join(" ");
+    const summary = $("verdict-summary");
+    if (summary) {
+      summary.textContent = r.summary || "";
+      summary.hidden = !r.summary;
+    }
+    const printed = $("print-facts");
+    if (printed) {
+      // Only on paper: which file, when, by which tool, so a forwarded printout stands on its own.
+      const m = r.media || {};
+      printed.textContent = `${m.filename || ""} · sha256 ${m.sha256 || "?"} · analysed ${r.created_at || "?"} · tool ${r.tool_version || "?"}, report ${r.schema_version || "?"}`;
+    }
     $("caveat").hidden = score === null; // it is about model scores: none, nothing to caveat
     const reasons = (r.reasons || []).map((x) => (typeof x === "string" ? x : JSON.stringify(x)));
     $("reasons").replaceChildren(...reasons.map((x) => el("li", { text: x })));
@@ -587,13 +646,21 @@
 
   const personName = (tid) => `Person ${Number(tid) + 1}`;
 
+  // A person's result: their own verdict in words and the score it came from (never "% likely fake",
+  // which reads as a verdict of its own and could contradict the one beside it).
+  const TRACK_WORDS = { fake: "likely swapped or altered", real: "no sign of a swapped face", uncertain: "no conclusion" };
+  function trackWords(tr) {
+    const words = TRACK_WORDS[tr.verdict] || "scored";
+    return `${words}, score ${Number(tr.score).toFixed(2)}`;
+  }
+
   // A track carries its own verdict (judged against the video section's band): colour follows it.
   const VERDICT_CLASS = { fake: "high", real: "low", uncertain: "mid" };
 
   function bandLegend(b) {
     if (!b) return "";
-    return b.low === b.high ? `Dashed line: above ${pct(b.high)} counts as fake.`
-      : `Dashed line: above ${pct(b.high)} counts as fake. Shaded band: ${pct(b.low)}–${pct(b.high)} is uncertain.`;
+    return b.low === b.high ? `Dashed line: above ${pctBound(b.high)} counts as fake.`
+      : `Dashed line: above ${pctBound(b.high)} counts as fake. Shaded band: ${pctBound(b.low)}–${pctBound(b.high)} is uncertain.`;
   }
 
   function renderVideo(jobId, r) {
@@ -635,7 +702,7 @@
         const sw = el("span", { className: "swatch", "aria-hidden": "true" });
         sw.style.background = colourOf(tid, order);
         const note = tr.counted === false ? " (not counted)" : "";
-        return el("li", {}, sw, `${personName(tid)}${typeof tr.score === "number" ? ` — ${pct(tr.score)} likely fake` : ""}${note}`);
+        return el("li", {}, sw, `${personName(tid)}${typeof tr.score === "number" ? ` — ${trackWords(tr)}` : ""}${note}`);
       }));
       // The same numbers as a table, for screen readers and for people who prefer numbers.
       const rows = [];
@@ -664,7 +731,7 @@
       return el("article", { className: tr.counted === false ? "track uncounted" : "track" },
         el("h5", {}, hasSeries ? swatch : null, personName(tid)),
         el("p", { className: `track-score ${VERDICT_CLASS[tr.verdict] || ""}` },
-          typeof tr.score === "number" ? `${pct(tr.score)} likely fake` : "not scored"),
+          typeof tr.score === "number" ? trackWords(tr) : "not scored"),
         facts.length ? el("p", { className: "help", text: facts.join(" · ") }) : null,
         thumbs);
     });
@@ -863,9 +930,10 @@
     const section = $("provenance-section");
     if (!p) { section.hidden = true; return; }
     section.hidden = false;
-    $("provenance-summary").textContent = p.status === "analyzed"
-      ? PROVENANCE_EVIDENCE[p.evidence] || p.evidence
-      : `Not checked (${SECTION_WORDS[p.status] || p.status}).`;
+    const signed = p.evidence === "none" && p.c2pa && ["valid", "trusted"].includes(p.c2pa.state);
+    $("provenance-summary").textContent = p.status !== "analyzed" ? `Not checked (${SECTION_WORDS[p.status] || p.status}).`
+      : signed ? "Signed Content Credentials that declare no AI: they show how the file was made and that it is unchanged since signing, not whether what it shows is true."
+      : PROVENANCE_EVIDENCE[p.evidence] || p.evidence;
 
     const c = p.c2pa || { state: "none" };
     const st = C2PA_STATES[c.state] || { label: c.state, cls: "na", means: "" };

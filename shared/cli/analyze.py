@@ -6,8 +6,12 @@ Lines; a file that could not be analysed gets an ``{"file": ..., "error": {...}}
 expanded to the files inside them (recursively, sorted, hidden files skipped). Models are compiled once
 per process, so many files in one call pay start-up once.
 
-Exit status 0 when every file got a report (``not_applicable`` included), 2 (with one line on stderr
-per file) when some input was unusable, 1 when anything else failed (a missing model, our bug).
+Exit status 0 when every file got a report (``not_applicable`` included) or a clean refusal (unusable
+input: one line on stderr per file, the others still analysed) and at least one file got a report; 2 when
+no file could be analysed because the input was unusable; 1 when anything else failed (a missing model,
+our bug). With several files a summary ends the output: one line of text, or with ``--json`` one JSON
+object ``{"summary": {...}}`` listing every input path as given with its outcome (reports name the
+file only, never a path of this machine).
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="video, image or audio file, or a folder")
     p.add_argument("--json", action="store_true", help="print only the reports, one JSON object per line")
     p.add_argument("--out", metavar="FILE", type=Path, help="also write the JSON report(s) to FILE (JSON Lines)")
+    p.add_argument(
+        "--record", metavar="FILE", type=Path,
+        help="also write a record of exactly what produced each report (file sha256, models and their "
+        "checkpoints' sha256, bands, options, tool version) to FILE (JSON Lines), to forward with it",
+    )
     add_face_stage_args(p)
     add_model_args(p)
     p.add_argument(
@@ -117,7 +126,10 @@ def load_scorer(role: Any, spec: str) -> Any:
 class _Progress:
     """A tqdm bar over the whole analysis, labelled by stage; silent when stderr is not a terminal."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, work: dict[str, float] | None = None) -> None:
+        from shared.stages import WorkProgress
+
+        self.share = WorkProgress(work)  # the file's expected work per stage: the bar is the share done
         self.bar = None
         if enabled:
             from tqdm import tqdm
@@ -128,11 +140,11 @@ class _Progress:
         self._done = 0.0
 
     def __call__(self, stage: str, fraction: float) -> None:
-        from shared.stages import STAGES, overall_progress
+        from shared.stages import STAGES
 
         if self.bar is None:
             return
-        self._done = max(self._done, overall_progress(stage, fraction))  # never moves backwards
+        self._done = self.share.update(stage, fraction)  # never moves backwards
         self.bar.set_description_str(STAGES[stage].label if stage in STAGES else stage)
         self.bar.n = int(100 * self._done)
         self.bar.refresh()
@@ -167,15 +179,20 @@ def run(args: argparse.Namespace) -> int:
     settings = get_analyze_settings()
     lines: list[str] = []
     status = 0
+    results: list[dict[str, Any]] = []  # one per input path, in order: the folder run's summary
+    records: list[str] = []
     for path in paths:
+        used: dict[str, Any] = {}
         try:
-            report = analyze_one(path, args, settings)
+            report = analyze_one(path, args, settings, used=used)
         except KeyboardInterrupt:
             raise
         except DeepfakeError as exc:
             # one line on stderr: exit 2 for the user's input, 1 for ours (a model, a service)
             print(f"deepfake: error: {exc.message}", file=sys.stderr)
             status = 1 if 1 in (status, exc.exit_code) else max(status, exc.exit_code)
+            outcome = "refused" if exc.exit_code == 2 else "failed"
+            results.append({"file": str(path), "outcome": outcome, "code": exc.code})
             if args.json or args.out:
                 lines.append(json.dumps({"file": str(path), "error": {"code": exc.code, "message": exc.message}}))
             if args.json and len(paths) > 1:
@@ -190,7 +207,13 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             status = 1
+            results.append({"file": str(path), "outcome": "failed", "code": "internal_error"})
             continue
+        results.append({"file": str(path), "outcome": "report", "verdict": report.verdict})
+        if args.record:
+            from shared.record import analysis_record
+
+            records.append(json.dumps(analysis_record(report, used["options"], used["scorers"]), sort_keys=True))
         line = report.model_dump_json()
         lines.append(line)
         if args.json:
@@ -200,11 +223,58 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("".join(x + "\n" for x in lines))
-    return status
+    if args.record:
+        args.record.parent.mkdir(parents=True, exist_ok=True)
+        args.record.write_text("".join(x + "\n" for x in records))
+    if len(paths) > 1:
+        summary = run_summary(results)
+        print(json.dumps({"summary": summary}) if args.json else summary_line(summary), flush=True)
+    return exit_status(status, results)
 
 
-def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
-    """One file: probe, load the models its detectors need (once per process), run the pipeline."""
+def exit_status(status: int, results: list[dict[str, Any]]) -> int:
+    """0 when every file got a report or a clean refusal and some file got a report; 2 when nothing could
+    be analysed because the input was unusable; 1 when anything of ours failed (a model, a bug)."""
+    if status == 1 or any(r["outcome"] == "failed" for r in results):
+        return 1
+    if results and not any(r["outcome"] == "report" for r in results):
+        return 2
+    return 0
+
+
+def run_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The folder run in numbers: files, reports, refusals, failures, verdict counts, each file's outcome."""
+    verdicts: dict[str, int] = {}
+    for r in results:
+        if r["outcome"] == "report":
+            verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    return {
+        "files": len(results),
+        "reports": sum(r["outcome"] == "report" for r in results),
+        "refused": sum(r["outcome"] == "refused" for r in results),
+        "failed": sum(r["outcome"] == "failed" for r in results),
+        "verdicts": verdicts,
+        "results": results,
+    }
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """The folder run's last line for people, with the refused and failed files named."""
+    from shared.findings import VERDICT_WORDS
+
+    counts = ", ".join(f"{n} {VERDICT_WORDS.get(v, v).lower()}" for v, n in sorted(summary["verdicts"].items()))
+    line = f"summary: {summary['files']} files, {summary['reports']} reports" + (f" ({counts})" if counts else "")
+    problems = [r for r in summary["results"] if r["outcome"] != "report"]
+    if problems:
+        line += "; not analysed: " + ", ".join(f"{r['file']} ({r['outcome']}: {r['code']})" for r in problems)
+    return line
+
+
+def analyze_one(path: Path, args: argparse.Namespace, settings: Any, *, used: dict[str, Any] | None = None) -> Any:
+    """One file: probe, load the models its detectors need (once per process), run the pipeline.
+
+    ``used`` (when given) receives the ``options`` and the ``scorers`` the analysis ran with (``--record``).
+    """
     from shared.media.probe import open_media
     from shared.pipeline import analyze
     from shared.role_scorers import scorers_for
@@ -219,7 +289,12 @@ def analyze_one(path: Path, args: argparse.Namespace, settings: Any) -> Any:
         missing=(ModelUnavailable,),
     )
 
-    progress = _Progress(enabled=not args.json and sys.stderr.isatty())
+    from shared.stages import work_for
+
+    if used is not None:
+        used.update(options=options, scorers=dict(needed.scorers))
+
+    progress = _Progress(enabled=not args.json and sys.stderr.isatty(), work=work_for(source, options, needed.scorers))
     try:
         return analyze(
             source.path,
@@ -240,17 +315,30 @@ def _fmt_score(score: float | None) -> str:
 
 
 def _fmt_band(band: Any) -> str:
+    """The band a section's verdict used, in the words of the findings (``shared.findings``)."""
+    from shared.findings import number
+
     if band is None:
         return ""
-    where = "measured operating point" if band.source == "model_card" else "configured band"
-    return f"  (real < {band.uncertain_low:.2f} <= uncertain <= {band.uncertain_high:.2f} < fake; {where})"
+    if band.source == "model_card":
+        return f"fake at {number(band.uncertain_high)} or more, real below {number(band.uncertain_low)} (measured for this model)"
+    return f"fake above {number(band.uncertain_high)}, real below {number(band.uncertain_low)} (configured; not measured)"
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=100, initial_indent=indent, subsequent_indent=indent) or [indent]
 
 
 def summarize(report: Any) -> str:
     """A short human summary of a report (what ``deepfake analyze`` prints without ``--json``).
 
-    Each kind of evidence first, with the band its verdict used; then the overall verdict and why.
+    The verdict and its one-paragraph summary first, then one finding per kind of evidence (the same
+    words as the page, ``shared.findings``), then the details a reader may check, the notes and timings.
     """
+    from shared.evidence.faces import person
+    from shared.findings import VERDICT_WORDS
     from shared.provenance import summary_lines
 
     m = report.media
@@ -263,40 +351,50 @@ def summarize(report: Any) -> str:
     if m.fps:
         facts.append(f"{m.fps:g} fps")
     lines.append(f"{m.filename} ({', '.join(facts)})")
+    lines.append(f"verdict: {report.verdict.upper().replace('_', ' ')} - {VERDICT_WORDS.get(report.verdict, report.verdict)}")
+    if report.summary:
+        lines.extend(_wrap(report.summary))
+    if report.findings:
+        lines.append("findings:")
+        for f in report.findings:
+            lines.extend(_wrap(f.text, "  - ")[:1] + _wrap(f.text, "    ")[1:] if len(f.text) > 96 else [f"  - {f.text}"])
+            if f.based_on:
+                lines.extend(_wrap(f"based on: {f.based_on}", "      "))
+            if f.does_not_prove and f.does_not_prove not in f.text:
+                lines.extend(_wrap(f"does not prove: {f.does_not_prove}", "      "))
+    lines.append("details:")
     v = report.video
-    if v.status != "not_applicable" or m.kind != "audio":
-        model = f"{v.model.name}" if v.model else "no model"
-        lines.append(
-            f"video: {v.verdict} {_fmt_score(v.score)} [{model}] faces in {v.frames_with_faces} of "
-            f"{v.frames_analyzed} analysed frame(s){_fmt_band(v.band)}"
+    if v.status == "analyzed" or (m.kind != "audio" and v.status != "not_applicable") or (m.kind != "audio" and v.frames_analyzed):
+        model = f" [{v.model.name}]" if v.model else ""
+        unit = "picture" if m.kind == "image" else f"{v.frames_analyzed} sampled frames"
+        found = (
+            ("a face found" if v.frames_with_faces else "no face found") if m.kind == "image"
+            else f"faces in {v.frames_with_faces} of {unit}"
         )
+        lines.append(f"  faces{model}: {found}")
+        if v.band is not None and v.status == "analyzed" and v.verdict != "not_applicable":
+            lines.append(f"    band: {_fmt_band(v.band)}")
         for t in v.tracks:
             note = "" if t.counted else "  (not counted: seen too briefly)"
-            span = f"{t.first_time_s:.1f}-{t.last_time_s:.1f} s" if m.kind == "video" else "image"
-            lines.append(f"  person {t.id}: {t.verdict} {t.score:.2f}  {t.faces} face(s), {span}{note}")
+            span = f", {t.first_time_s:.1f}-{t.last_time_s:.1f} s" if m.kind == "video" else ""
+            lines.append(f"    {person(t.id)}: {t.verdict}, score {t.score:.2f}, {t.faces} face(s){span}{note}")
     a = report.audio
     if m.kind != "image":
-        model = f"{a.model.name}" if a.model else "no model"
+        model = f" [{a.model.name}]" if a.model else ""
         if a.status == "analyzed":
-            lines.append(
-                f"audio: {a.verdict} {_fmt_score(a.score)} [{model}] {a.duration_s or 0:.1f} s{_fmt_band(a.band)}"
-            )
-            if a.band is not None and a.band.source == "model_card":
-                lines.append(f"  {a.band.description}")
+            lines.append(f"  voice{model}: {a.duration_s or 0:.1f} s of audio")
+            if a.band is not None:
+                lines.append(f"    band: {_fmt_band(a.band)}")
             for seg in a.segments[:12]:
-                lines.append(f"  {seg.start_s:6.1f}-{seg.end_s:6.1f} s: {seg.score:.2f}")
+                counted = "" if seg.counted else "  (not counted)"
+                lines.append(f"    {seg.start_s:6.1f}-{seg.end_s:6.1f} s: score {seg.score:.2f}{counted}")
             if len(a.segments) > 12:
-                lines.append(f"  ... {len(a.segments) - 12} more segment(s) in the JSON report")
+                lines.append(f"    ... {len(a.segments) - 12} more stretch(es) in the JSON report")
         else:
-            lines.append(f"audio: {a.status.replace('_', ' ')} ({a.reason})")
+            lines.append(f"  voice: {a.status.replace('_', ' ')} ({a.reason})")
     if report.provenance is not None:
-        lines.append(f"provenance: {report.provenance.verdict}")
-        lines.extend(f"  {line}" for line in summary_lines(report.provenance)[:-1])
-    lips = report.lips
-    if lips is not None and m.kind == "video":
-        measured = "" if lips.offset_ms is None else f" sound {lips.offset_ms:+d} ms, sync {lips.sync:.1f}, face {lips.speaker_track}"
-        lines.append(f"lips: {lips.verdict if lips.status == 'analyzed' else lips.status.replace('_', ' ')}{measured}")
-    lines.append(f"verdict: {report.verdict.upper().replace('_', ' ')}   score: {_fmt_score(report.score)}")
+        lines.extend(f"  origin: {line}" for line in summary_lines(report.provenance)[:-1])
+    lines.append("notes:")
     for reason in report.reasons:
         lines.append(f"- {reason}")
     timing_keys = [k for k in report.timings if k != "total"]

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from shared.analysis import RunContext
+from shared.findings import FindingWords, generic_words, section_finding
 from shared.media.probe import MediaSource
 from shared.modelcard import ModelCard
-from shared.report import Artifact, ModelInfo
+from shared.report import Artifact, Finding, ModelInfo
 
 
 def model_info(card: ModelCard) -> ModelInfo:
@@ -65,6 +66,9 @@ class Evidence(ABC):
     #: media kinds for which this kind's model is required: without it, analysing such a file is an
     #: error (a video without the face model); elsewhere a missing model is a note in the report
     required_for: ClassVar[frozenset[str]] = frozenset()
+    #: how this kind of evidence words its result for people (``shared.findings``); ``None``: generic
+    #: words from its name ("signs of manipulation", "no conclusion", ...)
+    words: ClassVar[FindingWords | None] = None
 
     def __init__(self, scorer: Any | None = None, *, unavailable: str | None = None) -> None:
         self.scorer = scorer
@@ -116,6 +120,19 @@ class Evidence(ABC):
         """Pictures that explain the section: page artifacts into ``folder`` (when given), the CLI's
         per-face heatmaps into ``heatmaps`` (when given). None by default."""
         return []
+
+    def finding(self, result: Any) -> Finding | None:
+        """This kind's result (its report section, ``None`` when it wrote none) in plain words.
+
+        The default words the section's verdict with :attr:`words` and says where its score falls in its
+        band (``shared.findings.section_finding``); override for more (provenance names its signer).
+        """
+        words = self.words or generic_words(self.name)
+        return section_finding(self.name, self.section, result, words, based_on=self.based_on(result))
+
+    def based_on(self, result: Any) -> str | None:
+        """What this kind's verdict rests on, in words (which frames, which seconds); ``None`` by default."""
+        return None
 
     @property
     def model_version(self) -> str | None:

@@ -20,6 +20,7 @@ from shared.analysis import RunContext
 from shared.evidence import register_evidence
 from shared.evidence.base import Evidence, model_info
 from shared.faces.stage import PreparedFaces
+from shared.findings import FindingWords
 from shared.media.probe import MediaSource
 from shared.modelcard import ModelCard
 from shared.report import (
@@ -53,6 +54,9 @@ def logit_to_probability(logit: float, card: ModelCard | None) -> float:
     """Fake probability of a (mean) logit, with the card's Platt calibration (``shared.scoring``)."""
     return float(scoring.fake_probability(logit, card))
 
+
+#: face crops per call of the face model: a multiple of its batch size, small enough for a smooth bar
+SCORE_CHUNK_FACES = 32
 
 #: faces a track needs to count towards the verdict (one rule, in ``shared.scoring``)
 min_track_faces = scoring.min_track_faces
@@ -108,6 +112,21 @@ def aggregate_tracks(
     ]
 
 
+def person(track_id: int) -> str:
+    """How people read a face track: "person 1" for track 0 (the CLI, the reasons and the page alike)."""
+    return f"person {track_id + 1}"
+
+
+def sampling_words(sampling: Any) -> str:
+    if sampling is None:
+        return ""
+    if sampling.mode == "every" and sampling.every:
+        return ", every frame" if sampling.every == 1 else f", every {sampling.every}. frame"
+    if sampling.mode == "frames" and sampling.frames:
+        return ", evenly spaced"
+    return ""
+
+
 def explain(section: VideoSection, kind: str, card: ModelCard | None, band: Thresholds) -> list[str]:
     """The reasons a person reads for a scored video section."""
     reasons = []
@@ -118,7 +137,7 @@ def explain(section: VideoSection, kind: str, card: ModelCard | None, band: Thre
     if len(counted) > 1:
         reasons.append(
             f"{len(counted)} people (face tracks) found; the video score is that of the most "
-            f"suspicious one (track {worst.id})"
+            f"suspicious one ({person(worst.id)})"
         )
     ignored = len(section.tracks) - len(counted)
     if ignored:
@@ -129,12 +148,12 @@ def explain(section: VideoSection, kind: str, card: ModelCard | None, band: Thre
         )
     if card is not None and card.training_data:
         reasons.append(
-            f"the video model {card.name} was trained on {card.training_data}; scores on other kinds "
+            f"the face model {card.name} was trained on {card.training_data}; scores on other kinds "
             "of video are less reliable"
         )
     if section.verdict == "uncertain":
         reasons.append(
-            f"the video score {worst.score:.2f} lies in the uncertainty band "
+            f"the face score {worst.score:.2f} lies in the uncertainty band "
             f"[{band.uncertain_low:.2f}, {band.uncertain_high:.2f}]"
         )
     return reasons
@@ -151,6 +170,28 @@ class FaceEvidence(Evidence):
     model_role = "video"
     page_panel = "faces"
     required_for = frozenset({"video", "image"})
+    words = FindingWords(
+        label="Face",
+        fake="likely swapped or altered",
+        real="no sign of a swapped or altered face",
+        unit="faces",
+        nothing="no face found",
+        means_fake="the face model scores this person's face past the point where it calls a face swapped or altered",
+    )
+
+    def based_on(self, result: Any) -> str | None:
+        """The person the verdict rests on, and the frames their face was scored in."""
+        if not isinstance(result, VideoSection) or not result.tracks:
+            return None
+        counted = [t for t in result.tracks if t.counted]
+        worst = max(counted, key=lambda t: t.score)
+        if result.sampling is not None and result.sampling.mode == "image":
+            return "the face in the picture" if len(counted) == 1 else f"{person(worst.id)}'s face, the most suspicious of {len(counted)}"
+        who = person(worst.id) + (f", the most suspicious of {len(counted)} people" if len(counted) > 1 else "")
+        return (
+            f"{who}: {worst.faces} face(s) in sampled frames from {worst.first_time_s:.1f} s to "
+            f"{worst.last_time_s:.1f} s ({result.frames_analyzed} frames sampled{sampling_words(result.sampling)})"
+        )
 
     def prepare(self, products: dict[str, Any], run: RunContext) -> PreparedFaces:
         """The face stage's tracks and crops (``face_tracks``, cut for this model's card)."""
@@ -162,11 +203,17 @@ class FaceEvidence(Evidence):
             return None
         run.progress(SCORING_VIDEO.name, 0.0)
         t = time.perf_counter()
-        result = self.scorer.score(prepared.crops)
-        scored = ScoredFaces(
-            logits=np.asarray(result.logits, dtype=np.float64).reshape(-1),
-            attention=None if result.attention is None else np.asarray(result.attention),
-        )
+        # In chunks, so the progress bar follows the face model (often the longest step) instead of
+        # jumping once at its end; the model batches within each chunk as before.
+        logits, maps = [], []
+        crops = prepared.crops
+        for start in range(0, len(crops), SCORE_CHUNK_FACES):
+            result = self.scorer.score(crops[start : start + SCORE_CHUNK_FACES])
+            logits.append(np.asarray(result.logits, dtype=np.float64).reshape(-1))
+            if result.attention is not None:
+                maps.append(np.asarray(result.attention))
+            run.progress(SCORING_VIDEO.name, min(start + SCORE_CHUNK_FACES, len(crops)) / len(crops))
+        scored = ScoredFaces(logits=np.concatenate(logits), attention=np.concatenate(maps) if maps else None)
         run.clock.add("score_video", t)
         run.progress(SCORING_VIDEO.name, 1.0)
         return scored

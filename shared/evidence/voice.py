@@ -11,10 +11,11 @@ from shared.analysis import RunContext
 from shared.errors import ModelContractError
 from shared.evidence import register_evidence
 from shared.evidence.base import Evidence, model_info
+from shared.findings import FindingWords, percent
 from shared.media.probe import MediaSource
 from shared.modelcard import AudioPreprocessing
 from shared.products import NO_AUDIO_TRACK, WAVEFORM_RATE, Waveform
-from shared.report import Artifact, AudioSection, AudioSegment, SectionStatus
+from shared.report import Artifact, AudioSection, AudioSegment, Finding, SectionStatus
 from shared.scoring import report_band_for, verdict_for
 from shared.stages import SCORING_AUDIO
 from shared.vad import SpeechActivity
@@ -39,6 +40,44 @@ class VoiceEvidence(Evidence):
     model_role = "audio"
     page_panel = "voice"
     required_for = frozenset({"audio"})
+    words = FindingWords(
+        label="Voice",
+        fake="likely synthetic (cloned or generated)",
+        real="no sign of a synthetic voice",
+        unit="recordings",
+        nothing="no usable speech",
+        means_fake="the voice model scores the speech past the point where it calls a voice synthetic",
+    )
+    #: below this measured catch rate a "no conclusion" or "real" voice finding says it plainly
+    WEAK_CATCH_RATE = 0.5
+
+    def based_on(self, result: Any) -> str | None:
+        """Which stretches of audio the verdict rests on (the counted windows), and which it leaves out."""
+        if not isinstance(result, AudioSection) or not result.segments:
+            return None
+        counted = [s for s in result.segments if s.counted]
+        if not counted:
+            return None
+        spans = ", ".join(f"{s.start_s:.1f}-{s.end_s:.1f} s" for s in counted[:6])
+        more = f" and {len(counted) - 6} more" if len(counted) > 6 else ""
+        left = len(result.segments) - len(counted)
+        rest = f"; {left} later stretch(es) are shown but not counted" if left else ""
+        if len(counted) == 1:
+            return f"one stretch of speech, {spans}{rest}"
+        return f"{len(counted)} stretches of speech, {spans}{more}{rest}"
+
+    def finding(self, result: Any) -> Finding | None:
+        finding = super().finding(result)
+        band = getattr(result, "band", None)
+        catch = getattr(band, "catch_rate", None)
+        if finding is not None and finding.verdict in ("real", "uncertain") and catch is not None and catch < self.WEAK_CATCH_RATE:
+            # the measured operating point catches few synthetic voices unlike its training data: say so
+            weak = (
+                f"this model caught only {percent(catch)} of synthetic voices in tests on speech unlike its training "
+                "data: it cannot tell cloned voices from real ones reliably on such speech"
+            )
+            finding = finding.model_copy(update={"does_not_prove": weak, "text": f"{finding.text} - {weak}"})
+        return finding
 
     @classmethod
     def needs_model(cls, source: MediaSource) -> bool:
@@ -64,7 +103,12 @@ class VoiceEvidence(Evidence):
 
         run.progress(SCORING_AUDIO.name, 0.0)
         t = time.perf_counter()
-        result = score_audio(self.scorer, prepared.wave.samples, activity=prepared.activity)
+        result = score_audio(
+            self.scorer,
+            prepared.wave.samples,
+            activity=prepared.activity,
+            progress=lambda share: run.progress(SCORING_AUDIO.name, share),
+        )
         run.clock.add("score_audio", t)
         run.progress(SCORING_AUDIO.name, 1.0)
         return result
@@ -80,17 +124,17 @@ class VoiceEvidence(Evidence):
         if prepared.wave.samples is None:
             reason = prepared.wave.reason or NO_AUDIO_TRACK
             status: SectionStatus = "not_available" if prepared.wave.has_track else "not_applicable"
-            reasons.append(f"audio: {reason}")
+            reasons.append(f"voice: {reason}")
             return AudioSection(status=status, model=model, verdict="not_applicable", reason=reason)
         duration = round(prepared.wave.duration_s, 3)
         if scored is None:
             reason = self.unavailable or "audio analysis is not available (no audio model)"
-            reasons.append(f"audio: {reason}")
+            reasons.append(f"voice: {reason}")
             return AudioSection(
                 status="not_available", model=model, verdict="not_applicable", duration_s=duration, reason=reason
             )
         if scored.not_applicable:
-            reasons.append(f"audio: {scored.not_applicable}")
+            reasons.append(f"voice: {scored.not_applicable}")
             return AudioSection(
                 status="not_applicable",
                 model=model,
@@ -125,14 +169,12 @@ class VoiceEvidence(Evidence):
         skipped = scored.silent_windows + scored.non_speech_windows
         if skipped:
             reasons.append(
-                f"audio: {scored.silent_windows} silent window(s) not scored, {scored.non_speech_windows} "
-                "scored window(s) mostly without speech"
+                f"voice: {scored.silent_windows} silent stretch(es) not scored, {scored.non_speech_windows} "
+                "scored stretch(es) mostly without speech"
             )
-        if band.source == "model_card":
-            reasons.append(f"audio: verdict from the model's measured operating point: {band.description}")
         if card is not None and card.training_data:
             reasons.append(
-                f"the audio model {card.name} was trained on {card.training_data}; speech from other "
+                f"the voice model {card.name} was trained on {card.training_data}; speech from other "
                 "sources (other languages, microphones, generators) is scored less reliably"
             )
         return section

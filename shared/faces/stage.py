@@ -133,13 +133,15 @@ class FaceStage:
         for frame in iter_frames(source, wanted, threads=options.decode_threads):
             record = FrameRecord(frame.index, frame.time_s, frame.rgb, self._wants_detection(frame.time_s, frame.index == wanted[-1]))
             chunk.append(record)
+            if len(chunk) % 8 == 0:  # decoding a chunk takes seconds: let the bar follow it
+                progress(DECODING.name, (done + len(chunk)) / len(wanted))
             if sum(r.detect for r in chunk) >= CHUNK_FRAMES or sum(r.rgb.nbytes for r in chunk) >= CHUNK_BYTES:
                 t = clock.add("decode", t)
-                progress(DETECTING_FACES.name, done / len(wanted))
+                progress(DECODING.name, (done + len(chunk)) / len(wanted))
                 t = self._process(chunk, t)
                 done += len(chunk)
                 chunk = []
-                progress(DECODING.name, done / len(wanted))
+                progress(DETECTING_FACES.name, done / len(wanted))
         t = clock.add("decode", t)
         if chunk and not chunk[-1].detect:
             # Decoding stopped early (damaged file): detect on the last decoded frame so the frames

@@ -20,6 +20,11 @@ NO_EVIDENCE = (
     "Absence of provenance says nothing about whether the file is real."
 )
 
+SIGNED_NO_AI = (
+    "The Content Credentials declare no AI, and no tampering, generator metadata or known watermark was found. "
+    "They show how the file was made and that it is unchanged since signing, not whether what it shows is true."
+)
+
 
 def summarize(c2pa: C2paSection, metadata: MetadataSection, watermarks: WatermarkSection) -> ProvenanceSection:
     """The section for one file, with the evidence, verdict and reasons the rule above gives."""
@@ -59,7 +64,8 @@ def summarize(c2pa: C2paSection, metadata: MetadataSection, watermarks: Watermar
         evidence, verdict = "generator_metadata", "uncertain"
     else:
         evidence, verdict = "none", "not_applicable"
-        reasons.append(NO_EVIDENCE)
+        # intact credentials are provenance: say what they lack rather than "no provenance evidence"
+        reasons.append(SIGNED_NO_AI if c2pa.state in ("valid", "trusted") else NO_EVIDENCE)
     return ProvenanceSection(
         verdict=verdict,
         evidence=evidence,

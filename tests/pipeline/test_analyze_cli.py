@@ -194,8 +194,13 @@ def test_several_files_and_a_folder_give_one_json_line_each(
         str(face_image), str(folder), str(face_video), "--json", "--frames", "2",
         "--video-model", str(video_model_dir), "--out", str(out),
     )  # fmt: skip
-    assert result.returncode == 2, result.stderr  # one unusable file -> exit 2, the others still analysed
+    # one unusable file is a clean refusal: the others still analysed, exit 0, the refusal listed
+    assert result.returncode == 0, result.stderr
     lines = [json.loads(x) for x in result.stdout.splitlines()]
+    summary = lines.pop()["summary"]
+    assert (summary["files"], summary["reports"], summary["refused"], summary["failed"]) == (4, 3, 1, 0)
+    assert [r["file"] for r in summary["results"]] == [str(face_image), str(folder / "clip.mp4"), str(bad), str(face_video)]
+    assert [r["outcome"] for r in summary["results"]] == ["report", "report", "refused", "report"]
     assert [x.get("media", {}).get("filename") or Path(x["file"]).name for x in lines] == [
         face_image.name, "clip.mp4", "notes.mp4", face_video.name,
     ]  # fmt: skip
@@ -203,3 +208,43 @@ def test_several_files_and_a_folder_give_one_json_line_each(
     assert lines[0]["video"]["status"] == "analyzed" and lines[1]["video"]["status"] == "not_applicable"
     assert [json.loads(x) for x in out.read_text().splitlines()] == lines
     assert "notes.mp4" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_run_where_nothing_could_be_analysed_exits_2_and_lists_every_refusal(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.mp4", tmp_path / "b.wav"
+    first.write_bytes(b"this is not a video")
+    second.write_bytes(b"")
+    result = deepfake(str(first), str(second), "--json")
+    assert result.returncode == 2, result.stderr
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    summary = lines[-1]["summary"]
+    assert (summary["files"], summary["reports"], summary["refused"]) == (2, 0, 2)
+    assert [r["file"] for r in summary["results"]] == [str(first), str(second)]
+    assert [x["file"] for x in lines[:-1]] == [str(first), str(second)]
+    text = deepfake(str(first), str(second))
+    assert text.returncode == 2 and text.stdout.strip().splitlines()[-1].startswith("summary: 2 files, 0 reports")
+    assert str(first) in text.stdout and "refused" in text.stdout
+
+
+def test_record_says_exactly_what_produced_the_report(face_image: Path, video_model_dir: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    from report_words import development_details
+
+    out, record_file = tmp_path / "report.jsonl", tmp_path / "record.jsonl"
+    result = deepfake(
+        str(face_image), "--json", "--frames", "2", "--video-model", str(video_model_dir),
+        "--out", str(out), "--record", str(record_file),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = json.loads(record_file.read_text())
+    report_line = out.read_text().splitlines()[0]
+    assert record["report_sha256"] == hashlib.sha256(report_line.encode()).hexdigest()
+    assert record["file"]["sha256"] == hashlib.sha256(face_image.read_bytes()).hexdigest()
+    card = json.loads((video_model_dir / "model.json").read_text())  # read independently of the code
+    assert record["models"]["video"]["checkpoint_sha256"] == card["source"]["sha256"]
+    assert record["models"]["video"]["scored"] is True
+    assert record["options"]["frames"] == 2 and record["options_changed_from_defaults"]["frames"] == 2
+    report = json.loads(report_line)
+    assert record["verdict"] == report["verdict"] and record["bands"]["video"] == report["video"]["band"]
+    assert not development_details(record_file.read_text())

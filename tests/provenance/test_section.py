@@ -7,7 +7,7 @@ import json
 import pytest
 
 from shared.provenance import section as ps
-from shared.provenance.evidence import NO_EVIDENCE, summarize
+from shared.provenance.evidence import NO_EVIDENCE, SIGNED_NO_AI, summarize
 
 NOT_FOUND = ps.WatermarkSection(status="not_found")
 SD2 = ps.WatermarkMatch(
@@ -47,7 +47,10 @@ def _c2pa(state: str, ai: bool = False) -> ps.C2paSection:
 def test_evidence_rule(c2pa, findings, watermarks, evidence: str, verdict: str) -> None:
     section = summarize(c2pa, ps.MetadataSection(findings=findings), watermarks)
     assert (section.evidence, section.verdict) == (evidence, verdict)
-    assert (NO_EVIDENCE in section.reasons) is (evidence == "none")
+    # intact credentials without an AI declaration are not "no provenance evidence": they say what they lack
+    signed = c2pa.state in ("valid", "trusted")
+    assert (NO_EVIDENCE in section.reasons) is (evidence == "none" and not signed)
+    assert (SIGNED_NO_AI in section.reasons) is (evidence == "none" and signed)
 
 
 def test_section_round_trips_and_has_a_schema() -> None:

@@ -82,6 +82,16 @@ def _pct(p: float) -> str:
     return f"{math.floor(p * 100 + 0.5)}%"
 
 
+def _pct_bound(p: float) -> str:
+    """A band's bound as the page writes it: never rounded onto 0 % or 100 % when it is not."""
+    if 0 < p < 0.01:
+        return f"{float(f'{p * 100:.2g}'):g}%"
+    digits = 0
+    while digits < 6 and p < 1 and math.floor(p * 100 * 10**digits + 0.5) / 10**digits >= 100:
+        digits += 1
+    return f"{p * 100:.{digits}f}%" if digits else _pct(p)
+
+
 def _check_evidence(page, report: dict) -> None:
     """Each check's line: its verdict, its score, and the band its verdict used (only when it used one)."""
     kind = report["media"]["kind"]
@@ -107,12 +117,20 @@ def _check_evidence(page, report: dict) -> None:
         band = sec.get("band")
         if judged and band is not None:
             text = item.locator(".evidence-band").inner_text()
-            assert f"real below {_pct(band['uncertain_low'])}" in text and f"fake above {_pct(band['uncertain_high'])}" in text
+            assert f"real below {_pct_bound(band['uncertain_low'])}" in text
+            assert f"fake above {_pct_bound(band['uncertain_high'])}" in text
             description = item.locator(".evidence-band-description").inner_text()
             assert description.lower() == band["description"].lower()
         else:  # no band is shown that no verdict used
             assert item.locator(".evidence-band, .meter").count() == 0, section
-        if judged and sec.get("score") is not None:
+        finding = next((f for f in report.get("findings", []) if f["section"] == section), None)
+        if finding is not None:  # report 2.1: the finding's words, and where the score falls in its band
+            assert item.locator("h4").inner_text() == finding["label"]
+            assert item.locator(".evidence-finding").inner_text().lower() == finding["headline"].lower()
+            if finding.get("score_position"):
+                assert item.locator(".evidence-score").inner_text().lower() == finding["score_position"].lower()
+            assert "likely fake" not in item.inner_text()
+        elif judged and sec.get("score") is not None:
             assert f"{_pct(sec['score'])} likely fake" in item.locator(".evidence-score").inner_text()
     # The overall verdict comes after the checks.
     assert page.evaluate(
@@ -163,7 +181,12 @@ def _check_common(page, job: dict) -> None:
     assert report["schema_version"].split(".")[0] == "2"
     _check_evidence(page, report)
     assert page.locator("#verdict-label").inner_text() == VERDICT_LABELS[report["verdict"]]
-    if report["score"] is not None:
+    if report.get("summary"):  # report 2.1: the summary and the findings the verdict rests on
+        assert page.locator("#verdict-summary").inner_text() == report["summary"]
+        for finding in report["findings"]:
+            if finding["evidence"] in report["verdict_rests_on"]:
+                assert finding["headline"] in page.locator("#verdict-sub").inner_text()
+    elif report["score"] is not None:
         assert _pct(report["score"]) in page.locator("#verdict-sub").inner_text()
     for reason in report["reasons"]:
         assert reason in page.locator("#reasons").inner_text()
@@ -419,7 +442,7 @@ def test_content_credentials_panel_for_signed_files(request, stack_url, new_page
     ai = page.locator("#c2pa-actions li.ai")
     assert ai.count() == 1 and ai.locator(".tag").inner_text() == "AI-declared"
     assert page.locator("#verdict-label").inner_text() == "Likely manipulated"
-    assert "Given by: content credentials" in page.locator("#verdict-sub").inner_text()
+    assert "Rests on: origin, declared AI-generated" in page.locator("#verdict-sub").inner_text()
     panel.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "report-provenance-desktop.png"), full_page=True)
     assert problems.errors == []
