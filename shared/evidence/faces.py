@@ -121,7 +121,7 @@ def sampling_words(sampling: Any) -> str:
     if sampling is None:
         return ""
     if sampling.mode == "every" and sampling.every:
-        return ", every frame" if sampling.every == 1 else f", every {sampling.every}. frame"
+        return ", every frame" if sampling.every == 1 else f", one frame in {sampling.every}"
     if sampling.mode == "frames" and sampling.frames:
         return ", evenly spaced"
     return ""
