@@ -98,6 +98,10 @@ def explain_verdict(verdict: Verdict, kinds: list[Evidence], sections: dict[str,
         section = sections.get(kind.section)
         if section is None or section.status != "analyzed" or section.verdict != verdict:
             continue
+        custom = kind.verdict_reason(section, sections)
+        if custom is not None:
+            why.append(custom)
+            continue
         band = getattr(section, "band", None)
         if band is not None and band.false_alarm_rate is not None:
             why.append(f"{kind.name} (its fake point calls {100 * band.false_alarm_rate:.1f} % of real media fake)")

@@ -292,6 +292,14 @@ def summarize(report: Any) -> str:
     if report.provenance is not None:
         lines.append(f"provenance: {report.provenance.verdict}")
         lines.extend(f"  {line}" for line in summary_lines(report.provenance)[:-1])
+    g = report.generated
+    if g is not None and m.kind == "image":
+        model = f"{g.model.name}" if g.model else "no model"
+        if g.status == "analyzed":
+            lines.append(f"generated picture: {g.finding or g.verdict} {_fmt_score(g.score)} [{model}]{_fmt_band(g.band)}")
+            lines.append(f"  {g.band.description if g.band is not None else g.reason}")
+        else:
+            lines.append(f"generated picture: {g.status.replace('_', ' ')} ({g.reason})")
     lines.append(f"verdict: {report.verdict.upper().replace('_', ' ')}   score: {_fmt_score(report.score)}")
     for reason in report.reasons:
         lines.append(f"- {reason}")

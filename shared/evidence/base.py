@@ -117,6 +117,11 @@ class Evidence(ABC):
         per-face heatmaps into ``heatmaps`` (when given). None by default."""
         return []
 
+    def verdict_reason(self, section: Any, sections: dict[str, Any]) -> str | None:
+        """How the overall verdict's reason names this evidence when it gave that verdict; ``None``: the
+        pipeline's default wording (its fake point's false-alarm rate)."""
+        return None
+
     @property
     def model_version(self) -> str | None:
         """The version of the model that scored this evidence, for the report's ``models``."""
