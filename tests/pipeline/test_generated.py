@@ -189,3 +189,39 @@ def test_analyze_prints_the_finding_with_its_band(shared_media: Path, video_mode
     report = Report.model_validate_json(js.stdout)
     assert report.generated is not None and report.generated.status == "analyzed"
     assert report.generated.band is not None and report.generated.band.false_alarm_rate is not None
+
+
+def test_evaluate_media_measures_the_point_it_writes(
+    shared_media: Path, generated_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+    import json
+
+    from shared.cli import main
+    from shared.modelcard import OperatingPoint
+
+    rows = list(csv.DictReader((shared_media / "manifest-aiimage.csv").open()))
+    picked = [r for r in rows if r["label"] == "real"][:6] + [r for r in rows if r["label"] == "ai"][:4]
+    manifest = tmp_path / "manifest-few.csv"
+    with manifest.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(picked)
+    (tmp_path / "few").symlink_to(shared_media / "aiimage")
+    out, js = tmp_path / "point.json", tmp_path / "all.json"
+    code = main([
+        "generated", "evaluate-media", "--manifest", str(manifest), "--model", str(generated_model_dir),
+        "--target-rate", "0.2", "--operating-point-out", str(out), "--json-out", str(js), "--quiet",
+    ])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "AUC as_is:" in printed and "AUC jpeg90:" in printed and "real photos called generated" in printed
+    point = OperatingPoint.model_validate_json(out.read_text())
+    scores = json.loads(js.read_text())["scores"]
+    real = [scores[r["file"]]["as_is"] for r in picked if r["label"] == "real"]
+    generated = [scores[r["file"]]["as_is"] for r in picked if r["label"] == "ai"]
+    called = sum(s >= point.fake_at for s in real)
+    # the lowest point that calls at most 20 % of the 6 real photos generated calls exactly 1 of them
+    assert called == 1 and point.false_fake["pooled"].called == called
+    assert point.catch["pooled"].called == sum(s >= point.fake_at for s in generated)
+    assert point.false_fake["pooled"].files == 6 and point.catch["pooled"].files == 4
