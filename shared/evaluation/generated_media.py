@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.errors import InvalidArgument
+from shared.errors import BadInput, InvalidArgument
 from shared.evaluation.audio_media import _fake_point, _real_point
 from shared.modelcard import MeasuredRate, OperatingPoint
 
@@ -113,11 +113,14 @@ def score_pictures(
     scores: dict[str, list[float]] = {v: [] for v in variants}
     model_seconds = 0.0
     for i, picture in enumerate(pictures):
-        with open(picture.file, "rb") as stream:
-            still = decode_still(stream, picture.file.name)
-            reason = unusable_reason(still, scorer.prep.min_side)
-            rgb = still.rgb
-            still.pil.close()
+        try:
+            with open(picture.file, "rb") as stream:
+                still = decode_still(stream, picture.file.name)
+                reason = unusable_reason(still, scorer.prep.min_side)
+                rgb = still.rgb
+                still.pil.close()
+        except BadInput as exc:  # deepfake analyze refuses the file too: counted as not judged, with why
+            reason = f"refused: {exc.message}"
         if reason is not None:
             skipped.append((picture.file.name, reason))
             continue
