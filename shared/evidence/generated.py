@@ -9,9 +9,9 @@ as do its calibration and the operating point measured on the pictures of ``../s
 judges nothing, so the overall verdict can only rest on this evidence at a point whose false-alarm rate
 was measured.
 
-Why it has no model role and no inference service: one 224 x 224 picture per file through a ViT-B/16
-(about 0.3 s on one core) is small next to a face model over many frames, and a role is an inference
-service with its own port and deployment (``shared.roles``). So it runs where it is asked, like the
+Why it has no model role and no inference service: it scores one 224 x 224 picture per file (a face model
+scores every face of many frames), and a role is an inference service with its own port and deployment
+(``shared.roles``), which one picture per file does not need. So it runs where it is asked, like the
 provenance check and the speech-activity model: in ``deepfake analyze`` and inside the worker, compiled
 once per process by ``shared.runtime.compile_model``.
 
