@@ -202,7 +202,6 @@ def import_checkpoint(
     """
     import openvino as ov
 
-    from shared.registry import load_operating_point
     from shared.runtime import forget_compiled
 
     if architecture != "clip-vit-b16-probe":
@@ -231,7 +230,7 @@ def import_checkpoint(
         reported_metrics=dict(entry.reported_metrics),
         source=SourceInfo(file=entry.file, sha256=manifest_sha256(files), files=files),
         calibration=read_calibration(root / FUSION),
-        operating_point=load_operating_point(entry.name) if entry.operating_point is not None else None,
+        operating_point=entry.operating_point,
         notes=(
             "Runs on OpenVINO at f32. The shipped encoder's dynamically quantized matrix products are "
             "replaced by float32 products with the same (dequantized int8) weights: the int8 graph's scores "
