@@ -18,6 +18,12 @@ Configuration is the services' own environment variables (``DEEPFAKE_*``, see ``
 every default (ports, Redis URL, queue name, hosts) is read from the settings classes in
 ``shared/settings.py``, never repeated here. The same ``Stack`` class starts the stack for the
 end-to-end tests.
+
+The same class runs one host's share of a stack spread over several hosts: ``StackConfig.launcher``
+runs every process through a prefix (``ip netns exec HOST`` in ``tests/fixtures_hosts.py``),
+``service_hosts`` says where each inference service listens, ``data_dir`` is the storage all hosts share
+for uploads and artefacts, and ``start_redis``/``start_services``/``start_gateway``/``start_worker`` start
+the pieces one by one instead of ``up()``.
 """
 
 from __future__ import annotations
@@ -83,6 +89,16 @@ class StackConfig:
     #: extra environment for every process (model folders, TTLs, ...); wins over the inherited one
     env: dict[str, str] = field(default_factory=dict)
     start_timeout: float = 600.0
+    #: model role name -> the host its inference service listens on, where it is not ``service_host``
+    #: (services spread over several hosts)
+    service_hosts: dict[str, str] = field(default_factory=dict)
+    #: the storage every host shares for uploads and artefacts (``uploads/``, ``artifacts/``): the
+    #: gateway writes an upload there and a worker on another host reads it from there (a cluster's
+    #: shared volume). Default: ``run_dir``, one machine.
+    data_dir: Path | None = None
+    #: put before every command this stack starts, e.g. ``["ip", "netns", "exec", "hostb"]`` to run
+    #: the processes on another (network-namespace) host; it must exec the command (same PID)
+    launcher: list[str] = field(default_factory=list)
 
     @classmethod
     def from_env(cls, **overrides: object) -> StackConfig:
@@ -106,10 +122,20 @@ class StackConfig:
     def gateway_url(self) -> str:
         return f"http://{self.host}:{self.gateway_port}"
 
+    def service_host_of(self, role: ModelRole | str) -> str:
+        """The host the inference service of a model role (or role name) listens on."""
+        name = role if isinstance(role, str) else role.name
+        return self.service_hosts.get(name, self.service_host)
+
     def service_url(self, role: ModelRole | str) -> str:
         """Where the inference service of a model role (or role name) listens."""
         name = role if isinstance(role, str) else role.name
-        return f"http://{self.service_host}:{self.service_ports[name]}"
+        return f"http://{self.service_host_of(name)}:{self.service_ports[name]}"
+
+    @property
+    def shared_dir(self) -> Path:
+        """Where uploads and artefacts live (``data_dir``, else ``run_dir``)."""
+        return (self.data_dir or self.run_dir).resolve()
 
     @property
     def logs(self) -> Path:
@@ -144,12 +170,12 @@ class Stack:
     # --- environment shared by every process -------------------------------------------------------
     def env(self) -> dict[str, str]:
         c = self.config
-        run = c.run_dir.resolve()
+        data = c.shared_dir
         common = {
             "REDIS_URL": c.redis_url,
             "QUEUE_NAME": c.queue_name,
-            "UPLOAD_DIR": str(run / "uploads"),
-            "ARTIFACTS_DIR": str(run / "artifacts"),
+            "UPLOAD_DIR": str(data / "uploads"),
+            "ARTIFACTS_DIR": str(data / "artifacts"),
             **{role.service_url_field.upper(): c.service_url(role) for role in roles()},
         }
         env = dict(os.environ)
@@ -163,7 +189,7 @@ class Stack:
             }
         )
         for role in roles():
-            env[role.service_env_prefix + "HOST"] = c.service_host
+            env[role.service_env_prefix + "HOST"] = c.service_host_of(role)
             env[role.service_env_prefix + "PORT"] = str(c.service_ports[role.name])
         env.update(c.env)
         return env
@@ -183,21 +209,16 @@ class Stack:
         try:
             self._ensure_redis()
             self.timings["redis"] = round(time.monotonic() - t0, 2)
-            # each service reads its host and port from its settings (env set in self.env())
-            for role in roles():  # they compile their models side by side
-                self.start_service(role.name, wait=False)
-            for role in roles():
-                self._wait_http(role.service, c.service_url(role) + "/healthz")
+            self.start_services()
             self.timings["inference_services"] = round(time.monotonic() - t0, 2)
-            self._spawn("gateway", ["-m", "gateway"])
-            self._wait_http("gateway", c.gateway_url + "/healthz")
+            self.start_gateway()
             self.timings["gateway"] = round(time.monotonic() - t0, 2)
             for _ in range(c.workers):
                 self.start_worker(wait=False)
             self._wait_workers(c.workers)
             self.timings["workers"] = round(time.monotonic() - t0, 2)
             # ready only now: /readyz needs a live worker (and the services, Redis, the upload folder)
-            self._wait_http("gateway", c.gateway_url + "/readyz")
+            self.wait_ready()
         except BaseException:
             self.down()
             raise
@@ -213,12 +234,23 @@ class Stack:
         self.start_redis()
 
     def start_redis(self) -> None:
-        """Start a private redis-server (append-only file in run/redis, so a restart keeps the jobs)."""
-        port = urlsplit(self.config.redis_url).port or 6379
+        """Start a private redis-server (append-only file in run/redis, so a restart keeps the jobs).
+
+        It listens only on the address of ``redis_url``: loopback on one machine; the host's own address
+        when the stack runs on several hosts (see ``launcher``). Redis's protected mode refuses other
+        hosts unless a password is set, so such a URL must carry one (``redis://:PASSWORD@host:port/db``),
+        which becomes ``requirepass``."""
+        parts = urlsplit(self.config.redis_url)
         data = (self.config.run_dir / "redis").resolve()
         data.mkdir(parents=True, exist_ok=True)
-        self._spawn("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-                              "--appendonly", "yes", "--save", "", "--protected-mode", "yes"], python=False)
+        bind = "127.0.0.1" if parts.hostname in (None, "localhost") else str(parts.hostname)
+        if not bind.startswith("127.") and not parts.password:
+            raise StackError(f"a Redis other hosts reach needs a password in its URL ({self.config.redis_url}): "
+                             "redis://:PASSWORD@host:port/db")
+        password = ["--requirepass", parts.password] if parts.password else []
+        self._spawn("redis", ["redis-server", "--port", str(parts.port or 6379), "--bind", bind, "--dir", str(data),
+                              "--appendonly", "yes", "--save", "", "--protected-mode", "yes", *password],
+                    python=False)
         self.redis_started = True
         deadline = time.monotonic() + 20
         while not self._redis_ping():
@@ -233,6 +265,29 @@ class Stack:
         if not self.redis_started:
             raise StackError("this stack did not start Redis; it will not stop someone else's")
         self._stop("redis", timeout=15)
+
+    def start_gateway(self, *, wait: bool = True) -> None:
+        """Start the gateway (``python -m gateway``); waits until it answers ``/healthz``."""
+        self._spawn("gateway", ["-m", "gateway"])
+        if wait:
+            self._wait_http("gateway", self.config.gateway_url + "/healthz")
+            self.save()
+
+    def wait_ready(self) -> None:
+        """Wait until the gateway's ``/readyz`` says ready (Redis, every service, a live worker)."""
+        self._wait_http("gateway", self.config.gateway_url + "/readyz")
+
+    def start_services(self, role_names: list[str] | None = None) -> None:
+        """Start the inference services of these model roles (default: every role) side by side, each
+        compiling its model, and wait until all answer ``/healthz``. Each reads its host and port from
+        its settings (the environment of :meth:`env`)."""
+        names = role_names if role_names is not None else [role.name for role in roles()]
+        for name in names:
+            self.start_service(name, wait=False)
+        for name in names:
+            role = get_role(name)
+            self._wait_http(role.service, self.config.service_url(role) + "/healthz")
+        self.save()
 
     def start_service(self, role_name: str, *, wait: bool = True) -> None:
         """Start the inference service of a model role (``python -m <service>``), e.g. again after
@@ -282,9 +337,20 @@ class Stack:
     def workers(self) -> list[str]:
         return [n for n in self.procs if n.startswith("worker")]
 
+    def owns_worker(self, worker_name: str) -> bool:
+        """Whether an RQ or liveness-beat worker name is one of this stack's worker slots: the slot's
+        first worker (``workerN-TOKEN``), one its supervisor started instead (``.sK``) or one renamed
+        after a Redis error (``.rK``)."""
+        return bool(slots_up([f"{n}-{self._token}" for n in self.workers()], [worker_name]))
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        """The last lines of a process's log (RQ's housekeeping lines left out), for error messages."""
+        return self._tail(name, lines)
+
     def _spawn(self, name: str, args: list[str], *, python: bool = True) -> None:
+        self.config.logs.mkdir(parents=True, exist_ok=True)  # also when started piece by piece, not by up()
         log = (self.config.logs / f"{name}.log").open("ab")
-        cmd = [self.config.python, *args] if python else args
+        cmd = [*self.config.launcher, *([self.config.python, *args] if python else args)]
         proc = subprocess.Popen(cmd, cwd=REPO, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
@@ -412,7 +478,8 @@ class Stack:
     def load(cls, state_file: Path) -> Stack:
         state = json.loads(Path(state_file).read_text())
         raw = state["config"]
-        config = StackConfig(**{**raw, "run_dir": Path(raw["run_dir"])})
+        config = StackConfig(**{**raw, "run_dir": Path(raw["run_dir"]),
+                                "data_dir": Path(raw["data_dir"]) if raw.get("data_dir") else None})
         stack = cls(config)
         stack.procs = {k: int(v) for k, v in state["procs"].items()}
         stack.redis_started = state["redis_started"]

@@ -10,7 +10,7 @@ COPY gateway ./gateway
 COPY preprocess_worker ./preprocess_worker
 COPY video_service ./video_service
 COPY audio_service ./audio_service
-RUN pip install ".[gateway,ml]" && pip install --no-deps silero-vad==6.2.3 \
+RUN pip install ".[gateway,ml]" && pip install --no-deps silero-vad==6.2.3 mediapipe==0.10.21 \
  && python -c "import sys, shared.pipeline, shared.video_scoring, shared.audio_scoring; assert 'torch' not in sys.modules"
 RUN useradd --create-home --uid 10001 app && mkdir -p /data /models && chown app /data /models
 USER app

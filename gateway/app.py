@@ -34,7 +34,12 @@ from gateway.middleware import GuardAndMeasure  # noqa: E402
 from gateway.routes import jobs, ops  # noqa: E402
 from shared.jobs import JobStore  # noqa: E402
 from shared.roles import service_urls  # noqa: E402
-from shared.settings import PLACEHOLDER_API_KEYS, GatewaySettings, get_gateway_settings  # noqa: E402
+from shared.settings import (  # noqa: E402
+    PLACEHOLDER_API_KEYS,
+    GatewaySettings,
+    get_gateway_settings,
+    without_password,
+)
 from shared.webhooks import WebhookPolicy  # noqa: E402
 
 log = logging.getLogger("gateway")
@@ -100,8 +105,8 @@ def create_app() -> FastAPI:
         app.state.store = JobStore(connection)
         app.state.webhook_policy = webhook_policy(settings)
         app.state.http = httpx.AsyncClient(timeout=settings.readiness_timeout)
-        log.info("gateway ready: redis %s, queue %s, uploads in %s", settings.redis_url, settings.queue_name,
-                 settings.upload_dir)
+        log.info("gateway ready: redis %s, queue %s, uploads in %s", without_password(settings.redis_url),
+                 settings.queue_name, settings.upload_dir)
         try:
             yield
         finally:

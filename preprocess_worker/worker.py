@@ -44,7 +44,7 @@ from rq.worker import WorkerStatus  # noqa: E402
 
 from shared.jobs import worker_beat, worker_gone  # noqa: E402
 from shared.roles import service_urls  # noqa: E402
-from shared.settings import WorkerSettings, get_worker_settings  # noqa: E402
+from shared.settings import WorkerSettings, get_worker_settings, without_password  # noqa: E402
 from shared.webhooks import WebhookPolicy, WebhookSender  # noqa: E402
 
 log = logging.getLogger("preprocess_worker")
@@ -167,7 +167,8 @@ def _work(settings: WorkerSettings, base_name: str, burst: bool, log_level: str)
     # still be registered) instead of letting the process die.
     for generation in itertools.count():
         worker = build_worker(settings, name=base_name if generation == 0 else f"{base_name}.r{generation}")
-        log.info("worker %s listening on %s (%s)", worker.name, settings.queue_name, settings.redis_url)
+        log.info("worker %s listening on %s (%s)", worker.name, settings.queue_name,
+                 without_password(settings.redis_url))
         try:
             worker.work(burst=burst, logging_level=log_level)
         except RedisError as exc:

@@ -420,11 +420,25 @@ def worker_gone(redis: Redis, name: str) -> None:
     redis.zrem(WORKERS_ALIVE_KEY, name)
 
 
+#: how long a worker whose beat ran out without a goodbye (killed, its host lost) is listed as lost
+LOST_WORKER_MEMORY = 600.0
+
+
 def live_workers(redis: Redis) -> list[str]:
-    """Names of the workers whose last beat has not expired (expired ones are dropped)."""
+    """Names of the workers whose last beat has not expired (beats older than
+    :data:`LOST_WORKER_MEMORY` are dropped)."""
     now = time.time()
     with redis.pipeline() as pipe:
-        pipe.zremrangebyscore(WORKERS_ALIVE_KEY, "-inf", now)
+        pipe.zremrangebyscore(WORKERS_ALIVE_KEY, "-inf", now - LOST_WORKER_MEMORY)
         pipe.zrangebyscore(WORKERS_ALIVE_KEY, now, "+inf")
         _, names = pipe.execute()
+    return sorted(_text(n) for n in names)
+
+
+def lost_workers(redis: Redis) -> list[str]:
+    """Names of the workers whose beat ran out within the last :data:`LOST_WORKER_MEMORY` seconds
+    without a goodbye (:func:`worker_gone`): killed, or on a host that went away. A worker its
+    supervisor restarted comes back under a new name, so the old name stays listed for that while."""
+    now = time.time()
+    names = redis.zrangebyscore(WORKERS_ALIVE_KEY, now - LOST_WORKER_MEMORY, f"({now}")
     return sorted(_text(n) for n in names)

@@ -281,6 +281,8 @@ class PackagedModel:
     precision_parity: PrecisionParity | None = None
     #: ``INFERENCE_NUM_THREADS``; 0 lets OpenVINO use every core
     threads: int = 0
+    #: the file's sha256 when it is pinned: another file in its place (another package version) is refused
+    sha256: str | None = None
 
     def __post_init__(self) -> None:
         check_precision_choice(self.inference_precision, self.precision_parity, self.name)
@@ -296,10 +298,22 @@ class PackagedModel:
         for location in locations:
             path = Path(location) / self.file
             if path.is_file():
+                self._check_digest(path)
                 return path
         if not locations:
             raise ModelUnavailable(f"{self.name} needs the {self.package} package: {self.install_hint}")
         raise ModelUnavailable(f"the installed {self.package} has no {self.file}; {self.install_hint}")
+
+
+    def _check_digest(self, path: Path) -> None:
+        if self.sha256 is None:
+            return
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != self.sha256:
+            raise ModelUnavailable(
+                f"{path} is not the {self.name} file this version was measured with (sha256 {digest}, "
+                f"expected {self.sha256}); {self.install_hint}"
+            )
 
 
 PACKAGED: dict[str, PackagedModel] = {
@@ -316,6 +330,23 @@ PACKAGED: dict[str, PackagedModel] = {
         # bf16 moved 69 of 417 frames of a speech clip by more than 1e-4, up to 0.0174 (issue 23)
         inference_precision="f32",
         threads=1,  # small and sequential (an LSTM over 512-frame blocks): more threads only wait
+    ),
+    # MediaPipe's 468-point face mesh (Kartynnik et al. 2019), the TFLite file inside the mediapipe wheel;
+    # OpenVINO reads it as it is and mediapipe's Python is never imported. shared.faces.landmarks runs it.
+    "face-mesh": PackagedModel(
+        name="face-mesh",
+        package="mediapipe",
+        file="modules/face_landmark/face_landmark.tflite",
+        install_hint=(
+            "install the 'mediapipe' package without its dependencies, for its face mesh file only "
+            "(pip install --no-deps mediapipe==0.10.21)"
+        ),
+        licence="Apache-2.0 (google-ai-edge/mediapipe)",
+        # f32: landmarks match the TFLite interpreter (ai-edge-litert) to 9e-5 px (tests/lips/test_landmarks.py);
+        # OpenVINO's default bf16 on AMX CPUs moved them by up to 0.86 px of 192 (../shared/reference/lips)
+        inference_precision="f32",
+        threads=1,  # one 192x192 face at a time, about 1.2 ms: more threads only wait
+        sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
     ),
 }
 

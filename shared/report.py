@@ -14,7 +14,8 @@ sees the band each verdict used; the overall verdict follows the written rule of
 be judged (no face in any sampled frame, no usable speech, no provenance evidence).
 
 Changes:
-- 2.1: ``generated`` section (whether a still picture looks generated, at a measured operating point).
+- 2.2: ``generated`` section (whether a still picture looks generated, at a measured operating point).
+- 2.1: ``lips`` section (lips against voice: offset, sync, the speaker's face).
 - 2.0: the top-level ``thresholds`` is gone (one band cannot describe two models); each section carries
   the ``band`` its verdict used. The ``provenance`` section (1.1) takes part in the overall verdict.
 - 1.1: ``provenance`` section (C2PA, generator metadata, watermarks).
@@ -32,7 +33,7 @@ from shared.provenance.section import ProvenanceSection
 from shared.schema_base import MediaKind, SectionStatus, Verdict
 from shared.schema_base import StrictModel as _Model
 
-SCHEMA_VERSION = "2.1"
+SCHEMA_VERSION = "2.2"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
 
 __all__ = ["MediaKind", "SectionStatus", "Verdict"]
@@ -193,6 +194,40 @@ class GeneratedSection(_Model):
     reason: str | None = Field(default=None, description="why the picture was not judged, when it was not")
 
 
+class LipsTrack(_Model):
+    """One face track measured against the soundtrack (``shared.evidence.lips``)."""
+
+    track_id: int
+    speech_s: float = Field(description="seconds of speech heard while this face was visible and usable")
+    face_px: float = Field(description="median face height in frame pixels")
+    offset_ms: int | None = Field(
+        default=None, description="where lips and voice line up best: positive = the sound comes after the picture"
+    )
+    sync: float | None = Field(
+        default=None, description="how far the lips follow the voice above chance (0: no better than chance)"
+    )
+    score: float | None = Field(default=None, description="higher = lips and voice disagree")
+    reason: str | None = Field(default=None, description="why this face could not be measured, when it could not")
+
+
+class LipsSection(_Model):
+    """Lips against voice: does the mouth on screen move with the speech? (``docs/lips.md``)"""
+
+    status: SectionStatus
+    score: float | None = Field(default=None, description="the speaker's score: higher = lips and voice disagree")
+    verdict: Verdict
+    band: Band | None = Field(default=None, description="the band this section's verdict used")
+    speaker_track: int | None = Field(default=None, description="the face whose lips follow the voice best")
+    offset_ms: int | None = Field(default=None, description="the speaker's offset (sound after picture positive)")
+    sync: float | None = Field(default=None, description="the speaker's sync strength")
+    speech_s: float | None = Field(default=None, description="seconds of speech with the speaker's face visible")
+    min_speech_s: float | None = Field(
+        default=None, description="speech needed for a verdict (measured); below it the check abstains"
+    )
+    tracks: list[LipsTrack] = Field(default_factory=list)
+    reason: str | None = Field(default=None, description="why there is no verdict, when there is none")
+
+
 class Thresholds(_Model):
     uncertain_low: float = Field(description="scores below are 'real'")
     uncertain_high: float = Field(description="scores above are 'fake'; in between 'uncertain'")
@@ -243,6 +278,9 @@ class Report(_Model):
     )
     generated: GeneratedSection | None = Field(
         default=None, description="whether a still picture as a whole looks generated (no face needed)"
+    )
+    lips: LipsSection | None = Field(
+        default=None, description="whether the lips on screen move with the voice (videos with sound)"
     )
     reasons: list[str] = Field(default_factory=list, description="plain-language explanations and caveats")
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")

@@ -287,3 +287,18 @@ def get_video_service_settings() -> VideoServiceSettings:
 @lru_cache
 def get_audio_service_settings() -> AudioServiceSettings:
     return AudioServiceSettings()
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for logs (a Redis that other hosts reach has one)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

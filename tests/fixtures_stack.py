@@ -27,7 +27,7 @@ import pytest
 
 from shared.roles import roles
 
-__all__ = ["service_stack", "running_stack", "load_local_runner", "free_port", "RunningStack"]
+__all__ = ["service_stack", "running_stack", "load_local_runner", "free_port", "RunningStack", "stack_env"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -119,6 +119,29 @@ def face_detector_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str
     return env
 
 
+def stack_env(request: pytest.FixtureRequest, run_dir: Path, *, max_upload_mb: float = 5.0) -> dict[str, str]:
+    """The environment of every process of a test stack: the test model folders, one thread each, short
+    heartbeats (a killed worker's job is found within seconds), a small upload limit."""
+    return {
+        "DEEPFAKE_VIDEO_MODEL": str(request.getfixturevalue("video_model_dir")),
+        "DEEPFAKE_AUDIO_MODEL": str(_audio_model_dir(request)),
+        "DEEPFAKE_CACHE_DIR": str(run_dir / "cache"),
+        "DEEPFAKE_OFFLINE": "1",
+        "DEEPFAKE_INFERENCE_THREADS": "1",
+        "DEEPFAKE_WORKER_OPENCV_THREADS": "1",
+        "DEEPFAKE_WORKER_HEARTBEAT_INTERVAL": "1",
+        "DEEPFAKE_WORKER_HEARTBEAT_GRACE": "5",
+        "DEEPFAKE_WORKER_MAINTENANCE_INTERVAL": "2",
+        "DEEPFAKE_GATEWAY_MAX_UPLOAD_MB": str(max_upload_mb),
+        "DEEPFAKE_GATEWAY_JOB_TIMEOUT": "300",
+        # the webhook test's receiver listens on loopback, which is refused by default
+        "DEEPFAKE_GATEWAY_WEBHOOK_ALLOW_PRIVATE": "true",
+        "DEEPFAKE_WORKER_WEBHOOK_ALLOW_PRIVATE": "true",
+        "OMP_NUM_THREADS": "1",
+        **request.getfixturevalue("face_detector_env"),
+    }
+
+
 @contextmanager
 def running_stack(
     request: pytest.FixtureRequest,
@@ -139,24 +162,7 @@ def running_stack(
     runner = load_local_runner()
     run_dir = tmp_path_factory.mktemp(f"stack-run-{queue_name}")
     max_upload_mb = 5.0
-    env = {
-        "DEEPFAKE_VIDEO_MODEL": str(video_dir),
-        "DEEPFAKE_AUDIO_MODEL": str(audio_dir),
-        "DEEPFAKE_CACHE_DIR": str(run_dir / "cache"),
-        "DEEPFAKE_OFFLINE": "1",
-        "DEEPFAKE_INFERENCE_THREADS": "1",
-        "DEEPFAKE_WORKER_OPENCV_THREADS": "1",
-        "DEEPFAKE_WORKER_HEARTBEAT_INTERVAL": "1",
-        "DEEPFAKE_WORKER_HEARTBEAT_GRACE": "5",
-        "DEEPFAKE_WORKER_MAINTENANCE_INTERVAL": "2",
-        "DEEPFAKE_GATEWAY_MAX_UPLOAD_MB": str(max_upload_mb),
-        "DEEPFAKE_GATEWAY_JOB_TIMEOUT": "300",
-        # the webhook test's receiver listens on loopback, which is refused by default
-        "DEEPFAKE_GATEWAY_WEBHOOK_ALLOW_PRIVATE": "true",
-        "DEEPFAKE_WORKER_WEBHOOK_ALLOW_PRIVATE": "true",
-        "OMP_NUM_THREADS": "1",
-        **request.getfixturevalue("face_detector_env"),
-    }
+    env = stack_env(request, run_dir, max_upload_mb=max_upload_mb)
     config = runner.StackConfig(
         run_dir=run_dir,
         redis_url=f"redis://127.0.0.1:{free_port()}/{redis_db}",

@@ -4,6 +4,10 @@ Ready means a job submitted now would be stored and processed: Redis answers, th
 every model role (``shared.roles``) answers (each reported under its own name), at least one
 preprocess worker is alive (its liveness beat has not expired, :func:`shared.jobs.live_workers`), and
 the upload folder is writable.
+
+It also lists ``lost_workers``: workers whose liveness beat stopped without a goodbye in the last ten
+minutes (killed, or their host went away; :func:`shared.jobs.lost_workers`). Losing some workers
+leaves the service ready while one is alive, but an operator sees the capacity that went missing.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from rq import Queue
 from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import REDIS_ERRORS
-from shared.jobs import live_workers
+from shared.jobs import live_workers, lost_workers
 from shared.roles import roles
 from shared.settings import GatewaySettings
 
@@ -55,19 +59,19 @@ def healthz() -> dict[str, str]:
                          "status": "not_ready",
                          "checks": {"redis": "ok", "video_service": "ConnectError", "audio_service": "ok",
                                     "workers": "ok", "upload_dir": "ok"},
-                         "workers": 2}}}}},
+                         "workers": 2, "lost_workers": ["worker1-hostb"]}}}}},
 )
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: 200 when every check is ok, 503 (with the failing checks) if not."""
     settings: GatewaySettings = request.app.state.settings
     queue: Queue = request.app.state.queue
 
-    def redis_check() -> tuple[str, int | None]:
+    def redis_check() -> tuple[str, int | None, list[str] | None]:
         try:
             queue.connection.ping()
-            return "ok", len(live_workers(queue.connection))
+            return "ok", len(live_workers(queue.connection)), lost_workers(queue.connection)
         except REDIS_ERRORS as exc:
-            return type(exc).__name__, None
+            return type(exc).__name__, None, None
 
     async def http_check(base: str) -> str:
         try:
@@ -77,7 +81,7 @@ async def readyz(request: Request) -> JSONResponse:
             return type(exc).__name__
 
     services = list(roles())
-    (redis_status, workers), writable, answers = await asyncio.gather(
+    (redis_status, workers, lost), writable, answers = await asyncio.gather(
         run_in_threadpool(redis_check),
         run_in_threadpool(upload_dir_writable, settings.upload_dir),
         asyncio.gather(*(http_check(role.service_url(settings)) for role in services)),
@@ -90,7 +94,7 @@ async def readyz(request: Request) -> JSONResponse:
         "upload_dir": "ok" if writable else "not writable",
     }
     ready = all(v == "ok" for v in checks.values())
-    body = {"status": "ready" if ready else "not_ready", "checks": checks, "workers": workers}
+    body = {"status": "ready" if ready else "not_ready", "checks": checks, "workers": workers, "lost_workers": lost}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

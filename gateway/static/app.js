@@ -426,6 +426,7 @@
     renderVideo(job.id, r);
     renderAudio(job.id, r);
     renderProvenance(r);
+    renderLips(r);
     renderMedia(r, job);
     renderTimings(r);
     renderModels(r);
@@ -440,6 +441,7 @@
     { section: "video", panel: "faces", name: "Faces" },
     { section: "audio", panel: "voice", name: "Voice" },
     { section: "provenance", panel: "provenance", name: "Content credentials" },
+    { section: "lips", panel: "lips", name: "Lips and voice" },
     { section: "generated", panel: "generated", name: "Generated picture" },
   ];
 
@@ -829,6 +831,41 @@
     return el("li", {},
       el("strong", { text: w.name }), ` — embedded by ${w.generator}; message “${w.message}”, `,
       `${w.bit_errors} of ${w.bits} bits differ (${w.method}, ${w.channel_order.toUpperCase()} order).`);
+  }
+
+  // ---------------------------------------------------------------- lips against voice (shared/evidence/lips.py)
+  // Built here rather than in index.html so the panel is one additive block; placed after the credentials.
+  function renderLips(r) {
+    const l = r.lips;
+    let section = $("lips-section");
+    if (!l) { if (section) section.hidden = true; return; }
+    if (!section) {
+      section = el("section", { id: "lips-section", className: "card", "data-panel": "lips" });
+      const after = $("provenance-section");
+      after.parentNode.insertBefore(section, after.nextSibling);
+    }
+    section.hidden = false;
+    const words = {
+      real: "The lips on screen move with the voice.",
+      fake: "The lips on screen do not follow the voice: the voice may not belong to this face.",
+      uncertain: "The lips follow the voice only weakly: not enough to say either way.",
+    };
+    const summary = l.status === "analyzed" ? words[l.verdict] || l.verdict : `No verdict: ${l.reason || SECTION_WORDS[l.status] || l.status}`;
+    const offset = typeof l.offset_ms === "number"
+      ? `${Math.abs(l.offset_ms)} ms ${l.offset_ms >= 0 ? "after" : "before"} the picture` : null;
+    fill(section,
+      el("h3", { text: "Lips and voice" }),
+      el("p", { className: "help", text: "Whether the mouth of the person on screen opens and closes with the speech. "
+        + "A lip-synced fake moves the mouth to the voice and passes this check; a good match does not prove either is genuine." }),
+      el("p", { className: "provenance-summary", text: summary }),
+      factList([
+        ["Speaker", typeof l.speaker_track === "number" ? `face ${l.speaker_track}` : null],
+        ["Sound lines up best", offset],
+        ["Match above chance", typeof l.sync === "number" ? `${l.sync.toFixed(1)} (0 = no better than chance)` : null],
+        ["Speech with the face visible", typeof l.speech_s === "number" ? `${l.speech_s.toFixed(1)} s (a verdict needs ${l.min_speech_s} s)` : null],
+        ["Score", typeof l.score === "number" ? `${l.score.toFixed(3)} (higher: lips and voice disagree)` : null],
+      ]),
+      el("ul", {}, ...(l.tracks || []).filter((t) => t.reason).map((t) => el("li", { text: `Face ${t.track_id}: ${t.reason}` }))));
   }
 
   function renderProvenance(r) {

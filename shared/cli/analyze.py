@@ -292,6 +292,10 @@ def summarize(report: Any) -> str:
     if report.provenance is not None:
         lines.append(f"provenance: {report.provenance.verdict}")
         lines.extend(f"  {line}" for line in summary_lines(report.provenance)[:-1])
+    lips = report.lips
+    if lips is not None and m.kind == "video":
+        measured = "" if lips.offset_ms is None else f" sound {lips.offset_ms:+d} ms, sync {lips.sync:.1f}, face {lips.speaker_track}"
+        lines.append(f"lips: {lips.verdict if lips.status == 'analyzed' else lips.status.replace('_', ' ')}{measured}")
     g = report.generated
     if g is not None and m.kind == "image":
         model = f"{g.model.name}" if g.model else "no model"

@@ -19,6 +19,7 @@ _BUILTIN = (
     ("shared.evidence.faces", "FaceEvidence"),
     ("shared.evidence.voice", "VoiceEvidence"),
     ("shared.evidence.provenance", "ProvenanceEvidence"),
+    ("shared.evidence.lips", "LipsEvidence"),
     ("shared.evidence.generated", "GeneratedEvidence"),
 )
 

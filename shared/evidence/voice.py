@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from shared.analysis import RunContext
 from shared.errors import ModelContractError
 from shared.evidence import register_evidence
@@ -24,18 +22,10 @@ from shared.vad import SpeechActivity
 
 @dataclass
 class PreparedVoice:
-    """The decoded waveform (mono, 16 kHz) and the speech found in it, or why there is none."""
+    """The decoded waveform (the ``waveform_16k`` product, or why there is none) and the speech found in it."""
 
-    waveform: np.ndarray | None
-    sample_rate: int
-    reason: str | None = None
-    #: False when the file has no audio track at all (then the section is not_applicable, not missing)
-    has_track: bool = True
+    wave: Waveform
     activity: SpeechActivity | None = None
-
-    @property
-    def duration_s(self) -> float:
-        return 0.0 if self.waveform is None else len(self.waveform) / float(self.sample_rate)
 
 
 @register_evidence
@@ -57,7 +47,7 @@ class VoiceEvidence(Evidence):
     def prepare(self, products: dict[str, Any], run: RunContext) -> PreparedVoice:
         """The track's 16 kHz waveform and speech activity (products), or why there is none."""
         if self.not_run is not None:  # the model could not be had: nothing was decoded for it
-            return PreparedVoice(None, WAVEFORM_RATE, self.not_run)
+            return PreparedVoice(Waveform(None, WAVEFORM_RATE, self.not_run))
         card = self.card
         prep = card.preprocessing if card is not None else None
         if isinstance(prep, AudioPreprocessing) and prep.sample_rate != WAVEFORM_RATE:
@@ -65,17 +55,16 @@ class VoiceEvidence(Evidence):
                 f"the voice model {card.name if card else ''} takes {prep.sample_rate} Hz audio; the voice check "
                 f"gives every model {WAVEFORM_RATE} Hz"
             )
-        wave: Waveform = products["waveform_16k"]
-        return PreparedVoice(wave.samples, wave.rate, wave.reason, wave.has_track, products["speech_activity"])
+        return PreparedVoice(products["waveform_16k"], products["speech_activity"])
 
     def score(self, prepared: PreparedVoice, run: RunContext) -> Any:
-        if self.scorer is None or prepared.waveform is None:
+        if self.scorer is None or prepared.wave.samples is None:
             return None
         from shared.audio_scoring import score_audio
 
         run.progress(SCORING_AUDIO.name, 0.0)
         t = time.perf_counter()
-        result = score_audio(self.scorer, prepared.waveform, activity=prepared.activity)
+        result = score_audio(self.scorer, prepared.wave.samples, activity=prepared.activity)
         run.clock.add("score_audio", t)
         run.progress(SCORING_AUDIO.name, 1.0)
         return result
@@ -88,12 +77,12 @@ class VoiceEvidence(Evidence):
     ) -> AudioSection:
         card = self.card
         model = model_info(card) if card is not None else None
-        if prepared.waveform is None:
-            reason = prepared.reason or NO_AUDIO_TRACK
-            status: SectionStatus = "not_available" if prepared.has_track else "not_applicable"
+        if prepared.wave.samples is None:
+            reason = prepared.wave.reason or NO_AUDIO_TRACK
+            status: SectionStatus = "not_available" if prepared.wave.has_track else "not_applicable"
             reasons.append(f"audio: {reason}")
             return AudioSection(status=status, model=model, verdict="not_applicable", reason=reason)
-        duration = round(prepared.duration_s, 3)
+        duration = round(prepared.wave.duration_s, 3)
         if scored is None:
             reason = self.unavailable or "audio analysis is not available (no audio model)"
             reasons.append(f"audio: {reason}")
@@ -151,8 +140,8 @@ class VoiceEvidence(Evidence):
     def write_artifacts(
         self, folder: Path | None, prepared: PreparedVoice, scored: Any, section: Any, *, heatmaps: Path | None = None
     ) -> list[Artifact]:
-        if folder is None or prepared.waveform is None:
+        if folder is None or prepared.wave.samples is None:
             return []
         from shared.media.render import spectrogram_artifact
 
-        return spectrogram_artifact(folder, prepared.waveform, prepared.sample_rate)
+        return spectrogram_artifact(folder, prepared.wave.samples, prepared.wave.rate)

@@ -21,7 +21,7 @@ import numpy as np
 from shared.analysis import AnalyzeOptions, RunContext
 from shared.faces.base import Detection, FaceDetectorLike
 from shared.faces.crop import crop_face_scale_policy
-from shared.faces.tracks import FaceTracker, interpolate_box
+from shared.faces.tracks import FaceTracker, face_appearance, interpolate_box
 from shared.media.probe import MediaSource
 from shared.modelcard import VideoPreprocessing
 from shared.report import Sampling
@@ -195,7 +195,11 @@ class FaceStage:
             ids = (
                 [0] * len(detections)
                 if self.options.top_face
-                else self.tracker.update([d.box for d in detections], record.time_s)
+                else self.tracker.update(
+                    [d.box for d in detections],
+                    record.time_s,
+                    [face_appearance(record.rgb, d.box) for d in detections],
+                )
             )
             faces = {tid: _TrackedFace(np.asarray(d.box, np.float64), d.confidence) for tid, d in zip(ids, detections, strict=True)}
             self._record(record, {tid: (f, False) for tid, f in faces.items()})

@@ -1,6 +1,16 @@
-"""Faces in successive analysed frames linked into tracks (one track per person), and boxes between detections."""
+"""Faces in successive analysed frames linked into tracks (one track per person), and boxes between detections.
+
+Sparse sampling is the hard case: a ten-minute video sampled 300 times has frames two seconds apart, and a
+tracker that ends a track after two seconds unseen turns one person into 300 one-face "people" (and the faces
+verdict, the most suspicious person's, into the most suspicious of 300 single noisy faces). So a track lives
+on for a number of *analysed frames* as well as seconds, and a link that overlaps or moves little must also
+look like the same person (a colour descriptor of the face: a cut to someone else standing where the last
+person stood starts a new track).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,14 +27,59 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
+#: hue x saturation bins of the appearance descriptor
+_HUE_BINS, _SAT_BINS = 16, 8
+
+
+def face_appearance(rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """A colour descriptor of the face in ``box``: the hue-saturation histogram (L1-normalised) of the
+    box's central part, which holds skin, hair line and eyes rather than background.
+
+    Cheap (a 32x32 downscale) and insensitive to small shifts and scale; it tells people apart by skin tone,
+    hair and lighting, not by identity: enough to refuse linking two different people across a cut."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    x1, y1, x2, y2 = np.asarray(box, dtype=np.float64)
+    cx, cy, bw, bh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * 0.6, (y2 - y1) * 0.6
+    left, right = int(max(0, cx - bw / 2)), int(min(w, cx + bw / 2))
+    top, bottom = int(max(0, cy - bh / 2)), int(min(h, cy + bh / 2))
+    hist = np.zeros(_HUE_BINS * _SAT_BINS, np.float64)
+    if right - left < 2 or bottom - top < 2:
+        return hist
+    patch = cv2.resize(np.ascontiguousarray(rgb[top:bottom, left:right]), (32, 32), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
+    raw = cv2.calcHist([hsv], [0, 1], None, [_HUE_BINS, _SAT_BINS], [0, 180, 0, 256]).reshape(-1)
+    return raw / max(float(raw.sum()), 1e-9)
+
+
+def appearance_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Histogram intersection of two descriptors: 1 = same colours, 0 = none in common."""
+    if not a.any() or not b.any():
+        return 1.0  # no pixels to compare (a box at the border): no evidence either way
+    return float(np.minimum(a, b).sum())
+
+
+@dataclass
+class _Track:
+    box: np.ndarray
+    time_s: float
+    frame_no: int  # the analysed frame (update call) it was last seen on
+    appearance: np.ndarray | None
+
+
 class FaceTracker:
     """Links faces in successive analysed frames into tracks (one track per person), incrementally.
 
     Greedy matching, best pairs first: a face continues the track whose last box overlaps it most
     (IoU >= ``min_iou``) or, failing that, whose last box centre is within ``max_centre_shift`` box
-    sizes of its own plus ``shift_per_second`` box sizes per second since the track was last seen
-    (sparse sampling: frames a second apart let a walking person move more than a face width). A track
-    unseen for ``max_gap_s`` seconds ends. Two faces of one frame never share a track.
+    sizes of its own plus ``shift_per_second`` box sizes per second since the track was last seen (at
+    most ``max_shift`` box sizes), with a box of similar size. When appearances are given, a link also
+    needs colour similarity >= ``min_similarity`` (:func:`appearance_similarity`).
+
+    A track ends when it was unseen for ``max_gap_s`` seconds *and* on the last ``max_missed`` analysed
+    frames: the second rule keeps one person one track however far apart the sampled frames are. Two
+    faces of one frame never share a track.
     """
 
     def __init__(
@@ -33,33 +88,56 @@ class FaceTracker:
         min_iou: float = 0.3,
         max_centre_shift: float = 0.6,
         shift_per_second: float = 1.5,
+        max_shift: float = 2.0,
         max_gap_s: float = 2.0,
+        max_missed: int = 2,
+        min_similarity: float = 0.4,
     ) -> None:
         self.min_iou = min_iou
         self.max_centre_shift = max_centre_shift
         self.shift_per_second = shift_per_second
+        self.max_shift = max_shift
         self.max_gap_s = max_gap_s
-        self._tracks: list[tuple[np.ndarray, float]] = []  # last box and last time per track id
+        self.max_missed = max_missed
+        self.min_similarity = min_similarity
+        self._tracks: list[_Track] = []
+        self._frame_no = -1
 
-    def update(self, boxes: list[np.ndarray], t: float) -> list[int]:
-        """Track ids for the boxes of the frame at time ``t`` (same order); new faces get new ids."""
+    def _live(self, track: _Track, t: float) -> bool:
+        return t - track.time_s <= self.max_gap_s or self._frame_no - track.frame_no <= self.max_missed
+
+    def update(self, boxes: list[np.ndarray], t: float, appearances: list[np.ndarray] | None = None) -> list[int]:
+        """Track ids for the boxes of the frame at time ``t`` (same order); new faces get new ids.
+
+        ``appearances``: one :func:`face_appearance` per box, or None to link by position alone."""
+        self._frame_no += 1
         tracks = self._tracks
+        if appearances is not None and len(appearances) != len(boxes):
+            raise ValueError(f"{len(boxes)} boxes but {len(appearances)} appearances")
         frame_ids = [-1] * len(boxes)
-        live = [k for k, (_, last_t) in enumerate(tracks) if t - last_t <= self.max_gap_s]
+        live = [k for k, tr in enumerate(tracks) if self._live(tr, t)]
         if boxes and live:
             allowed = np.array(
-                [self.max_centre_shift + self.shift_per_second * (t - tracks[k][1]) for k in live]
+                [min(self.max_centre_shift + self.shift_per_second * (t - tracks[k].time_s), self.max_shift) for k in live]
             )
             cur = np.stack([np.asarray(b, dtype=np.float64) for b in boxes])
-            prev = np.stack([tracks[k][0] for k in live])
+            prev = np.stack([tracks[k].box for k in live])
             iou = box_iou(cur, prev)
             cur_c = (cur[:, :2] + cur[:, 2:]) / 2
             prev_c = (prev[:, :2] + prev[:, 2:]) / 2
+            cur_size = np.maximum(cur[:, 2] - cur[:, 0], cur[:, 3] - cur[:, 1])
             prev_size = np.maximum(prev[:, 2] - prev[:, 0], prev[:, 3] - prev[:, 1])
             shift = np.linalg.norm(cur_c[:, None] - prev_c[None], axis=-1) / np.maximum(prev_size[None], 1e-9)
+            ratio = cur_size[:, None] / np.maximum(prev_size[None], 1e-9)
             # One affinity: overlap first (>= 1); centre closeness (in (0, 1]) second; -1 = no link.
-            near = shift <= allowed[None, :]
+            near = (shift <= allowed[None, :]) & (ratio >= 0.6) & (ratio <= 1 / 0.6)
             affinity = np.where(iou >= self.min_iou, 1.0 + iou, np.where(near, 1.0 / (1.0 + shift), -1.0))
+            if appearances is not None:
+                for ci in range(len(boxes)):
+                    for pj, k in enumerate(live):
+                        known = tracks[k].appearance
+                        if known is not None and appearance_similarity(appearances[ci], known) < self.min_similarity:
+                            affinity[ci, pj] = -1.0  # looks like someone else: never the same person
             taken_cur: set[int] = set()
             taken_prev: set[int] = set()
             for flat in np.argsort(-affinity, axis=None):
@@ -72,11 +150,16 @@ class FaceTracker:
                 taken_prev.add(int(pj))
                 frame_ids[int(ci)] = live[int(pj)]
         for ci, box in enumerate(boxes):
+            seen = appearances[ci] if appearances is not None else None
             if frame_ids[ci] < 0:
                 frame_ids[ci] = len(tracks)
-                tracks.append((np.asarray(box, dtype=np.float64), t))
+                tracks.append(_Track(np.asarray(box, dtype=np.float64), t, self._frame_no, seen))
             else:
-                tracks[frame_ids[ci]] = (np.asarray(box, dtype=np.float64), t)
+                track = tracks[frame_ids[ci]]
+                track.box, track.time_s, track.frame_no = np.asarray(box, dtype=np.float64), t, self._frame_no
+                if seen is not None:
+                    # A slow average: lighting drifts over a long take, one odd frame does not redefine a person.
+                    track.appearance = seen if track.appearance is None else 0.8 * track.appearance + 0.2 * seen
         return frame_ids
 
 
@@ -84,7 +167,7 @@ def link_tracks(
     boxes_per_frame: list[list[np.ndarray]], times: list[float], **tracker_options: float
 ) -> list[list[int]]:
     """Track ids for every face of every frame (see :class:`FaceTracker` for the rules)."""
-    tracker = FaceTracker(**tracker_options)
+    tracker = FaceTracker(**tracker_options)  # type: ignore[arg-type]
     return [tracker.update(boxes, t) for boxes, t in zip(boxes_per_frame, times, strict=True)]
 
 

@@ -123,6 +123,11 @@ class VideoIndex:
     def time_of(self, index: int) -> float:
         return (self.pts[index] - self.pts[0]) * self.time_base
 
+    @property
+    def start_s(self) -> float:
+        """When the first frame is shown on the container's clock, seconds (``time_of`` counts from it)."""
+        return self.pts[0] * self.time_base if self.pts else 0.0
+
 
 @dataclass
 class MediaSource:
@@ -145,6 +150,10 @@ class MediaSource:
     #: container and stream tags, as FFmpeg read them while probing (video and audio files); ``None``
     #: when they could not be read, with the reason in ``container_tags_error``
     container_tags: ContainerTags | None = None
+    #: when the audio stream starts on the container's clock, seconds (``None``: unknown or no audio).
+    #: The decoded waveform begins there; a video's frames begin at ``video.start_s``. Lips against voice
+    #: (``shared.evidence.lips``) places sound against picture with both, never with sample counts alone.
+    audio_start_s: float | None = None
 
     def reader(self) -> BinaryIO:
         """A fresh view of the file from byte 0 (a new open only for a source made without one)."""
@@ -393,6 +402,13 @@ def _probe_image(path: Path, file: MediaFile, sniffed: MediaFormat, digest: str)
     return MediaSource(path=path, facts=facts, still=still)
 
 
+def _start_s(stream: Any) -> float | None:
+    """A stream's start time on the container's clock, seconds, when its header gives one."""
+    if stream is None or stream.start_time is None or not stream.time_base:
+        return None
+    return float(stream.start_time * stream.time_base)
+
+
 def _read_tags(container: Any) -> ContainerTags:
     return ContainerTags(
         container={str(k): str(v) for k, v in dict(container.metadata).items()},
@@ -466,6 +482,7 @@ def _probe_open(path: Path, container: Any, limits: MediaLimits, base: dict[str,
             audio_stream_index=audio_stream.index if audio_stream is not None else None,
             notes=notes,
             container_tags=tags,
+            audio_start_s=_start_s(audio_stream),
         )
 
     if audio_stream is not None:

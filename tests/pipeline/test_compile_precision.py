@@ -125,6 +125,7 @@ def test_analyze_compiles_every_model_through_the_one_path_at_its_cards_precisio
     video_card = json.loads((video_model_dir / "model.json").read_text())["name"]
     audio_card = json.loads((melcnn_model_dir / "model.json").read_text())["name"]
     expected = {"silero-vad", f"{video_card}/model", f"{audio_card}/model", "mtcnn/pnet", "mtcnn/rnet", "mtcnn/onet"}
+    expected.add("face-mesh")  # the lips check's face landmarks on the video's faces (shared.evidence.lips)
     if len(runs) > 1:
         expected.add("blazeface/model")
     assert set(seen) == expected, seen

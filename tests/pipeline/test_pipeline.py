@@ -58,8 +58,45 @@ def test_tracks_link_by_overlap_and_keep_people_apart() -> None:
     c = [np.array([40, 10, 90, 60.0])]  # person A moved fast: no overlap, centre within 0.6 box sizes
     ids = link_tracks([a, b, c], [0.0, 0.1, 0.2])
     assert ids == [[0, 1], [1, 0], [0]]
-    assert link_tracks([a, a], [0.0, 10.0]) == [[0, 1], [2, 3]]  # a long gap ends tracks
+    # A track ends when unseen for max_gap_s seconds AND on the last max_missed (2) analysed frames.
+    assert link_tracks([a, [], [], [], a], [0.0, 3.0, 6.0, 9.0, 10.0]) == [[0, 1], [], [], [], [2, 3]]
+    assert link_tracks([a, [], a], [0.0, 0.5, 1.0]) == [[0, 1], [], [0, 1]]  # a short gap keeps them
     assert box_iou(a[0], a[0]).item() == pytest.approx(1.0)
+
+
+def test_one_person_sampled_sparsely_stays_one_track() -> None:
+    # A ten-minute video sampled 300 times: frames 2 s apart. One person who sways a little and is missed
+    # on one frame in ten must stay one track (the tracker of before made 300 one-face "people" of it).
+    rng = np.random.default_rng(0)
+    boxes, times = [], []
+    for n in range(300):
+        dx, dy = rng.normal(0, 12, 2)
+        boxes.append([] if n % 10 == 5 else [np.array([400 + dx, 200 + dy, 560 + dx, 380 + dy])])
+        times.append(2.0 * n)
+    ids = {tid for frame in link_tracks(boxes, times) for tid in frame}
+    assert ids == {0}
+    # ... but someone at the other side of the picture after a cut is someone else.
+    assert link_tracks([[boxes[0][0]], [boxes[0][0] + [700, 0, 700, 0]]], [0.0, 2.0]) == [[0], [1]]
+
+
+def test_appearance_keeps_two_people_apart_at_one_place() -> None:
+    # A cut from one person to another standing where the first stood: the boxes overlap, the faces'
+    # colours do not (the appearance descriptor vetoes the link); the same face again links.
+    from shared.faces import FaceTracker
+    from shared.faces.tracks import face_appearance
+
+    frame_a = np.zeros((480, 640, 3), np.uint8)
+    frame_a[100:300, 200:360] = (200, 150, 120)  # skin-like
+    frame_b = frame_a.copy()
+    frame_b[100:300, 200:360] = (40, 60, 160)  # another colour entirely
+    box = np.array([200.0, 100.0, 360.0, 300.0])
+    tracker = FaceTracker()
+    first = tracker.update([box], 0.0, [face_appearance(frame_a, box)])
+    other = tracker.update([box], 2.0, [face_appearance(frame_b, box)])
+    again = tracker.update([box], 4.0, [face_appearance(frame_b, box)])
+    assert first == [0] and other == [1] and again == [1]
+    # Without appearances the same boxes link by overlap alone.
+    assert link_tracks([[box], [box]], [0.0, 2.0]) == [[0], [0]]
 
 
 def test_video_with_one_face_and_audio(face_video: Path, face_scorer) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,45 @@
+"""The lips panel (``renderLips`` in ``gateway/static/app.js``) in a real headless Chromium: a measured
+speaker, and a check that abstained. Reports are built from ``shared.report`` models like the other
+page tests (``test_report_render.py``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_report_render import _open, _provenance, _report
+
+from shared.report import Band, LipsSection, LipsTrack
+
+pytestmark = pytest.mark.browser
+
+
+def _with_lips(section: LipsSection) -> dict:
+    report = _report(_provenance("none"))
+    report["lips"] = json.loads(section.model_dump_json())
+    return report
+
+
+def test_a_measured_speaker_in_plain_words(gateway_without_queue, new_page):
+    band = Band(uncertain_low=0.04, uncertain_high=0.99, source="model_card", description="lips point")
+    section = LipsSection(
+        status="analyzed", verdict="fake", score=0.995, band=band, speaker_track=1, offset_ms=-120, sync=-1.3,
+        speech_s=52.0, min_speech_s=40.0,
+        tracks=[LipsTrack(track_id=1, speech_s=52.0, face_px=180.0, offset_ms=-120, sync=-1.3, score=0.995),
+                LipsTrack(track_id=2, speech_s=0.0, face_px=40.0, reason="the face is too small (40 pixels tall)")],
+    )
+    page, problems = _open(new_page, gateway_without_queue, _with_lips(section))
+    panel = page.locator('#lips-section[data-panel="lips"]')
+    text = panel.inner_text()
+    assert "do not follow the voice" in text
+    assert "face 1" in text and "120 ms before the picture" in text and "52.0 s (a verdict needs 40 s)" in text
+    assert "Face 2: the face is too small" in text
+    assert page.locator('#evidence-list > li[data-section="lips"]').count() == 1
+    assert problems.errors == []
+
+
+def test_an_abstaining_check_says_why(gateway_without_queue, new_page):
+    section = LipsSection(status="not_applicable", verdict="not_applicable", reason="the file has no audio track")
+    page, problems = _open(new_page, gateway_without_queue, _with_lips(section))
+    assert "No verdict: the file has no audio track" in page.locator("#lips-section").inner_text()
+    assert problems.errors == []
