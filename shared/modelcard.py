@@ -101,6 +101,26 @@ class FaceDetectorPreprocessing(BaseModel):
     outputs: list[str] = ["raw_boxes", "raw_scores"]
 
 
+class ImagePreprocessing(BaseModel):
+    """How a whole picture enters an image model (the generated-picture check): resize, crop, normalize.
+
+    The picture (upright RGB) is resized so its short side is ``input_size`` with ``resize`` (Pillow's
+    filter), the centre ``input_size`` square is cut out, scaled to [0, 1] and normalized with ``mean``/``std``.
+    """
+
+    kind: Literal["image"] = "image"
+    input_size: int = 224
+    color: Literal["RGB"] = "RGB"
+    resize: Literal["short_side_bicubic"] = "short_side_bicubic"
+    crop: Literal["centre"] = "centre"
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    #: pictures with a shorter side are not scored (too little left of what the model looks at)
+    min_side: int = 64
+    #: the IR's outputs: "logit" (N,) log-odds that the picture is generated; "embedding" (N, D)
+    outputs: list[str] = ["logit", "embedding"]
+
+
 class Calibration(BaseModel):
     """Platt scaling fitted on validation data: p = sigmoid(a * logit + b)."""
 
@@ -205,10 +225,10 @@ class ModelCard(BaseModel):
     schema_version: int = CARD_SCHEMA_VERSION
     name: str
     architecture: str
-    kind: Literal["video", "audio", "face_detector"]
+    kind: Literal["video", "audio", "face_detector", "generated"]
     precision: Literal["FP32", "INT8"] = "FP32"
     preprocessing: (
-        VideoPreprocessing | AudioPreprocessing | MTCNNPreprocessing | FaceDetectorPreprocessing
+        VideoPreprocessing | AudioPreprocessing | MTCNNPreprocessing | FaceDetectorPreprocessing | ImagePreprocessing
     ) = Field(discriminator="kind")
     decision_threshold: float = 0.5
     training_data: str | None = Field(None, description="what the weights were trained on, if known")

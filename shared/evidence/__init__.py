@@ -20,6 +20,7 @@ _BUILTIN = (
     ("shared.evidence.voice", "VoiceEvidence"),
     ("shared.evidence.provenance", "ProvenanceEvidence"),
     ("shared.evidence.lips", "LipsEvidence"),
+    ("shared.evidence.generated", "GeneratedEvidence"),
 )
 
 

@@ -106,7 +106,7 @@ def _assert_verdicts_follow_the_rule(report: Report) -> None:
             assert section.band is not None and section.verdict == verdict_for(section.score, section.band)
         else:
             assert section.verdict == "not_applicable"
-    assert (report.verdict, report.score) == fuse([report.video, report.audio, report.provenance])
+    assert (report.verdict, report.score) == fuse([report.video, report.audio, report.provenance, report.lips, report.generated])
 
 
 def test_every_shared_video_and_image(
