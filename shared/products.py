@@ -53,7 +53,10 @@ def _media(inputs: dict[str, Any], context: ProductContext, run: RunContext) -> 
 
 
 def _image(inputs: dict[str, Any], context: ProductContext, run: RunContext) -> dict[str, Any]:
-    return {"image": context.source.still}
+    still = context.source.still
+    if still is not None:
+        run.notes.extend(f"picture: {note}" for note in still.notes)
+    return {"image": still}
 
 
 def _container_tags(inputs: dict[str, Any], context: ProductContext, run: RunContext) -> dict[str, Any]:

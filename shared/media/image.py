@@ -8,7 +8,7 @@ input, not a crash). AVIF needs a Pillow built with libavif (the PyPI wheels of 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -49,6 +49,8 @@ class StillImage:
 
     rgb: np.ndarray  # (H, W, 3) uint8, upright
     pil: Any  # PIL.Image.Image, loaded
+    #: what a reader should know about how it was decoded (an unreadable orientation tag)
+    notes: list[str] = field(default_factory=list)
 
     def stored_rgb(self) -> np.ndarray:
         """The pixels as stored (before the EXIF orientation), RGB ``uint8``: a conversion, not a decode."""
@@ -75,8 +77,6 @@ def decode_still(stream: BinaryIO, name: str, *, avif: bool = False) -> StillIma
         if img.width * img.height > MAX_PIXELS:
             raise _too_large(name, img.width, img.height)
         img.load()  # also reads PNG text chunks stored after the image data
-        upright = ImageOps.exif_transpose(img)
-        return StillImage(rgb=np.asarray(upright.convert("RGB"), dtype=np.uint8).copy(), pil=img)
     except Image.DecompressionBombError as exc:
         # Pillow's own guard (twice its MAX_IMAGE_PIXELS) fires in Image.open, before our check can.
         raise FileTooLarge(
@@ -85,6 +85,30 @@ def decode_still(stream: BinaryIO, name: str, *, avif: bool = False) -> StillIma
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise CorruptMedia(f"{name}: cannot be decoded as an image ({exc})") from None
+    notes = []
+    try:
+        upright = ImageOps.exif_transpose(img)
+    except (SyntaxError, ValueError, OSError, KeyError, TypeError) as exc:
+        # The pixels decoded; only the metadata block is malformed (seen on a real camera PNG: bad XMP hex).
+        # The picture is judged as stored, and the report says its orientation tag could not be read.
+        upright = img
+        notes.append(f"its orientation tag could not be read ({exc}): the picture is judged as stored")
+    return StillImage(rgb=_rgb8(upright), pil=img, notes=notes)
+
+
+def _rgb8(img: Any) -> np.ndarray:
+    """RGB ``uint8`` of any Pillow mode. Pillow's own conversion of 16- and 32-bit grey clips every value
+    above 255 to white; those are scaled to 8 bits from their container's range instead."""
+    if img.mode in _WIDE_GREY:
+        grey = np.asarray(img).astype(np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or (grey.size and grey.max() <= 65535) else float(grey.max() or 1)
+        grey8 = np.clip(np.round(grey * (255.0 / top)), 0, 255).astype(np.uint8)
+        return np.repeat(grey8[:, :, None], 3, axis=2)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+#: Pillow modes of grey samples wider than 8 bits
+_WIDE_GREY = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
 
 
 def load_image(path: str | Path) -> np.ndarray:
