@@ -74,7 +74,10 @@ def run_evaluate_media(args: Any) -> int:
     scored = score_pictures(pictures, scorer, progress=progress)
     if not args.quiet:
         print(file=sys.stderr)
-    chosen_on = args.chosen_on or f"{args.manifest.name} ({len(scored.pictures)} pictures)"
+    # Words a reader of the report understands (no file names): the band's description quotes it.
+    generated = int(scored.labels.sum())
+    counts = f"{generated} generated, {len(scored.pictures) - generated} photographs"
+    chosen_on = args.chosen_on or f"{len(scored.pictures)} labelled pictures ({counts})"
     command = f"deepfake generated evaluate-media --manifest {args.manifest.name} --target-rate {args.target_rate:g}"
     point = operating_point(scored, args.target_rate, chosen_on=chosen_on, measured_with=command)
     result = summary(scored, point)

@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--out is required to measure an operating point")
     command = "python -m shared.evaluation.lips " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     measured = measure(args.manifest, args.work, reuse=args.reuse)
-    chosen_on = f"the real clips of {args.manifest.name} ({len(measured['clips'])}), their voices swapped, joined"
+    chosen_on = f"{len(measured['clips'])} real talking-head clips, their voices swapped, joined"
     point = choose(measured, command, chosen_on)
     args.out.write_text(point.model_dump_json(indent=2, exclude_none=True) + "\n")
     if args.table:
