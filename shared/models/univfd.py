@@ -31,6 +31,7 @@ from typing import Any
 from shared.errors import CheckpointMismatch
 from shared.fsutil import sha256_file
 from shared.modelcard import ImagePreprocessing, ModelCard, SourceInfo
+from shared.registry import manifest_sha256
 
 ARCHITECTURE = "clip-vit-l14-linear-probe"
 #: timm's ViT-L/14 CLIP image tower with OpenAI's activation (QuickGELU)
@@ -119,9 +120,10 @@ def build_univfd(visual: dict[str, Any], weight: Any, bias: Any) -> Any:
     ``torch.nn.Module``: pixels ``(N, 3, 224, 224)`` → ``(logit (N,), embedding (N, 768))``."""
     import timm
     import torch
-    from timm.models.vision_transformer import checkpoint_filter_fn
+    from timm.models.vision_transformer import VisionTransformer, checkpoint_filter_fn
 
     tower = timm.create_model(TIMM_TOWER, pretrained=False, num_classes=EMBED_DIM)
+    assert isinstance(tower, VisionTransformer)  # what checkpoint_filter_fn converts for
     converted = checkpoint_filter_fn(visual, tower)
     missing, unexpected = tower.load_state_dict(converted, strict=False)
     if missing or unexpected:
@@ -156,8 +158,6 @@ def import_univfd(clip_path: Path, fc_path: Path, out_dir: Path, *, name: str = 
     clip_path, fc_path = Path(clip_path), Path(fc_path)
     model = build_univfd(read_clip_visual(clip_path), *read_fc(fc_path))
     files = {clip_path.name: sha256_file(clip_path), fc_path.name: sha256_file(fc_path)}
-    from shared.registry import manifest_sha256
-
     card = ModelCard(
         name=name,
         architecture=ARCHITECTURE,
