@@ -70,8 +70,10 @@ def read_clip_visual(path: Path) -> dict[str, Any]:
     except (RuntimeError, ValueError):
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # an unreadable or unsafe pickle: say which file, not torch's internals
-            raise CheckpointMismatch(f"{path}: neither a TorchScript archive nor a state dict ({exc})") from None
+        except Exception:  # an unreadable or unsafe pickle: say which file, not torch's internals
+            raise CheckpointMismatch(
+                f"{path}: neither a TorchScript archive nor a state dict (OpenAI's ViT-L-14.pt is the former)"
+            ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -105,8 +107,8 @@ def read_fc(path: Path) -> tuple[Any, Any]:
 
     try:
         state = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointMismatch(f"{path}: not a state dict saved by torch.save ({exc})") from None
+    except Exception:  # as above: torch's own message names pickle internals, not the problem
+        raise CheckpointMismatch(f"{path}: not a state dict saved by torch.save (UnivFD's fc_weights.pth is one)") from None
     weight = state.get("weight") if isinstance(state, dict) else None
     bias = state.get("bias") if isinstance(state, dict) else None
     if weight is None or bias is None or tuple(weight.shape) != (1, EMBED_DIM) or tuple(bias.shape) != (1,):
