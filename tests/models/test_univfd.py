@@ -98,17 +98,17 @@ def test_the_setting_switches_the_check_to_the_folder(
 ) -> None:
     from shared.cli import main
     from shared.evidence.generated import model_spec
-    from shared.settings import get_model_settings
+    from shared.settings import get_analyze_settings
 
     folder = reference_and_folder[3]
     monkeypatch.setenv("DEEPFAKE_GENERATED_MODEL", str(folder))
-    get_model_settings.cache_clear()
+    get_analyze_settings.cache_clear()
     try:
         assert model_spec() == str(folder)
         assert main(["generated", "score", str(shared_media / "aiimage" / PICTURES[0])]) == 0
         assert capsys.readouterr().out.strip().endswith("[univfd]")
     finally:
-        get_model_settings.cache_clear()
+        get_analyze_settings.cache_clear()
 
 
 def test_an_fc_file_of_another_shape_is_refused(tmp_path: Path) -> None:

@@ -95,6 +95,17 @@ def test_appearance_keeps_two_people_apart_at_one_place() -> None:
     other = tracker.update([box], 2.0, [face_appearance(frame_b, box)])
     again = tracker.update([box], 4.0, [face_appearance(frame_b, box)])
     assert first == [0] and other == [1] and again == [1]
+    # A cut to another scene ends every track, even for a face of the same colours at the same place.
+    from shared.faces.tracks import frame_appearance
+
+    scene_b = frame_a.copy()
+    scene_b[300:, :] = (20, 200, 40)  # another background
+    scene_b[:100, :] = (20, 200, 40)
+    cut = FaceTracker()
+    before = cut.update([box], 0.0, [face_appearance(frame_a, box)], frame_appearance(frame_a))
+    same_scene = cut.update([box], 2.0, [face_appearance(frame_a, box)], frame_appearance(frame_a))
+    after = cut.update([box], 4.0, [face_appearance(scene_b, box)], frame_appearance(scene_b))
+    assert before == same_scene == [0] and after == [1]
     # Without appearances the same boxes link by overlap alone.
     assert link_tracks([[box], [box]], [0.0, 2.0]) == [[0], [0]]
 
