@@ -394,6 +394,18 @@ def summarize(report: Any) -> str:
             lines.append(f"  voice: {a.status.replace('_', ' ')} ({a.reason})")
     if report.provenance is not None:
         lines.extend(f"  origin: {line}" for line in summary_lines(report.provenance)[:-1])
+    # Every other kind of evidence, by its finding (no kind is named here: a new kind needs no CLI code).
+    for f in report.findings:
+        sec = getattr(report, f.section, None)
+        if f.section in ("video", "audio", "provenance") or sec is None:
+            continue
+        model = f" [{sec.model.name}]" if getattr(sec, "model", None) else ""
+        lines.append(f"  {f.label.lower()}{model}: {f.headline}" + (f", score {_fmt_score(sec.score)}" if getattr(sec, "score", None) is not None else ""))
+        band = getattr(sec, "band", None)
+        if band is not None and f.verdict != "not_applicable":
+            lines.append(f"    band: {_fmt_band(band)}")
+            if band.description:
+                lines.extend(_wrap(band.description, "      "))
     lines.append("notes:")
     for reason in report.reasons:
         lines.append(f"- {reason}")

