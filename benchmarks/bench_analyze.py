@@ -97,20 +97,29 @@ def run_analyze(args: list[str], env: dict[str, str], repeat: int) -> tuple[floa
     return statistics.median(walls), statistics.median(cpus), report
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def setup(description: str) -> tuple[argparse.Namespace, dict[str, str], list[str]] | None:
+    """The options, environment and model flags every benchmark of ``deepfake analyze`` on :data:`CLIP`
+    shares (``--repeat``, ``--work``; the load average printed); ``None`` when the clip is missing."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work", type=Path, default=REPO / "run" / "bench_analyze")
     args = parser.parse_args()
     if not CLIP.is_file():
         print(f"needs {CLIP} (../shared/media)", file=sys.stderr)
-        return 2
+        return None
     args.work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DEEPFAKE_CACHE_DIR": str(args.work / "cache"), "DEEPFAKE_DETECTOR": "blazeface"}
     os.environ.update(env)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     video, audio = prepare_models(args.work)
-    common = ["--video-model", str(video), "--audio-model", str(audio)]
+    return args, env, ["--video-model", str(video), "--audio-model", str(audio)]
+
+
+def main() -> int:
+    ready = setup(__doc__.splitlines()[0])
+    if ready is None:
+        return 2
+    args, env, common = ready
     baseline = reference_classification_seconds(args.repeat)
     f32_wall, f32_cpu, f32 = run_analyze([str(CLIP), "--frames", "32", *common], env, args.repeat)
     def_wall, def_cpu, default = run_analyze([str(CLIP), *common], env, args.repeat)

@@ -12,31 +12,20 @@ an idle machine: the load average is printed before and after.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
-from pathlib import Path
 
-from bench_analyze import CLIP, REPO, prepare_models, run_analyze
+from bench_analyze import CLIP, run_analyze, setup
 
 LIPS_STEPS = ("face_landmarks", "lips")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--work", type=Path, default=REPO / "run" / "bench_analyze")
-    args = parser.parse_args()
-    if not CLIP.is_file():
-        print(f"needs {CLIP} (../shared/media)", file=sys.stderr)
+    ready = setup(__doc__.splitlines()[0])
+    if ready is None:
         return 2
-    args.work.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DEEPFAKE_CACHE_DIR": str(args.work / "cache"), "DEEPFAKE_DETECTOR": "blazeface"}
-    os.environ.update(env)
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-    video, audio = prepare_models(args.work)
-    common = ["--video-model", str(video), "--audio-model", str(audio)]
+    args, env, common = ready
     ratios, reports = [], []
     for _ in range(args.repeat):
         wall, _cpu, report = run_analyze([str(CLIP), *common], env, 1)
