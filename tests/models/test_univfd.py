@@ -109,6 +109,9 @@ def test_the_setting_switches_the_check_to_the_folder(
         assert capsys.readouterr().out.strip().endswith("[univfd]")
     finally:
         get_analyze_settings.cache_clear()
+        from shared.evidence.generated import load_picture_scorer
+
+        load_picture_scorer.cache_clear()  # the compiled ViT-L/14 would otherwise stay for the whole session
 
 
 def test_an_fc_file_of_another_shape_is_refused(tmp_path: Path) -> None:
