@@ -485,6 +485,7 @@
       if (e.section === "video" && kind === "audio" && sec.status !== "analyzed") return false;
       if (e.section === "audio" && kind === "image") return false;
       if (e.section === "generated" && kind !== "image") return false; // still pictures only, for now
+      if (e.section === "lips" && kind !== "video") return false; // lips need a moving face and a voice
       return true;
     });
   }
