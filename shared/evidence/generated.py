@@ -37,7 +37,7 @@ from shared.errors import ModelContractError, ModelUnavailable
 from shared.evidence import register_evidence
 from shared.evidence.base import Evidence, model_info
 from shared.findings import FindingWords
-from shared.media.image import StillImage
+from shared.media.image import WIDE_GREY_MODES, StillImage
 from shared.media.probe import MediaSource
 from shared.modelcard import ImagePreprocessing, ModelCard
 from shared.report import Finding, GeneratedSection
@@ -48,7 +48,7 @@ from shared.settings import AnalyzeSettings
 DEFAULT_GENERATED_MODEL: str = AnalyzeSettings.model_fields["generated_model"].default
 #: Pillow modes whose samples are wider than 8 bits (16-bit or float grey): outside what the check was
 #: measured on, so it does not judge them
-_WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+_WIDE_MODES = WIDE_GREY_MODES | {"F"}
 
 
 class PictureScorer:

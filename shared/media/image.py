@@ -99,7 +99,7 @@ def decode_still(stream: BinaryIO, name: str, *, avif: bool = False) -> StillIma
 def _rgb8(img: Any) -> np.ndarray:
     """RGB ``uint8`` of any Pillow mode. Pillow's own conversion of 16- and 32-bit grey clips every value
     above 255 to white; those are scaled to 8 bits from their container's range instead."""
-    if img.mode in _WIDE_GREY:
+    if img.mode in WIDE_GREY_MODES:
         grey = np.asarray(img).astype(np.float64)
         top = 65535.0 if img.mode.startswith("I;16") or (grey.size and grey.max() <= 65535) else float(grey.max() or 1)
         grey8 = np.clip(np.round(grey * (255.0 / top)), 0, 255).astype(np.uint8)
@@ -107,8 +107,8 @@ def _rgb8(img: Any) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 
-#: Pillow modes of grey samples wider than 8 bits
-_WIDE_GREY = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
+#: Pillow modes of integer grey samples wider than 8 bits (scaled to 8 bits by the decoder)
+WIDE_GREY_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
 
 
 def load_image(path: str | Path) -> np.ndarray:
