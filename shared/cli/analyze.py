@@ -76,6 +76,13 @@ def add_face_stage_args(p: argparse.ArgumentParser) -> None:
         help="only the most confident face per frame (the reference's choice)",
     )
     p.add_argument(
+        "--faces-per-track",
+        metavar="N",
+        type=int,
+        help="faces the face model scores per person, spread over their time on screen (default: "
+        "DEEPFAKE_FACES_PER_TRACK, 32); --frames N scores every face of its N frames",
+    )
+    p.add_argument(
         "--face-detector",
         dest="face_detector",
         choices=("blazeface", "mtcnn"),
@@ -105,6 +112,7 @@ def face_stage_options(args: argparse.Namespace, settings: Any | None = None) ->
         frames=args.frames,
         top_face=args.top_face or None,
         detector=face_detector_flag(args),
+        faces_per_track=getattr(args, "faces_per_track", None),
     )
 
 

@@ -44,6 +44,7 @@ from shared.evaluation.metrics import (
     per_attack_metrics,
 )
 from shared.evaluation.report import ScoredSet, write_evaluation
+from shared.faces.budget import choose_and_score
 from shared.modelcard import Calibration, ModelCard
 from shared.scoring import VideoScore, aggregate_tracks, calibrated, sigmoid
 
@@ -123,16 +124,36 @@ def _score_videos(samples: list[Sample], scorer: Any, cache: Any, progress: bool
         if entry.error or len(entry) == 0:
             skipped.append({"id": s.id, "path": str(s.path), "reason": entry.error or "no face found"})
             continue
-        logits = np.asarray(scorer.score(np.ascontiguousarray(entry.faces)).logits, dtype=np.float64)
-        scored.append(_Scored(s, logits, {"frames": entry.frame_indices.tolist(), "entry": entry}))
+        # The faces analysis would score (one rule, ``shared.faces.budget``): every face of the reference
+        # recipe and of --frames N, else the budget per person.
+        faces = entry.faces
+
+        def score(idx: list[int], faces: np.ndarray = faces) -> np.ndarray:
+            return np.asarray(scorer.score(np.ascontiguousarray(faces[idx])).logits, np.float64)
+
+        logit_of = choose_and_score(entry.track_ids, entry.times, _faces_budget(cache.settings), score, scorer.card)
+        picked = sorted(logit_of)
+        logits = np.array([logit_of[i] for i in picked], np.float64)
+        scored.append(_Scored(s, logits, {"frames": entry.frame_indices[picked].tolist(), "entry": entry, "picked": picked}))
     return scored, skipped
+
+
+def _faces_budget(settings: Any) -> int | None:
+    """Faces per track that ``deepfake analyze`` scores with these face-stage settings (None: all)."""
+    from shared.datasets.facecache import AnalysisSettings
+
+    if not isinstance(settings, AnalysisSettings) or settings.stage.get("frames") is not None:
+        return None
+    return int(settings.stage.get("faces_per_track", settings.analyze_options().faces_per_track))
 
 
 def _video_score(u: _Scored, card: ModelCard | None) -> VideoScore:
     """The video score ``deepfake analyze`` reports for these faces and tracks (``card``: its calibration)."""
     entry = u.detail["entry"]
-    return aggregate_tracks(u.logits, entry.track_ids, card, frames_analyzed=entry.frames_sampled,
-                            frames_with_faces=entry.frames_with_faces)
+    ids, counts = np.unique(entry.track_ids, return_counts=True)
+    return aggregate_tracks(u.logits, entry.track_ids[u.detail["picked"]], card, frames_analyzed=entry.frames_sampled,
+                            frames_with_faces=entry.frames_with_faces,
+                            seen=dict(zip(ids.tolist(), counts.tolist(), strict=True)))
 
 
 def evaluate_video(model_dir: Path, test: list[Sample], val: list[Sample], cache: Any,

@@ -19,6 +19,7 @@ from shared import scoring
 from shared.analysis import RunContext
 from shared.evidence import register_evidence
 from shared.evidence.base import Evidence, model_info
+from shared.faces import budget as budget_rule
 from shared.faces.stage import PreparedFaces
 from shared.findings import FindingWords
 from shared.media.probe import MediaSource
@@ -44,10 +45,17 @@ class FaceScorerLike(Protocol):
 
 @dataclass
 class ScoredFaces:
-    """The video model's outputs, one per crop of :class:`~shared.faces.stage.PreparedFaces`."""
+    """The video model's outputs for the faces it scored (``shared.faces.budget`` chooses them).
 
-    logits: np.ndarray  # (N,) float64
-    attention: np.ndarray | None  # (N, h, w) in [0, 1], AutoAtt models only
+    ``indices`` are positions in :attr:`PreparedFaces.faces` (and its ``crops``), ascending; ``logits``
+    and ``attention`` follow them."""
+
+    indices: np.ndarray  # (M,) int
+    logits: np.ndarray  # (M,) float64
+    attention: np.ndarray | None  # (M, h, w) in [0, 1], AutoAtt models only
+
+    def logit_of(self) -> dict[int, float]:
+        return dict(zip(self.indices.tolist(), self.logits.tolist(), strict=True))
 
 
 def logit_to_probability(logit: float, card: ModelCard | None) -> float:
@@ -65,11 +73,12 @@ min_track_faces = scoring.min_track_faces
 def build_frames(prepared: PreparedFaces, scored: ScoredFaces | None, card: ModelCard | None) -> list[FrameResult]:
     """Every analysed frame with its faces, their boxes and (when scored) logits and scores."""
     out = []
+    logit_of = scored.logit_of() if scored is not None else {}
     n = 0
     for frame in prepared.frames:
         faces = []
         for face in frame.faces:
-            logit = float(scored.logits[n]) if scored is not None else None
+            logit = logit_of.get(n)  # None: seen, not scored (the budget per person)
             n += 1
             faces.append(
                 FaceObservation(
@@ -89,20 +98,26 @@ def aggregate_tracks(
     prepared: PreparedFaces, scored: ScoredFaces, card: ModelCard | None, band: Thresholds
 ) -> list[Track]:
     """One :class:`Track` per person, as ``shared.scoring.aggregate_tracks`` scores them (the rule
-    ``deepfake evaluate video`` scores with too): sigmoid(calibrated mean logit); short tracks not counted."""
+    ``deepfake evaluate video`` scores with too): sigmoid(calibrated mean logit of its scored faces);
+    tracks seen in too few frames not counted."""
+    seen: dict[int, list[int]] = {}
+    for n, face in enumerate(prepared.faces):
+        seen.setdefault(face.track_id, []).append(n)
     video = scoring.aggregate_tracks(
         scored.logits,
-        [face.track_id for face in prepared.faces],
+        [prepared.faces[n].track_id for n in scored.indices],
         card,
         frames_analyzed=len(prepared.frames),
         frames_with_faces=sum(1 for f in prepared.frames if f.faces),
+        seen={tid: len(members) for tid, members in seen.items()},
     )
     return [
         Track(
             id=t.track_id,
-            faces=len(t.members),
-            first_time_s=round(prepared.faces[t.members[0]].time_s, 4),
-            last_time_s=round(prepared.faces[t.members[-1]].time_s, 4),
+            faces=len(seen[t.track_id]),
+            faces_scored=len(t.members),
+            first_time_s=round(prepared.faces[seen[t.track_id][0]].time_s, 4),
+            last_time_s=round(prepared.faces[seen[t.track_id][-1]].time_s, 4),
             mean_logit=round(t.mean_logit, 4),
             score=round(t.score, 4),
             verdict=scoring.verdict_for(t.score, band),
@@ -201,22 +216,52 @@ class FaceEvidence(Evidence):
     def score(self, prepared: PreparedFaces, run: RunContext) -> ScoredFaces | None:
         if self.scorer is None or not len(prepared.crops):
             return None
+        scorer = self.scorer
         run.progress(SCORING_VIDEO.name, 0.0)
         t = time.perf_counter()
-        # In chunks, so the progress bar follows the face model (often the longest step) instead of
-        # jumping once at its end; the model batches within each chunk as before.
-        logits, maps = [], []
-        crops = prepared.crops
-        for start in range(0, len(crops), SCORE_CHUNK_FACES):
-            result = self.scorer.score(crops[start : start + SCORE_CHUNK_FACES])
-            logits.append(np.asarray(result.logits, dtype=np.float64).reshape(-1))
-            if result.attention is not None:
-                maps.append(np.asarray(result.attention))
-            run.progress(SCORING_VIDEO.name, min(start + SCORE_CHUNK_FACES, len(crops)) / len(crops))
-        scored = ScoredFaces(logits=np.concatenate(logits), attention=np.concatenate(maps) if maps else None)
+        # --frames N is the reference recipe (every face of N frames scored); otherwise a budget per person
+        options = run.options
+        budget = None if options.frames is not None else options.faces_per_track
+        expected = min(len(prepared.crops), self._expected_faces(prepared, budget))
+        maps: dict[int, np.ndarray] = {}
+        done = 0
+
+        def score(indices: list[int]) -> np.ndarray:
+            # In chunks, so the progress bar follows the face model (often the longest step) instead of
+            # jumping once at its end; the model batches within each chunk as before.
+            nonlocal done
+            logits = []
+            for start in range(0, len(indices), SCORE_CHUNK_FACES):
+                chunk = indices[start : start + SCORE_CHUNK_FACES]
+                result = scorer.score(prepared.crops[chunk])
+                logits.append(np.asarray(result.logits, dtype=np.float64).reshape(-1))
+                if result.attention is not None:
+                    maps.update(zip(chunk, np.asarray(result.attention), strict=True))
+                done += len(chunk)
+                run.progress(SCORING_VIDEO.name, min(done / max(expected, 1), 1.0))
+            return np.concatenate(logits) if logits else np.zeros(0)
+
+        track_ids = [f.track_id for f in prepared.faces]
+        logit_of = budget_rule.choose_and_score(track_ids, [f.time_s for f in prepared.faces], budget, score, self.card)
+        indices = np.array(sorted(logit_of), dtype=np.int64)
+        scored = ScoredFaces(
+            indices=indices,
+            logits=np.array([logit_of[i] for i in indices.tolist()], np.float64),
+            attention=np.stack([maps[i] for i in indices.tolist()]) if maps else None,
+        )
         run.clock.add("score_video", t)
         run.progress(SCORING_VIDEO.name, 1.0)
         return scored
+
+    @staticmethod
+    def _expected_faces(prepared: PreparedFaces, budget: int | None) -> int:
+        """Faces the first round will score (for the progress bar; the second round adds a few)."""
+        if budget is None:
+            return len(prepared.faces)
+        counts: dict[int, int] = {}
+        for face in prepared.faces:
+            counts[face.track_id] = counts.get(face.track_id, 0) + 1
+        return sum(min(c, budget) for c in counts.values())
 
     def skipped_section(self, source: MediaSource) -> VideoSection:
         return VideoSection(status="not_applicable", verdict="not_applicable")
@@ -272,10 +317,14 @@ class FaceEvidence(Evidence):
     ) -> list[Artifact]:
         from shared.media.render import face_artifacts, write_heatmaps
 
+        # The faces the model scored (all of them when nothing was scored: the face strip still shows them)
+        picked = scored.indices if scored is not None else np.arange(len(prepared.faces))
+        faces = [prepared.faces[i] for i in picked.tolist()]
+        crops = prepared.crops[picked]
         logits = scored.logits if scored is not None else None
         attention = scored.attention if scored is not None else None
         if heatmaps is not None:
-            write_heatmaps(heatmaps, prepared.faces, prepared.crops, attention)
+            write_heatmaps(heatmaps, faces, crops, attention)
         if folder is None:
             return []
-        return face_artifacts(folder, prepared.faces, prepared.crops, logits, attention, section.tracks)
+        return face_artifacts(folder, faces, crops, logits, attention, section.tracks)

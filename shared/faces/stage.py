@@ -114,7 +114,7 @@ class FaceStage:
         return self._result(sampling, frames_wanted=1)
 
     def run_video(self, source: MediaSource) -> PreparedFaces:
-        from shared.media.video import iter_frames, sample_frame_indices
+        from shared.media.video import iter_frames, keyframe_runs, sample_frame_indices
 
         assert source.video is not None
         options, clock, progress = self.options, self.run.clock, self.run.progress
@@ -126,6 +126,16 @@ class FaceStage:
             every = options.every or 1
             sampling = Sampling(mode="every", every=every, max_frames=options.max_frames, top_face=options.top_face)
             wanted = sample_frame_indices(count, every=every, max_frames=options.max_frames)
+            runs = keyframe_runs(source.video.keyframe_indices, wanted, every, count) if options.keyframe_runs else None
+            if runs is not None:
+                wanted = runs
+                sampling.keyframe_runs = len({k for k in source.video.keyframe_indices if k in set(runs)})
+                self.run.notes.append(
+                    f"the {len(runs)} sampled frames were taken in short runs from {sampling.keyframe_runs} points "
+                    "spread over the video where decoding can start, instead of exactly "
+                    f"{'every frame' if every == 1 else f'one frame in {every}'}: reaching evenly spaced "
+                    "frames of a long video means decoding nearly all of them"
+                )
         progress(DECODING.name, 0.0)
         chunk: list[FrameRecord] = []
         done = 0

@@ -124,6 +124,12 @@ class VideoIndex:
         return (self.pts[index] - self.pts[0]) * self.time_base
 
     @property
+    def keyframe_indices(self) -> list[int]:
+        """The keyframes as frame indices (where decoding can start), sorted."""
+        position = {p: i for i, p in enumerate(self.pts)}
+        return sorted(position[p] for p in self.keyframe_pts if p in position)
+
+    @property
     def start_s(self) -> float:
         """When the first frame is shown on the container's clock, seconds (``time_of`` counts from it)."""
         return self.pts[0] * self.time_base if self.pts else 0.0

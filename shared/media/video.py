@@ -54,6 +54,57 @@ def sample_frame_indices(
     return picked
 
 
+def frames_decoded(keyframes: list[int], wanted: list[int]) -> int:
+    """Frames :func:`iter_frames` decodes to reach ``wanted`` (sorted), with keyframes at the frame indices
+    ``keyframes`` (sorted): from each target's keyframe, or from where decoding stands when that is nearer.
+    The same walk as :func:`iter_frames`, counted without decoding."""
+    k = np.asarray(keyframes, dtype=np.int64)
+    position, cost = -1, 0
+    for target in wanted:
+        i = int(np.searchsorted(k, target, side="right")) - 1
+        start = int(k[i]) if i >= 0 else 0
+        if position >= 0 and start <= position + 1:
+            start = position + 1  # no nearer keyframe: go on decoding from here
+        cost += target - start + 1
+        position = target
+    return cost
+
+
+#: runs from keyframes are used only when they decode at most half as many frames as the exact sampling
+#: (below that, exact times are worth the extra decoding)
+RUNS_WORTH_IT = 0.5
+
+
+def keyframe_runs(keyframes: list[int], wanted: list[int], step: int, frame_count: int) -> list[int] | None:
+    """The sampled frames moved to short runs that start at keyframes, when that is much cheaper to decode.
+
+    Decoding can only start at a keyframe, so reaching frames spread thinly over a long video decodes
+    nearly every frame (a keyframe every 5 s, a sampled frame every 2 s: every frame is decoded). Instead,
+    each sampled frame is replaced by a frame of a run that starts at the keyframe before it: a keyframe
+    that had ``n`` sampled frames after it gets a run of ``n`` frames, ``step`` apart (the sampling's own
+    spacing), kept inside its group of pictures. Same number of frames, over the same stretches of the
+    video; each run costs about its own length to decode.
+
+    Returns the new sorted indices, or ``None`` when the runs would not decode at most
+    :data:`RUNS_WORTH_IT` of the frames the exact sampling decodes (short or densely sampled videos).
+    """
+    if len(keyframes) < 2 or not wanted:
+        return None
+    k = np.asarray(keyframes, dtype=np.int64)
+    per_keyframe: dict[int, int] = {}
+    for target in wanted:
+        i = max(int(np.searchsorted(k, target, side="right")) - 1, 0)
+        per_keyframe[i] = per_keyframe.get(i, 0) + 1
+    runs: set[int] = set()
+    for i, n in per_keyframe.items():
+        end = int(k[i + 1]) if i + 1 < len(k) else frame_count
+        runs.update(f for f in range(int(k[i]), end, max(step, 1))[:n])
+    picked = sorted(runs)
+    if frames_decoded(keyframes, picked) > RUNS_WORTH_IT * frames_decoded(keyframes, wanted):
+        return None
+    return picked
+
+
 @dataclass
 class DecodedFrame:
     index: int
