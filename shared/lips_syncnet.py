@@ -327,10 +327,16 @@ def score_track(
                 syncnet_crop(crops[n], tuple(regions[n]), (cx[n], cy[n]), float(half[n]), prep)
                 for n in nearest[lo:hi]
             ])
-            stack = frames.transpose(3, 0, 1, 2).astype(np.float32)  # (3, T, S, S)
-            # the authors' evaluate: windows i in range(0, T - 5), pictures i..i+4, sound from i's time
+            # the authors' evaluate: windows i in range(0, T - 5), pictures i..i+4, sound from i's time; the
+            # float stacks are built one batch at a time (10 s of them at once would be about 740 MB)
             count = hi - lo - prep.frames
-            lips = scorer.lip_embeddings(np.stack([stack[:, i : i + prep.frames] for i in range(count)]))
+            lips = np.concatenate([
+                scorer.lip_embeddings(np.stack([
+                    frames[i : i + prep.frames].transpose(3, 0, 1, 2).astype(np.float32)  # (3, 5, S, S)
+                    for i in range(first, min(first + BATCH, count))
+                ]))
+                for first in range(0, count, BATCH)
+            ])
             sound = np.stack([
                 cepstra[first_mfcc[lo + i] : first_mfcc[lo + i] + prep.mfcc_frames].T[None] for i in range(count)
             ])
@@ -393,7 +399,7 @@ def examine(
         elif step > 1.0 / prep.fps + 1e-3:
             track.reason = (
                 f"the analysed frames are {step:.2f} s apart; SyncNet reads every frame at {prep.fps:g} frames "
-                "a second (analyse with --every 1, and a --max-frames that covers the whole video)"
+                "a second (analyse with --every 1, and DEEPFAKE_MAX_FRAMES large enough to cover the whole video)"
             )
         elif speech < L.MIN_MEASURE_SPEECH_S:
             track.reason = f"too little speech while this face was visible ({speech:.1f} s)"

@@ -218,3 +218,42 @@ def test_the_lips_check_reports_syncnet_offset_and_confidence_without_a_verdict(
     speaker = next(t for t in section.tracks if t.track_id == section.speaker_track)
     assert speaker.windows and speaker.windows[0].end_s - speaker.windows[0].start_s >= 1.0
     assert any("judges nothing" in r for r in reasons)
+
+
+def test_the_authors_square_is_cut_from_the_face_crop_where_they_would_cut_it_from_the_frame() -> None:
+    """The crop against the authors' own recipe on the whole frame (``run_pipeline.py``'s ``crop_video``: pad
+    the frame with grey 110, cut ``[y - s, y + s (1 + 2 cs)] x [x - s (1 + cs), x + s (1 + cs)]``, resize to
+    224), on a box whose square reaches below the face stage's crop."""
+    import cv2
+
+    from shared.faces.crop import crop_face_scale_policy, enlarge_box, scale_crop_region
+    from shared.lips_syncnet import syncnet_crop
+    from shared.modelcard import SyncNetPreprocessing
+    from tests.fixtures_media import _compose
+
+    prep = SyncNetPreprocessing()
+    frame = _compose(480, 640, 0.0, [(200, 150)], side=300)
+    box = np.array([260.0, 250.0, 400.0, 400.0])  # near the bottom edge: the authors' square runs past it
+    ours = crop_face_scale_policy(frame, box)
+    r = scale_crop_region(enlarge_box(box, 0.2, frame.shape), 640, 480, 224)
+    region = (round(r.left), round(r.top), round(r.right), round(r.bottom))
+    half = max(box[2] - box[0], box[3] - box[1]) / 2
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    got = syncnet_crop(ours, region, (cx, cy), half, prep)
+
+    bgr = frame[:, :, ::-1]
+    pad = int(half * (1 + 2 * prep.crop_scale))
+    padded = np.pad(bgr, ((pad, pad), (pad, pad), (0, 0)), constant_values=prep.pad_value)
+    my, mx = cy + pad, cx + pad
+    face = padded[int(my - half) : int(my + half * (1 + 2 * prep.crop_scale)),
+                  int(mx - half * (1 + prep.crop_scale)) : int(mx + half * (1 + prep.crop_scale))]
+    expected = cv2.resize(face, (224, 224))
+    difference = np.abs(got.astype(float) - expected.astype(float)).mean(axis=2)
+    # both resample (Pillow's antialiased bilinear then ours, against one OpenCV resize): a few grey levels
+    # apart; the same square shifted by 5 % of its side is far more
+    assert np.median(difference) < 4.0, np.median(difference)
+    shifted = syncnet_crop(ours, region, (cx + 0.05 * 2.8 * half, cy), half, prep)
+    assert np.median(np.abs(shifted.astype(float) - expected.astype(float)).mean(axis=2)) > 2 * np.median(difference)
+    # below the face stage's crop (which ends 20 % of the box under it) the authors' square still shows the
+    # frame, ours the padding grey: the one known difference (docs/lips.md), here the lowest 5 rows
+    assert (got[-5:] == prep.pad_value).all() and not (expected[-5:] == prep.pad_value).all()
