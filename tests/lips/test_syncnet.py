@@ -170,32 +170,35 @@ def test_mfcc_matches_python_speech_features() -> None:
     assert np.ptp(expected[:, 1]) > 1.0  # the coefficients move with the syllables
 
 
-def test_the_lips_check_reports_syncnet_offset_and_confidence_without_a_verdict(
-    reference_and_folder: tuple[Any, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_media: Path
-) -> None:
-    """End to end on a short generated clip (a face) with real speech under it, every frame analysed (the
-    generated speech-like signal is not speech to the voice-activity model, and the check needs speech)."""
+@pytest.fixture(scope="module")
+def talking_clip(tmp_path_factory: pytest.TempPathFactory, shared_media: Path) -> Path:
+    """A short generated clip (a face) with real speech under it (the generated speech-like signal is not
+    speech to the voice-activity model, and the check needs speech)."""
+    from tests.fixtures_media import _compose, write_video
+
+    scratch = tmp_path_factory.mktemp("syncnet-clip")
+    silent = write_video(scratch / "face.mp4", lambda i: _compose(480, 640, i / 25, [(140 + i % 7, 60)], side=380), 150)
+    clip = scratch / "talking.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(silent), "-i", str(shared_media / "talking" / "real_hyperlips_input_01.mp4"),
+         "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(clip)],
+        check=True,
+    )
+    return clip
+
+
+def _lips_with(model: str, clip: Path, every: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, list[str]]:
+    """The lips check on ``clip`` as ``deepfake analyze`` runs it, with ``DEEPFAKE_LIPS_MODEL=model``."""
     from shared.analysis import AnalyzeOptions, RunContext
     from shared.evidence import lips as L
-    from shared.lips_syncnet import SyncNetLips
     from shared.media.probe import open_media
     from shared.pipeline import make_products
     from shared.settings import get_analyze_settings
-    from tests.fixtures_media import _compose, write_video
 
-    _, _, folder = reference_and_folder
-    silent = write_video(tmp_path / "face.mp4", lambda i: _compose(480, 640, i / 25, [(140 + i % 7, 60)], side=380), 150)
-    speech = shared_media / "talking" / "real_hyperlips_input_01.mp4"
-    clip = tmp_path / "talking.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(silent), "-i", str(speech), "-map", "0:v", "-map", "1:a",
-         "-c:v", "copy", "-c:a", "aac", "-shortest", str(clip)],
-        check=True,
-    )
-    monkeypatch.setenv("DEEPFAKE_LIPS_MODEL", str(folder))
+    monkeypatch.setenv("DEEPFAKE_LIPS_MODEL", model)
     get_analyze_settings.cache_clear()
     try:
-        options = AnalyzeOptions.from_settings(every=1)  # SyncNet reads every frame
+        options = AnalyzeOptions.from_settings(every=every)
         run = RunContext(options=options)
         source = open_media(clip)
         try:
@@ -208,6 +211,16 @@ def test_the_lips_check_reports_syncnet_offset_and_confidence_without_a_verdict(
             source.close()
     finally:
         get_analyze_settings.cache_clear()
+    return prepared, section, reasons
+
+
+def test_the_lips_check_reports_syncnet_offset_and_confidence_without_a_verdict(
+    reference_and_folder: tuple[Any, Path, Path], talking_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end, every frame analysed (SyncNet reads every frame)."""
+    from shared.lips_syncnet import SyncNetLips
+
+    prepared, section, reasons = _lips_with(str(reference_and_folder[2]), talking_clip, 1, monkeypatch)
     assert isinstance(prepared, SyncNetLips), getattr(prepared, "reason", None)
     assert section.status == "analyzed", section.reason
     assert section.verdict == "not_applicable" and section.score is None and section.band is None
@@ -218,6 +231,19 @@ def test_the_lips_check_reports_syncnet_offset_and_confidence_without_a_verdict(
     speaker = next(t for t in section.tracks if t.track_id == section.speaker_track)
     assert speaker.windows and speaker.windows[0].end_s - speaker.windows[0].start_s >= 1.0
     assert any("judges nothing" in r for r in reasons)
+
+
+def test_sparse_frames_and_an_unusable_folder_are_refused_in_words(
+    reference_and_folder: tuple[Any, Path, Path], talking_clip: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every second frame cannot feed SyncNet; a setting naming no SyncNet folder is said, not silently
+    replaced by the face-mesh signal."""
+    _, section, _ = _lips_with(str(reference_and_folder[2]), talking_clip, 2, monkeypatch)
+    assert section.status == "not_applicable" and section.verdict == "not_applicable"
+    assert "--every 1" in (section.reason or "") and section.model is not None
+    _, section, _ = _lips_with(str(tmp_path), talking_clip, 1, monkeypatch)
+    assert section.status == "not_applicable" and section.offset_ms is None
+    assert "DEEPFAKE_LIPS_MODEL cannot be used" in (section.reason or "")
 
 
 def test_the_authors_square_is_cut_from_the_face_crop_where_they_would_cut_it_from_the_frame() -> None:
