@@ -24,6 +24,11 @@ What it measures, per face track (products only: ``face_tracks``, ``face_landmar
    ``min_speech_s`` of speech with a visible face: below that, the check abstains (``not_applicable``) and
    still reports the offset and sync it found.
 
+**SyncNet, the learned option**: when ``DEEPFAKE_LIPS_MODEL`` names a folder written by ``deepfake models
+import-syncnet``, the same products are scored by SyncNet instead (``shared.lips_syncnet``: its authors'
+offset and confidence per window), and the section judges nothing, since no operating point was measured
+for it (``docs/lips.md``).
+
 What it does not prove: a lip-synced fake (Wav2Lip, HyperLips) moves the mouth *to* the voice, so it passes
 this check by construction; a good sync says the mouth follows the voice, not that either is genuine. A poor
 sync over a short stretch happens on real footage too (a face turned, a hand over the mouth, a voice off
