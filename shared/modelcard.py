@@ -121,6 +121,48 @@ class ImagePreprocessing(BaseModel):
     outputs: list[str] = ["logit", "embedding"]
 
 
+class SyncNetPreprocessing(BaseModel):
+    """How SyncNet (Chung and Zisserman 2016, ``joonson/syncnet_python``) is fed: its authors' recipe.
+
+    Pictures: ``frames`` consecutive face crops at ``fps`` (the authors re-encode every video to 25 fps),
+    each ``crop_size`` square, colour in ``color`` order (OpenCV's BGR: the authors read their crops with
+    ``cv2.imread``), raw 0-255 values (no mean, no scaling), stacked as ``(N, 3, frames, H, W)`` for a 3-D
+    convolution. The crop: a square of side ``2 * (1 + crop_scale) * s`` around the detector box of half-size
+    ``s`` (its larger side over 2), its top ``s`` above the box centre, so it holds the face from the brow
+    down, chin and some neck; outside the picture ``pad_value`` grey.
+
+    Sound: ``numcep`` MFCCs every ``mfcc_hop_s`` of ``sample_rate`` audio in 16-bit sample units
+    (python_speech_features' ``mfcc`` with its defaults: 25 ms rectangular windows, pre-emphasis 0.97, 26 mel
+    filters, FFT 512, lifter 22, the first coefficient replaced by the log frame energy); ``mfcc_frames``
+    of them (``mfcc_per_video_frame`` per video frame) go with each picture window, as ``(N, 1, numcep,
+    mfcc_frames)``.
+
+    Scoring: distances between the two embeddings at video offsets within +-``max_offset_frames``; the
+    offset is where the mean distance is smallest, the confidence is the median distance minus that smallest.
+    """
+
+    kind: Literal["syncnet"] = "syncnet"
+    fps: float = 25.0
+    frames: int = 5
+    crop_size: int = 224
+    color: Literal["BGR"] = "BGR"
+    crop_scale: float = 0.4
+    pad_value: int = 110
+    sample_rate: int = 16000
+    sample_scale: float = 32768.0
+    numcep: int = 13
+    nfilt: int = 26
+    nfft: int = 512
+    mfcc_window_s: float = 0.025
+    mfcc_hop_s: float = 0.01
+    preemphasis: float = 0.97
+    ceplifter: int = 22
+    mfcc_frames: int = 20
+    mfcc_per_video_frame: int = 4
+    max_offset_frames: int = 15
+    embedding_dim: int = 1024
+
+
 class Calibration(BaseModel):
     """Platt scaling fitted on validation data: p = sigmoid(a * logit + b)."""
 
@@ -225,10 +267,15 @@ class ModelCard(BaseModel):
     schema_version: int = CARD_SCHEMA_VERSION
     name: str
     architecture: str
-    kind: Literal["video", "audio", "face_detector", "generated"]
+    kind: Literal["video", "audio", "face_detector", "generated", "lips"]
     precision: Literal["FP32", "INT8"] = "FP32"
     preprocessing: (
-        VideoPreprocessing | AudioPreprocessing | MTCNNPreprocessing | FaceDetectorPreprocessing | ImagePreprocessing
+        VideoPreprocessing
+        | AudioPreprocessing
+        | MTCNNPreprocessing
+        | FaceDetectorPreprocessing
+        | ImagePreprocessing
+        | SyncNetPreprocessing
     ) = Field(discriminator="kind")
     decision_threshold: float = 0.5
     training_data: str | None = Field(None, description="what the weights were trained on, if known")

@@ -210,6 +210,15 @@ class GeneratedSection(_Model):
     reason: str | None = Field(default=None, description="why the picture was not judged, when it was not")
 
 
+class LipsWindow(_Model):
+    """One stretch of a face track scored by SyncNet (``shared.lips_syncnet``): every frame at 25 fps, no gap."""
+
+    start_s: float = Field(description="start, seconds on the file's clock")
+    end_s: float = Field(description="end, seconds on the file's clock")
+    offset_ms: int = Field(description="where lips and voice line up best: positive = the sound comes after the picture")
+    confidence: float = Field(description="SyncNet's confidence: median distance minus the smallest (its authors' measure)")
+
+
 class LipsTrack(_Model):
     """One face track measured against the soundtrack (``shared.evidence.lips``)."""
 
@@ -223,6 +232,10 @@ class LipsTrack(_Model):
         default=None, description="how far the lips follow the voice above chance (0: no better than chance)"
     )
     score: float | None = Field(default=None, description="higher = lips and voice disagree")
+    confidence: float | None = Field(
+        default=None, description="with SyncNet: its confidence over the whole track (median distance minus the smallest)"
+    )
+    windows: list[LipsWindow] = Field(default_factory=list, description="with SyncNet: each stretch it scored")
     reason: str | None = Field(default=None, description="why this face could not be measured, when it could not")
 
 
@@ -236,6 +249,10 @@ class LipsSection(_Model):
     speaker_track: int | None = Field(default=None, description="the face whose lips follow the voice best")
     offset_ms: int | None = Field(default=None, description="the speaker's offset (sound after picture positive)")
     sync: float | None = Field(default=None, description="the speaker's sync strength")
+    model: ModelInfo | None = Field(default=None, description="the learned model used (SyncNet), when one is configured")
+    confidence: float | None = Field(
+        default=None, description="with SyncNet: the speaker's confidence (its authors' measure; no operating point)"
+    )
     speech_s: float | None = Field(default=None, description="seconds of speech with the speaker's face visible")
     min_speech_s: float | None = Field(
         default=None, description="speech needed for a verdict (measured); below it the check abstains"

@@ -125,6 +125,11 @@ class AnalyzeSettings(ModelSettings):
         description="the generated-picture check's model: registry name or model folder (runs in-process; no service), "
         "e.g. a folder written by `deepfake generated import-univfd`",
     )
+    lips_model: str = Field(
+        "",
+        description="a SyncNet model folder written by `deepfake models import-syncnet`: the lips check then scores "
+        "mouth and voice with it instead of the face-mesh signal (runs in-process; no service). Empty: the face mesh",
+    )
 
 
 @lru_cache

@@ -916,7 +916,8 @@
       fake: "The lips on screen do not follow the voice: the voice may not belong to this face.",
       uncertain: "The lips follow the voice only weakly: not enough to say either way.",
     };
-    const summary = l.status === "analyzed" ? words[l.verdict] || l.verdict : `No verdict: ${l.reason || SECTION_WORDS[l.status] || l.status}`;
+    // analyzed without a verdict happens with SyncNet (no measured point): its reason says so
+    const summary = l.status === "analyzed" && words[l.verdict] ? words[l.verdict] : `No verdict: ${l.reason || SECTION_WORDS[l.status] || l.status}`;
     const offset = typeof l.offset_ms === "number"
       ? `${Math.abs(l.offset_ms)} ms ${l.offset_ms >= 0 ? "after" : "before"} the picture` : null;
     fill(section,
@@ -928,7 +929,9 @@
         ["Speaker", typeof l.speaker_track === "number" ? `face ${l.speaker_track}` : null],
         ["Sound lines up best", offset],
         ["Match above chance", typeof l.sync === "number" ? `${l.sync.toFixed(1)} (0 = no better than chance)` : null],
-        ["Speech with the face visible", typeof l.speech_s === "number" ? `${l.speech_s.toFixed(1)} s (a verdict needs ${l.min_speech_s} s)` : null],
+        ["SyncNet confidence", typeof l.confidence === "number" ? `${l.confidence.toFixed(2)} (its authors' measure; no measured point to judge it by)` : null],
+        ["Speech with the face visible", typeof l.speech_s === "number"
+          ? `${l.speech_s.toFixed(1)} s${typeof l.min_speech_s === "number" ? ` (a verdict needs ${l.min_speech_s} s)` : ""}` : null],
         ["Score", typeof l.score === "number" ? `${l.score.toFixed(3)} (higher: lips and voice disagree)` : null],
       ]),
       el("ul", {}, ...(l.tracks || []).filter((t) => t.reason).map((t) => el("li", { text: `Face ${t.track_id}: ${t.reason}` }))));

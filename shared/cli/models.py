@@ -5,6 +5,7 @@ deepfake models import-icpr --arch EfficientNetAutoAttB4 --checkpoint X.pth --ou
 deepfake models quantize --model DIR --calibration FACES.npy --out DIR_INT8 [--labels LABELS.npy]
 deepfake models score --model DIR|NAME --faces FACES.npy --out LOGITS.npy [--attention MAPS.npy]
 deepfake models fetch EfficientNetAutoAttB4_DFDC
+deepfake models import-syncnet syncnet_v2.model --out DIR   (then DEEPFAKE_LIPS_MODEL=DIR: the lips check uses it)
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, help="where to write the float32 (N,) logits (.npy)")
     p.add_argument("--attention", type=Path, help="also write the attention maps (N,h,w) (AutoAtt models)")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "import-syncnet",
+        help="convert SyncNet's syncnet_v2.model (joonson/syncnet_python) to an OpenVINO model folder for the lips check",
+    )
+    p.add_argument("file", type=Path, help="the authors' syncnet_v2.model (a torch state dict)")
+    p.add_argument("--out", required=True, type=Path, help="model folder to write (then set DEEPFAKE_LIPS_MODEL to it)")
+    p.add_argument("--name", default="syncnet", help="the model's name in reports (default: syncnet)")
+    p.set_defaults(func=cmd_import_syncnet)
 
     p = sub.add_parser("fetch", help="download published models, verify their sha256, convert them to IR")
     p.add_argument("names", metavar="NAME", nargs="+", help="e.g. EfficientNetAutoAttB4_DFDC (see `deepfake models list`)")
@@ -155,6 +165,16 @@ def cmd_score(args: argparse.Namespace) -> int:
             raise InvalidArgument(f"{scorer.card.architecture} has no attention map")
         np.save(args.attention, scores.attention.astype(np.float32))
     print(f"scored {len(faces)} faces with {scorer.card.name} → {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_import_syncnet(args: argparse.Namespace) -> int:
+    from shared.models.syncnet import import_syncnet
+
+    card = import_syncnet(args.file, args.out, name=args.name)
+    sha = card.source.sha256[:12] if card.source else "?"
+    print(f"wrote {args.out} ({card.architecture}, networks {', '.join(card.networks or [])}, source sha256 {sha}...)")
+    print(f"the lips check uses it with DEEPFAKE_LIPS_MODEL={args.out}; it shows offset and confidence, no verdict")
     return 0
 
 

@@ -24,6 +24,11 @@ What it measures, per face track (products only: ``face_tracks``, ``face_landmar
    ``min_speech_s`` of speech with a visible face: below that, the check abstains (``not_applicable``) and
    still reports the offset and sync it found.
 
+**SyncNet, the learned option**: when ``DEEPFAKE_LIPS_MODEL`` names a folder written by ``deepfake models
+import-syncnet``, the same products are scored by SyncNet instead (``shared.lips_syncnet``: its authors'
+offset and confidence per window), and the section judges nothing, since no operating point was measured
+for it (``docs/lips.md``).
+
 What it does not prove: a lip-synced fake (Wav2Lip, HyperLips) moves the mouth *to* the voice, so it passes
 this check by construction; a good sync says the mouth follows the voice, not that either is genuine. A poor
 sync over a short stretch happens on real footage too (a face turned, a hand over the mouth, a voice off
@@ -380,18 +385,27 @@ class LipsEvidence(Evidence):
     model_role = None
     page_panel = "lips"
 
-    def prepare(self, products: dict[str, Any], run: RunContext) -> PreparedLips:
+    def prepare(self, products: dict[str, Any], run: RunContext) -> PreparedLips | Any:
         source: MediaSource = products["media"]
         if not source.facts.audio_codec:
             return PreparedLips([], NO_AUDIO_TRACK)
         t = time.perf_counter()
-        prepared = examine(
+        inputs = (
             products.get("face_tracks"),
             products.get("face_landmarks"),
             products.get("waveform_16k"),
             products.get("speech_activity"),
             source,
         )
+        syncnet = _syncnet_scorer()
+        if isinstance(syncnet, str):
+            prepared: Any = PreparedLips([], syncnet)
+        elif syncnet is not None:  # the learned option (DEEPFAKE_LIPS_MODEL): shared.lips_syncnet
+            from shared import lips_syncnet
+
+            prepared = lips_syncnet.examine(syncnet, *inputs)
+        else:
+            prepared = examine(*inputs)
         run.clock.add("lips", t)  # with "face_landmarks": what this check adds to an analysis
         return prepared
 
@@ -403,8 +417,13 @@ class LipsEvidence(Evidence):
         return LipsSection(status="not_applicable", verdict="not_applicable", reason=what)
 
     def build_section(
-        self, source: MediaSource, prepared: PreparedLips, scored: Any, run: RunContext, reasons: list[str]
+        self, source: MediaSource, prepared: PreparedLips | Any, scored: Any, run: RunContext, reasons: list[str]
     ) -> LipsSection:
+        if not isinstance(prepared, PreparedLips):  # scored by SyncNet
+            from shared import lips_syncnet
+
+            section: LipsSection = lips_syncnet.build_section(prepared, reasons)
+            return section
         tracks = [_track_report(t) for t in prepared.tracks]
         speaker = prepared.speaker
         if speaker is None or speaker.result is None:
@@ -446,6 +465,23 @@ class LipsEvidence(Evidence):
             "a lip-synced fake moves the mouth to the voice and is not caught by this check"
         )
         return LipsSection(status="analyzed", verdict=verdict, **common)
+
+
+def _syncnet_scorer() -> Any:
+    """SyncNet when ``DEEPFAKE_LIPS_MODEL`` names its model folder; None when unset; the reason as a string
+    when it is set but cannot be used (the section then says so instead of silently using the face mesh)."""
+    from shared.errors import ModelContractError, ModelUnavailable
+    from shared.settings import get_analyze_settings
+
+    folder = get_analyze_settings().lips_model
+    if not folder:
+        return None
+    from shared.lips_syncnet import load_syncnet_scorer
+
+    try:
+        return load_syncnet_scorer(str(folder))
+    except (ModelUnavailable, ModelContractError) as exc:
+        return f"the SyncNet model set by DEEPFAKE_LIPS_MODEL cannot be used: {exc.message}"
 
 
 def _track_report(track: TrackLips) -> LipsTrack:

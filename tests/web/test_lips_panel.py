@@ -43,3 +43,18 @@ def test_an_abstaining_check_says_why(gateway_without_queue, new_page):
     page, problems = _open(new_page, gateway_without_queue, _with_lips(section))
     assert "No verdict: the file has no audio track" in page.locator("#lips-section").inner_text()
     assert problems.errors == []
+
+
+def test_syncnet_shows_its_offset_and_confidence_and_no_verdict(gateway_without_queue, new_page):
+    """SyncNet (``shared.lips_syncnet``): analysed, but its card has no measured point, so no verdict."""
+    reason = "the syncnet model (SyncNet) has no operating point measured on labelled clips: it judges nothing"
+    section = LipsSection(
+        status="analyzed", verdict="not_applicable", reason=reason, speaker_track=0, offset_ms=80, confidence=2.5,
+        speech_s=9.0, tracks=[LipsTrack(track_id=0, speech_s=9.0, face_px=180.0, offset_ms=80, confidence=2.5)],
+    )
+    page, problems = _open(new_page, gateway_without_queue, _with_lips(section))
+    text = page.locator("#lips-section").inner_text()
+    assert f"No verdict: {reason}" in text
+    assert "80 ms after the picture" in text and "SyncNet confidence" in text and "2.50" in text
+    assert "not_applicable" not in text
+    assert problems.errors == []
