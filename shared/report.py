@@ -17,7 +17,8 @@ Changes:
 - 2.2: ``generated`` section (whether a still picture looks generated, at a measured operating point).
 - 2.3: ``Track.faces_scored`` (the face model scores a budget of faces per person, not every sampled frame;
   faces seen but not scored have no ``logit``/``score``); ``Sampling.keyframe_runs`` (long videos sampled in
-  short runs from keyframes).
+  short runs from keyframes); lips: ``LipsWindow``, per-track ``confidence`` and ``windows``, the section's
+  ``model`` and ``confidence`` (the learned SyncNet option).
 - 2.1: ``lips`` section (lips against voice: offset, sync, the speaker's face); ``findings`` (one
   plain-language finding per kind of evidence, ``shared.findings``), ``verdict_rests_on`` (the kinds of
   evidence the overall verdict follows) and ``summary`` (one paragraph a newsroom can read and forward).
