@@ -5,6 +5,7 @@ deepfake models import-icpr --arch EfficientNetAutoAttB4 --checkpoint X.pth --ou
 deepfake models quantize --model DIR --calibration FACES.npy --out DIR_INT8 [--labels LABELS.npy]
 deepfake models score --model DIR|NAME --faces FACES.npy --out LOGITS.npy [--attention MAPS.npy]
 deepfake models fetch EfficientNetAutoAttB4_DFDC
+deepfake models import-voice-ssl model.safetensors --accept-licence CC-BY-NC-SA-4.0 [--variant NAME] [--out DIR]
 """
 
 from __future__ import annotations
@@ -60,6 +61,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, help="where to write the float32 (N,) logits (.npy)")
     p.add_argument("--attention", type=Path, help="also write the attention maps (N,h,w) (AutoAtt models)")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "import-voice-ssl",
+        help="convert your copy of an AntiDeepfake voice model (model.safetensors, CC BY-NC-SA 4.0) to a model folder",
+    )
+    p.add_argument("file", type=Path, help="the model.safetensors from the authors' Hugging Face page")
+    p.add_argument(
+        "--variant",
+        default="mms-300m-anti-deepfake",
+        help="which published file it is: mms-300m-anti-deepfake (default) or mms-300m-anti-deepfake-nda",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="model folder to write (default: the model cache, so --audio-model VARIANT finds it by name)",
+    )
+    p.add_argument(
+        "--accept-licence",
+        metavar="LICENCE",
+        help="the weights are CC BY-NC-SA 4.0 (non-commercial, share-alike): name it to accept it",
+    )
+    p.set_defaults(func=cmd_import_voice_ssl)
 
     p = sub.add_parser("fetch", help="download published models, verify their sha256, convert them to IR")
     p.add_argument("names", metavar="NAME", nargs="+", help="e.g. EfficientNetAutoAttB4_DFDC (see `deepfake models list`)")
@@ -163,4 +187,27 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
     for name in args.names:
         print(fetch(name))
+    return 0
+
+
+def cmd_import_voice_ssl(args: argparse.Namespace) -> int:
+    from shared.registry import USER_SUPPLIED, check_licence_accepted
+
+    entry = USER_SUPPLIED.get(args.variant)
+    if entry is None:
+        raise InvalidArgument(f"unknown variant {args.variant!r}; known: {', '.join(sorted(USER_SUPPLIED))}")
+    # the licence is checked before torch is imported or the file read: a refusal costs nothing
+    check_licence_accepted(entry, args.accept_licence)
+    from shared.models.voice_ssl import import_checkpoint
+    from shared.weights import models_dir
+
+    out = args.out if args.out is not None else models_dir() / entry.name
+    card = import_checkpoint(args.file, out, variant=entry.name, accept_licence=args.accept_licence)
+    sha = card.source.sha256 if card.source else "?"
+    print(f"wrote {out} ({card.architecture}, {card.precision}, file sha256 {sha})")
+    print(f"licence of the weights: {card.licence}")
+    print(
+        "no operating point yet: the voice check shows its score but gives no verdict until one is measured "
+        f"(deepfake audio evaluate-media --model {out} --manifest LABELLED.csv --write-card)"
+    )
     return 0

@@ -16,7 +16,7 @@ from shared.media.probe import MediaSource
 from shared.modelcard import AudioPreprocessing
 from shared.products import NO_AUDIO_TRACK, WAVEFORM_RATE, Waveform
 from shared.report import Artifact, AudioSection, AudioSegment, Finding, SectionStatus
-from shared.scoring import report_band_for, verdict_for
+from shared.scoring import report_band_for, unmeasured_reason, verdict_for
 from shared.stages import SCORING_AUDIO
 from shared.vad import SpeechActivity
 
@@ -142,13 +142,17 @@ class VoiceEvidence(Evidence):
                 duration_s=duration,
                 reason=str(scored.not_applicable),
             )
-        band = report_band_for(card, run.options.thresholds)
         overall = float(scored.score)
+        unmeasured = unmeasured_reason(card, "recordings")
+        band = None if unmeasured is not None else report_band_for(card, run.options.thresholds)
+        if unmeasured is not None:
+            reasons.append(f"voice: {unmeasured}")
         section = AudioSection(
             status="analyzed",
             model=model,
             score=round(overall, 4),
-            verdict=verdict_for(overall, band),
+            verdict="not_applicable" if band is None else verdict_for(overall, band),
+            reason=unmeasured,
             band=band,
             duration_s=duration,
             aggregation=scored.aggregation,
