@@ -92,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from shared.models import list_models
-    from shared.registry import PUBLISHED
+    from shared.registry import PUBLISHED, USER_SUPPLIED
     from shared.weights import models_dir
 
     print("Published models (deepfake models fetch NAME):")
@@ -103,6 +103,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"      trained on: {entry.training_data}")
         if metrics:
             print(f"      reported:   {metrics}")
+    print("Models you supply the file of (not downloaded: their licence is accepted at import):")
+    for entry in USER_SUPPLIED.values():
+        imported = "imported" if (models_dir() / entry.name / "model.json").is_file() else ""
+        print(f"  {entry.name:30s} {entry.kind:5s} {entry.architecture:24s} {imported}")
+        print(f"      licence:    {entry.licence}")
+        print(f"      get it:     {entry.download_page} ({entry.file}), then deepfake models import-voice-ssl")
     print("Architectures (create_model NAME; ICPR2020 ones convert with deepfake models import-icpr --arch NAME):")
     print("  " + ", ".join(list_models()))
     return 0

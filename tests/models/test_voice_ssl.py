@@ -263,3 +263,55 @@ def test_a_missing_or_unknown_key_is_refused_by_name(
     # the full-size network refuses the tiny file: every shape is named wrong
     with pytest.raises(CheckpointMismatch, match="wrong shape"):
         import_checkpoint(path, tmp_path / "m", variant=VARIANT, accept_licence=LICENCE)
+
+
+def test_analyze_uses_the_imported_folder_and_judges_only_once_a_point_is_measured(
+    reference_and_file: tuple[Any, torch.nn.Linear, Path], shared_media: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`deepfake analyze --audio-model DIR`: the score and the licence without a verdict; then `deepfake audio
+    evaluate-media --write-card` measures a point on labelled speech (random weights: the point means nothing,
+    the plumbing is what is tested) and the same analysis gives a verdict at it."""
+    import csv
+
+    from shared.cli import main
+    from shared.report import Report
+
+    _, _, path = reference_and_file
+    folder = tmp_path / "model"
+    import_checkpoint(path, folder, variant=VARIANT, accept_licence=LICENCE, config=TINY)
+    rows = list(csv.DictReader((shared_media / "manifest-audio.csv").open()))
+    by_source: dict[str, dict[str, list[str]]] = {}
+    for row in rows:
+        by_source.setdefault(row["source_repo"], {}).setdefault(row["label"], []).append(row["path"])
+    both = [labels for labels in by_source.values() if {"bonafide", "spoof"} <= set(labels)][:2]
+    picked = [(p, label) for labels in both for label in ("bonafide", "spoof") for p in labels[label][:2]]
+    assert len(picked) == 8
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,label\n" + "".join(f"{shared_media / p},{label}\n" for p, label in picked))
+    speech = shared_media / picked[0][0]
+
+    def analyze() -> Report:
+        code = main(["analyze", str(speech), "--audio-model", str(folder), "--json"])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        return Report.model_validate_json(captured.out)
+
+    report = analyze()
+    audio = report.audio
+    assert audio.status == "analyzed" and audio.score is not None and audio.verdict == "not_applicable"
+    assert audio.reason is not None and "no operating point" in audio.reason and audio.band is None
+    assert audio.model is not None and audio.model.licence is not None and audio.model.licence.startswith(LICENCE)
+    assert report.verdict == "not_applicable"
+
+    code = main(["audio", "evaluate-media", "--model", str(folder), "--manifest", str(manifest),
+                 "--write-card", "--quiet"])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "wrote the operating point into" in printed.out, printed.out
+    # each `deepfake analyze` is a process of its own; here one process runs both, so forget its loaded model
+    monkeypatch.setattr("shared.cli.analyze._scorers", {})
+    report = analyze()
+    audio = report.audio
+    assert audio.verdict in ("fake", "real", "uncertain") and audio.band is not None
+    assert audio.band.source == "model_card" and audio.reason is None
