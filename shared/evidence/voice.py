@@ -68,6 +68,12 @@ class VoiceEvidence(Evidence):
 
     def finding(self, result: Any) -> Finding | None:
         finding = super().finding(result)
+        if finding is not None and finding.verdict == "not_applicable" and getattr(result, "score", None) is not None:
+            # speech was scored, but the model has no measured point to judge it at (unmeasured_reason)
+            headline = "scored, but not judged"
+            reason = getattr(result, "reason", None)
+            text = f"{finding.label}: {headline}" + (f" ({reason})" if reason else "")
+            return finding.model_copy(update={"headline": headline, "text": text})
         band = getattr(result, "band", None)
         catch = getattr(band, "catch_rate", None)
         if finding is not None and finding.verdict in ("real", "uncertain") and catch is not None and catch < self.WEAK_CATCH_RATE:

@@ -303,6 +303,8 @@ def test_analyze_uses_the_imported_folder_and_judges_only_once_a_point_is_measur
     assert audio.reason is not None and "no operating point" in audio.reason and audio.band is None
     assert audio.model is not None and audio.model.licence is not None and audio.model.licence.startswith(LICENCE)
     assert report.verdict == "not_applicable"
+    voice = next(f for f in report.findings if f.evidence == "voice")
+    assert voice.headline == "scored, but not judged" and "no operating point" in voice.text
 
     code = main(["audio", "evaluate-media", "--model", str(folder), "--manifest", str(manifest),
                  "--write-card", "--quiet"])  # fmt: skip
