@@ -52,6 +52,9 @@ class AudioPreprocessing(BaseModel):
     output: Literal["logits2", "logit"] = "logits2"
     bonafide_index: int | None = 1
     frontend: dict[str, float | int | str] | None = None
+    #: "layer_norm": each window is brought to zero mean and unit variance (eps 1e-5) inside the IR, as the
+    #: self-supervised voice models were trained (``shared.models.voice_ssl``); the scorer feeds raw samples
+    window_norm: Literal["none", "layer_norm"] = "none"
 
 
 class MTCNNPreprocessing(BaseModel):
@@ -281,6 +284,9 @@ class ModelCard(BaseModel):
     training_data: str | None = Field(None, description="what the weights were trained on, if known")
     reported_metrics: dict[str, float | str] = Field(default_factory=dict)
     source: SourceInfo | None = None
+    #: the licence of the weights (e.g. "CC-BY-NC-SA-4.0 (non-commercial, share-alike)"); the report names it.
+    #: None on cards written before it was recorded: ``licence_of`` then looks the name up in the registry
+    licence: str | None = None
     calibration: Calibration | None = None
     operating_point: OperatingPoint | None = Field(
         None, description="verdict thresholds chosen and measured on labelled data (replaces the settings band)"

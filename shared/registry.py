@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from shared.errors import ModelUnavailable, UnknownModel
+from shared.errors import InvalidArgument, ModelUnavailable, UnknownModel
 from shared.modelcard import InferencePrecision, OperatingPoint, PrecisionParity, check_precision_choice
 
 #: operating points measured by ``deepfake audio evaluate-media --operating-point-out`` (docs/audio-models.md)
@@ -60,6 +60,11 @@ class PublishedModel:
     operating_point: OperatingPoint | None = None
     #: what converting a package's files needs, when it is not torch and the package (``shared.weights``)
     convert_needs: str = ""
+    #: a licence the user must accept by name before the weights are imported (a non-commercial one), e.g.
+    #: "CC-BY-NC-SA-4.0"; empty: none to accept (``check_licence_accepted``)
+    accept_licence: str = ""
+    #: where a user downloads a file this tool does not fetch (``USER_SUPPLIED``)
+    download_page: str = ""
 
 
 _Entry = TypeVar("_Entry")
@@ -246,6 +251,67 @@ _GENERATED = {
 PUBLISHED: dict[str, PublishedModel] = {
     **_icpr_entries(), **_AASIST, **_FACE_DETECTORS, **_BLAZEFACE, **_GENERATED
 }
+
+
+# Published models whose file the user supplies (no download: the licence must be accepted by name at import,
+# `deepfake models import-voice-ssl FILE --accept-licence ...`). ``sha256`` is empty: the card records the
+# sha256 of the file as imported. Imported into the cache under the entry's name, they resolve by name.
+_ANTIDEEPFAKE_DATA = (
+    "post-trained by the authors (NII Yamagishi Lab) from the MMS-300M self-supervised model on a large mix of "
+    "real and fake speech corpora, among them ASVspoof 2019 LA, ASVspoof 2021, ASVspoof 5 and MLAAD (the full "
+    "list: nii-yamagishilab/AntiDeepfake protocols/)"
+)
+_ANTIDEEPFAKE_SOURCE = (
+    "In-the-Wild EER: the Speech Anti-Spoofing Arena's re-scoring, as cited in this project's issue 24 (not "
+    "re-measured here); authors_*: the nii-yamagishilab/AntiDeepfake README table"
+)
+USER_SUPPLIED: dict[str, PublishedModel] = {
+    name: PublishedModel(
+        name=name,
+        kind="audio",
+        architecture="wav2vec2-mms-300m-meanpool-linear",
+        file="model.safetensors",
+        sha256="",
+        importer="shared.models.voice_ssl",
+        base_url_setting="",
+        training_data=_ANTIDEEPFAKE_DATA + extra,
+        reported_metrics={
+            "In-the-Wild_EER_percent_arena": arena,
+            "authors_In-the-Wild_EER_percent": itw,
+            "authors_Deepfake-Eval-2024_EER_percent": dfe,
+            "source": _ANTIDEEPFAKE_SOURCE,
+        },
+        licence="CC-BY-NC-SA-4.0 (non-commercial, share-alike; nii-yamagishilab, weights published on Hugging Face)",
+        accept_licence="CC-BY-NC-SA-4.0",
+        download_page=f"https://huggingface.co/nii-yamagishilab/{name}",
+    )
+    for name, extra, arena, itw, dfe in (
+        ("mms-300m-anti-deepfake", ", with RawBoost data augmentation", 4.8, 2.90, 32.80),
+        ("mms-300m-anti-deepfake-nda", ", without data augmentation", 3.8, 2.00, 31.38),
+    )
+}
+
+
+def check_licence_accepted(entry: PublishedModel, accepted: str | None) -> None:
+    """Refuse to import ``entry`` unless the user named the licence it must accept (``accept_licence``).
+
+    Raises:
+        InvalidArgument: ``accepted`` is not the licence's short name.
+    """
+    if not entry.accept_licence or accepted == entry.accept_licence:
+        return
+    given = f" (got --accept-licence {accepted})" if accepted else ""
+    raise InvalidArgument(
+        f"the {entry.name} weights are licensed {entry.licence}: non-commercial use only, and what is made from "
+        f"them must be shared under the same licence. Importing them means accepting that: add "
+        f"--accept-licence {entry.accept_licence}{given}"
+    )
+
+
+def licence_of(name: str) -> str | None:
+    """The licence of a known model's weights (published or user-supplied), for cards that do not carry it."""
+    entry = PUBLISHED.get(name) or USER_SUPPLIED.get(name)
+    return entry.licence or None if entry is not None else None
 
 
 def _look_up(table: dict[str, _Entry], name: str, what: str) -> _Entry:

@@ -87,6 +87,7 @@ class ModelInfo(_Model):
     training_data: str | None = Field(default=None, description="what the weights were trained on, if known")
     reported_metrics: dict[str, float | str] = Field(default_factory=dict)
     decision_threshold: float = 0.5
+    licence: str | None = Field(default=None, description="the licence of the model's weights, when known")
 
 
 class FaceObservation(_Model):

@@ -346,6 +346,22 @@ def describe_for_people(point: OperatingPoint) -> str:
 
 
 # -- the report's band: what every section shows of the band its verdict used -----------------------------
+def unmeasured_reason(card: ModelCard | None, labelled: str) -> str | None:
+    """Why a model's score judges nothing: its card has no operating point measured on labelled data.
+
+    The one rule for every kind of evidence whose verdict rests on a measured point (the voice check, the
+    generated-picture check): without one the score is shown but gives no verdict, because nobody measured
+    how often its band calls a real file fake. ``labelled`` names the data in the reader's words
+    ("recordings", "pictures"). ``None`` when the card has a point (or there is no card: nothing scored).
+    """
+    if card is None or card.operating_point is not None:
+        return None
+    return (
+        f"the {card.name} model has no operating point measured on labelled {labelled}: its score is shown, "
+        "but it judges nothing"
+    )
+
+
 def report_band_for(card: ModelCard | None, settings_band: Thresholds) -> ReportBand:
     """The band a model's verdicts use, as the report shows it (:func:`band_for`: the card's measured
     operating point when it has one, else the settings' band moved with its decision threshold)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from shared.errors import ChecksumMismatch, DownloadFailed, ModelUnavailable, UnknownModel
 from shared.fsutil import sha256_file
 from shared.modelcard import ModelCard
-from shared.registry import PUBLISHED, PublishedModel, get_published
+from shared.registry import PUBLISHED, USER_SUPPLIED, PublishedModel, get_published
 from shared.settings import get_model_settings
 
 CHUNK = 1 << 20
@@ -280,6 +280,17 @@ def resolve_model(spec: str | Path, *, progress: bool = True) -> Path:
             return fetch(text, progress=progress)
         except (DownloadFailed, ChecksumMismatch) as exc:
             raise ModelUnavailable(_how_to_get(entry, exc.message)) from None
+    if text in USER_SUPPLIED:  # imported by the user under its name (its licence accepted then)
+        folder = models_dir() / text
+        if not (folder / "model.json").is_file():
+            entry = USER_SUPPLIED[text]
+            raise ModelUnavailable(
+                f"{text} is not imported: its weights ({entry.licence}) are not downloaded by this tool. Download "
+                f"{entry.file} from {entry.download_page}, then run `deepfake models "
+                f"import-voice-ssl {entry.file} --variant {text} --accept-licence {entry.accept_licence}`"
+            )
+        check_model_folder(folder)
+        return folder
     if os.sep in text or text.startswith("."):
         raise ModelUnavailable(f"no model folder at {path}")
     known = ", ".join(sorted(PUBLISHED))

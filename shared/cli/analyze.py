@@ -414,6 +414,12 @@ def summarize(report: Any) -> str:
             lines.append(f"    band: {_fmt_band(band)}")
             if band.description:
                 lines.extend(_wrap(band.description, "      "))
+    # the licence of every model that scored this file (a non-commercial one must be visible to whoever reads)
+    used = {sec.model.name: sec.model.licence for f in report.findings
+            if (sec := getattr(report, f.section, None)) is not None and getattr(sec, "model", None) is not None}
+    if used:
+        lines.append("licences of the models used:")
+        lines.extend(f"  {name}: {licence or 'not recorded'}" for name, licence in used.items())
     lines.append("notes:")
     for reason in report.reasons:
         lines.append(f"- {reason}")

@@ -76,6 +76,12 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--target-rate", type=float, default=0.05, help="most real recordings called fake (0.05)")
     ev.add_argument("--chosen-on", default=None, help="how to describe the data in the operating point")
     ev.add_argument("--operating-point-out", type=Path, default=None, help="write the operating point as JSON")
+    ev.add_argument(
+        "--write-card",
+        action="store_true",
+        help="write the measured operating point into the model folder's card (--model must be a folder you "
+        "imported, e.g. with deepfake models import-voice-ssl): the voice check then gives verdicts at it",
+    )
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=run_evaluate_media)
 
@@ -205,6 +211,8 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
         raise InvalidArgument("--max-seconds must be at least 1.5")
     if not 0 < args.target_rate < 1:
         raise InvalidArgument("--target-rate must be between 0 and 1")
+    if args.write_card and (args.model is None or not Path(args.model).expanduser().is_dir()):
+        raise InvalidArgument("--write-card needs --model FOLDER: the model folder whose card gets the point")
     if args.from_windows is not None:
         files, skipped, meta = load_windows(args.from_windows)
         total, max_seconds, model = meta.get("files", len(files) + len(skipped)), meta.get("max_seconds"), meta["model"]
@@ -269,7 +277,7 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
     table = compare_aggregations(files)
     if table.files == 0 or len(set(labels)) < 2:
         print("no comparison: the files every method scored do not hold both real and spoofed recordings")
-        return 0
+        return _no_point(args)
     chosen_method = args.aggregation or choose_aggregation(table)
     _print_comparison(table, choose_aggregation(table))
     if args.aggregation and args.aggregation != choose_aggregation(table):
@@ -277,7 +285,7 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
     first, best = table.row("first").pooled, table.row(chosen_method).pooled
     print(f"{chosen_method}: pooled EER {best:.2f} % vs {first:.2f} % for the first window, on the same files")
     if not any(f.label == 0 for f in files):
-        return 0
+        return _no_point(args)
     source_args = (
         [f"--from-windows {args.from_windows}"] if args.from_windows
         else [f"--model {args.model}", f"--manifest {args.manifest}"]
@@ -301,4 +309,34 @@ def run_evaluate_media(args: argparse.Namespace) -> int:
         args.operating_point_out.parent.mkdir(parents=True, exist_ok=True)
         args.operating_point_out.write_text(point.model_dump_json(indent=2) + "\n")
         print(f"wrote {args.operating_point_out}")
+    if args.write_card:
+        write_point_into_card(Path(args.model).expanduser(), point, scored_by=model)
     return 0
+
+
+def _no_point(args: argparse.Namespace) -> int:
+    """The end of an evaluation that chose no operating point: an error when ``--write-card`` asked for one."""
+    if args.write_card:
+        raise InvalidArgument("no operating point could be chosen on these files (see above): the card is unchanged")
+    return 0
+
+
+def write_point_into_card(folder: Path, point: Any, *, scored_by: str) -> None:
+    """Put a measured operating point into ``folder``'s ``model.json`` (and drop this process's compiled copy).
+
+    Raises:
+        InvalidArgument: the windows were scored by another model than the folder's (``scored_by``: its version).
+    """
+    import os
+
+    from shared.modelcard import CARD_FILE, ModelCard
+    from shared.runtime import forget_compiled
+
+    card = ModelCard.load(folder)
+    if card.version != scored_by:
+        raise InvalidArgument(f"the files were scored by {scored_by}, not by {card.version} ({folder}): card unchanged")
+    tmp = folder / f".{CARD_FILE}.tmp"
+    tmp.write_text(card.model_copy(update={"operating_point": point}).model_dump_json(indent=2) + "\n")
+    os.replace(tmp, folder / CARD_FILE)  # never a half-written card
+    forget_compiled(folder)
+    print(f"wrote the operating point into {folder / CARD_FILE}")

@@ -6,6 +6,7 @@ deepfake models quantize --model DIR --calibration FACES.npy --out DIR_INT8 [--l
 deepfake models score --model DIR|NAME --faces FACES.npy --out LOGITS.npy [--attention MAPS.npy]
 deepfake models fetch EfficientNetAutoAttB4_DFDC
 deepfake models import-syncnet syncnet_v2.model --out DIR   (then DEEPFAKE_LIPS_MODEL=DIR: the lips check uses it)
+deepfake models import-voice-ssl model.safetensors --accept-licence CC-BY-NC-SA-4.0 [--variant NAME] [--out DIR]
 """
 
 from __future__ import annotations
@@ -71,6 +72,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default="syncnet", help="the model's name in reports (default: syncnet)")
     p.set_defaults(func=cmd_import_syncnet)
 
+    p = sub.add_parser(
+        "import-voice-ssl",
+        help="convert your copy of an AntiDeepfake voice model (model.safetensors, CC BY-NC-SA 4.0) to a model folder",
+    )
+    p.add_argument("file", type=Path, help="the model.safetensors from the authors' Hugging Face page")
+    p.add_argument(
+        "--variant",
+        default="mms-300m-anti-deepfake",
+        help="which published file it is: mms-300m-anti-deepfake (default) or mms-300m-anti-deepfake-nda",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="model folder to write (default: the model cache, so --audio-model VARIANT finds it by name)",
+    )
+    p.add_argument(
+        "--accept-licence",
+        metavar="LICENCE",
+        help="the weights are CC BY-NC-SA 4.0 (non-commercial, share-alike): name it to accept it",
+    )
+    p.set_defaults(func=cmd_import_voice_ssl)
+
     p = sub.add_parser("fetch", help="download published models, verify their sha256, convert them to IR")
     p.add_argument("names", metavar="NAME", nargs="+", help="e.g. EfficientNetAutoAttB4_DFDC (see `deepfake models list`)")
     p.set_defaults(func=cmd_fetch)
@@ -78,7 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from shared.models import list_models
-    from shared.registry import PUBLISHED
+    from shared.registry import PUBLISHED, USER_SUPPLIED
     from shared.weights import models_dir
 
     print("Published models (deepfake models fetch NAME):")
@@ -89,6 +113,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"      trained on: {entry.training_data}")
         if metrics:
             print(f"      reported:   {metrics}")
+    print("Models you supply the file of (not downloaded: their licence is accepted at import):")
+    for entry in USER_SUPPLIED.values():
+        imported = "imported" if (models_dir() / entry.name / "model.json").is_file() else ""
+        print(f"  {entry.name:30s} {entry.kind:5s} {entry.architecture:24s} {imported}")
+        print(f"      licence:    {entry.licence}")
+        print(f"      get it:     {entry.download_page} ({entry.file}), then deepfake models import-voice-ssl")
     print("Architectures (create_model NAME; ICPR2020 ones convert with deepfake models import-icpr --arch NAME):")
     print("  " + ", ".join(list_models()))
     return 0
@@ -183,4 +213,27 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
     for name in args.names:
         print(fetch(name))
+    return 0
+
+
+def cmd_import_voice_ssl(args: argparse.Namespace) -> int:
+    from shared.registry import USER_SUPPLIED, check_licence_accepted
+
+    entry = USER_SUPPLIED.get(args.variant)
+    if entry is None:
+        raise InvalidArgument(f"unknown variant {args.variant!r}; known: {', '.join(sorted(USER_SUPPLIED))}")
+    # the licence is checked before torch is imported or the file read: a refusal costs nothing
+    check_licence_accepted(entry, args.accept_licence)
+    from shared.models.voice_ssl import import_checkpoint
+    from shared.weights import models_dir
+
+    out = args.out if args.out is not None else models_dir() / entry.name
+    card = import_checkpoint(args.file, out, variant=entry.name, accept_licence=args.accept_licence)
+    sha = card.source.sha256 if card.source else "?"
+    print(f"wrote {out} ({card.architecture}, {card.precision}, file sha256 {sha})")
+    print(f"licence of the weights: {card.licence}")
+    print(
+        "no operating point yet: the voice check shows its score but gives no verdict until one is measured "
+        f"(deepfake audio evaluate-media --model {out} --manifest LABELLED.csv --write-card)"
+    )
     return 0

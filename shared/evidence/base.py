@@ -25,6 +25,7 @@ from shared.analysis import RunContext
 from shared.findings import FindingWords, generic_words, section_finding
 from shared.media.probe import MediaSource
 from shared.modelcard import ModelCard
+from shared.registry import licence_of
 from shared.report import Artifact, Finding, ModelInfo
 
 
@@ -38,6 +39,7 @@ def model_info(card: ModelCard) -> ModelInfo:
         training_data=card.training_data,
         reported_metrics=dict(card.reported_metrics),
         decision_threshold=card.decision_threshold,
+        licence=card.licence or licence_of(card.name),
     )
 
 

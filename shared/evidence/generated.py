@@ -41,7 +41,7 @@ from shared.media.image import WIDE_GREY_MODES, StillImage
 from shared.media.probe import MediaSource
 from shared.modelcard import ImagePreprocessing, ModelCard
 from shared.report import Finding, GeneratedSection
-from shared.scoring import fake_probability, report_band_for, verdict_for
+from shared.scoring import fake_probability, report_band_for, unmeasured_reason, verdict_for
 from shared.settings import AnalyzeSettings
 
 #: the published model the check uses unless ``DEEPFAKE_GENERATED_MODEL`` names another (``shared.settings``)
@@ -233,14 +233,11 @@ class GeneratedEvidence(Evidence):
         notes = list(prepared.notes)
         reasons.extend(f"generated picture: {note}" for note in notes)
         score = round(scored.probability, 4)
-        if card.operating_point is None:
-            reason = (
-                f"the {card.name} model has no operating point measured on labelled pictures: its score is "
-                "shown, but it judges nothing"
-            )
-            reasons.append(f"generated picture: {reason}")
+        unmeasured = unmeasured_reason(card, "pictures")
+        if unmeasured is not None:
+            reasons.append(f"generated picture: {unmeasured}")
             return GeneratedSection(
-                status="analyzed", model=model, score=score, verdict="not_applicable", reason=reason, notes=notes
+                status="analyzed", model=model, score=score, verdict="not_applicable", reason=unmeasured, notes=notes
             )
         band = report_band_for(card, run.options.thresholds)
         band = band.model_copy(update={"description": describe_point(card)})

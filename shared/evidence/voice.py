@@ -16,7 +16,7 @@ from shared.media.probe import MediaSource
 from shared.modelcard import AudioPreprocessing
 from shared.products import NO_AUDIO_TRACK, WAVEFORM_RATE, Waveform
 from shared.report import Artifact, AudioSection, AudioSegment, Finding, SectionStatus
-from shared.scoring import report_band_for, verdict_for
+from shared.scoring import report_band_for, unmeasured_reason, verdict_for
 from shared.stages import SCORING_AUDIO
 from shared.vad import SpeechActivity
 
@@ -68,6 +68,12 @@ class VoiceEvidence(Evidence):
 
     def finding(self, result: Any) -> Finding | None:
         finding = super().finding(result)
+        if finding is not None and finding.verdict == "not_applicable" and getattr(result, "score", None) is not None:
+            # speech was scored, but the model has no measured point to judge it at (unmeasured_reason)
+            headline = "scored, but not judged"
+            reason = getattr(result, "reason", None)
+            text = f"{finding.label}: {headline}" + (f" ({reason})" if reason else "")
+            return finding.model_copy(update={"headline": headline, "text": text})
         band = getattr(result, "band", None)
         catch = getattr(band, "catch_rate", None)
         if finding is not None and finding.verdict in ("real", "uncertain") and catch is not None and catch < self.WEAK_CATCH_RATE:
@@ -142,13 +148,17 @@ class VoiceEvidence(Evidence):
                 duration_s=duration,
                 reason=str(scored.not_applicable),
             )
-        band = report_band_for(card, run.options.thresholds)
         overall = float(scored.score)
+        unmeasured = unmeasured_reason(card, "recordings")
+        band = None if unmeasured is not None else report_band_for(card, run.options.thresholds)
+        if unmeasured is not None:
+            reasons.append(f"voice: {unmeasured}")
         section = AudioSection(
             status="analyzed",
             model=model,
             score=round(overall, 4),
-            verdict=verdict_for(overall, band),
+            verdict="not_applicable" if band is None else verdict_for(overall, band),
+            reason=unmeasured,
             band=band,
             duration_s=duration,
             aggregation=scored.aggregation,
