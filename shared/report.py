@@ -14,6 +14,8 @@ sees the band each verdict used; the overall verdict follows the written rule of
 be judged (no face in any sampled frame, no usable speech, no provenance evidence).
 
 Changes:
+- 2.3: ``audio.windows_total``, ``audio.windows_scored``, ``audio.scored_stretches`` and ``audio.coverage``: a
+  long recording's voice is checked on a budget of windows spread over its speech, and the report says which.
 - 2.2: ``generated`` section (whether a still picture looks generated, at a measured operating point).
 - 2.3: ``Track.faces_scored`` (the face model scores a budget of faces per person, not every sampled frame;
   faces seen but not scored have no ``logit``/``score``); ``Sampling.keyframe_runs`` (long videos sampled in
@@ -175,6 +177,13 @@ class AudioSegment(_Model):
     counted: bool = Field(default=True, description="the section's score was computed from this window")
 
 
+class AudioStretch(_Model):
+    """A stretch of the recording the voice model heard (overlapping scored windows merged)."""
+
+    start_s: float
+    end_s: float
+
+
 class AudioSection(_Model):
     status: SectionStatus
     model: ModelInfo | None = None
@@ -191,7 +200,19 @@ class AudioSection(_Model):
     silent_windows: int = Field(default=0, description="windows skipped as silence (not scored)")
     non_speech_windows: int = Field(default=0, description="scored windows that are mostly not speech")
     speech_s: float | None = Field(default=None, description="seconds of speech found by voice activity detection")
-    segments: list[AudioSegment] = Field(default_factory=list)
+    windows_total: int | None = Field(
+        default=None, description="windows with sound (not silent) in the audio analysed: the ones that could be scored"
+    )
+    windows_scored: int | None = Field(
+        default=None,
+        description="windows the voice model scored: all of them up to the setting voice_budget_s of speech, "
+        "beyond it a budget that grows with the square root of the speech, spread over it",
+    )
+    scored_stretches: list[AudioStretch] = Field(
+        default_factory=list, description="the stretches of the recording the scored windows cover, in time order"
+    )
+    coverage: str | None = Field(default=None, description="in words: how much of the recording the voice was checked on")
+    segments: list[AudioSegment] = Field(default_factory=list, description="the scored windows, in time order")
     reason: str | None = Field(default=None, description="why the audio was not analysed, when it was not")
 
 
