@@ -244,7 +244,7 @@ def window_budget(speech_s: float, prep: AudioPreprocessing, budget_s: float | N
     """How many windows the voice model scores in a recording with ``speech_s`` seconds of speech.
 
     ``W``, the windows of a ``budget_s``-long clip (29 for AASIST at 60 s), up to ``budget_s`` of speech;
-    beyond, ``ceil(W * sqrt(speech_s / budget_s))``: 10 minutes of speech get 92 windows instead of 296,
+    beyond, ``ceil(W * sqrt(speech_s / budget_s))``: 10 minutes of speech get 92 windows instead of 297,
     an hour 225 instead of 1,783.
 
     Why the square root, between a fixed number and all of them: the cost of the voice check then grows
