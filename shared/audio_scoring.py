@@ -263,6 +263,15 @@ def window_budget(speech_s: float, prep: AudioPreprocessing, budget_s: float | N
     return math.ceil(full * math.sqrt(max(speech_s, budget_s) / budget_s))
 
 
+def budget_seconds(speech_s: float, budget_s: float | None = DEFAULT_BUDGET_S) -> float:
+    """Seconds of speech the budget lets the voice model hear: ``speech_s`` up to ``budget_s``, then
+    ``budget_s * sqrt(speech_s / budget_s)`` (the seconds-counterpart of :func:`window_budget`, whatever the
+    model's windows; the progress bar weighs the voice check by it)."""
+    if not budget_s or budget_s <= 0 or speech_s <= budget_s:
+        return speech_s
+    return budget_s * math.sqrt(speech_s / budget_s)
+
+
 def choose_windows(
     speech_fractions: np.ndarray, budget: int | None, *, min_speech_fraction: float = MIN_SPEECH_FRACTION
 ) -> list[int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.audio_scoring import AudioScorer, choose_windows, score_audio, window_budget
+from shared.audio_scoring import AudioScorer, budget_seconds, choose_windows, score_audio, window_budget
 from shared.modelcard import AudioPreprocessing
 from tests.fixtures_media import speech_like_signal
 
@@ -40,6 +40,16 @@ def test_the_budget_keeps_a_minute_whole_and_then_grows_as_the_square_root() -> 
     assert ten < len(_windows_by_hand(600 * RATE)) / 3  # far fewer than every window of 10 minutes
     assert abs(forty / ten - 2.0) < 0.05  # 4x the speech, 2x the windows
     assert window_budget(600.0, AASIST_LIKE, 0) is None and window_budget(600.0, AASIST_LIKE, None) is None
+
+
+def test_the_seconds_heard_match_the_windows_heard() -> None:
+    """The progress bar weighs the voice check by seconds heard: they agree with the windows scored."""
+    assert budget_seconds(45.0) == 45.0 and budget_seconds(600.0, 0) == 600.0
+    per_second = 29 / 60  # AASIST windows of a 60 s clip
+    for speech in (120.0, 600.0, 3600.0):
+        windows = window_budget(speech, AASIST_LIKE)
+        assert windows is not None and abs(budget_seconds(speech) * per_second - windows) <= 1
+        assert budget_seconds(speech) < speech
 
 
 def test_windows_that_fit_the_budget_are_all_chosen() -> None:
