@@ -181,3 +181,23 @@ def test_no_budget_scores_every_window(melcnn: AudioScorer, long_recording: tupl
     _, wave, _ = long_recording
     every = score_audio(melcnn, wave[: 150 * RATE], budget_s=0)
     assert every.windows_scored == every.windows_total == len(_windows_by_hand(150 * RATE))
+
+
+def test_a_long_generated_recording_without_speech_gets_a_minutes_worth_spread_in_time(
+    melcnn: AudioScorer, tmp_path: Path
+) -> None:
+    """Needs nothing outside the repository: 3 minutes of voiced tones (sound that silero-vad does not call
+    speech) get the budget of a minute of speech, spread evenly over the recording."""
+    wave = speech_like_signal(180.0, RATE, seed=5)
+    report = _analyze(_write(tmp_path / "long_tones.wav", wave), melcnn)
+    audio = report.audio
+    assert audio.status == "analyzed" and audio.speech_s is not None and audio.speech_s < 60
+    starts = _windows_by_hand(len(wave))
+    minute = len(_windows_by_hand(60 * RATE))
+    assert audio.windows_total == len(starts) and audio.windows_scored == len(audio.segments) == minute
+    scored = [min(starts, key=lambda s, t=seg.start_s: abs(s - t * RATE)) for seg in audio.segments]
+    assert scored[0] == 0 and len(wave) - (scored[-1] + W) < 4 * HOP
+    assert max(np.diff(scored)) <= 2 * len(wave) / minute  # spread over the whole recording
+    assert audio.score == pytest.approx(float(melcnn.score_windows(wave[None, :W])[0]), abs=1e-4)
+    assert len(audio.scored_stretches) >= minute // 2
+    assert audio.coverage is not None and f"{minute} of the recording's {len(starts)}" in audio.coverage
