@@ -14,13 +14,13 @@ sees the band each verdict used; the overall verdict follows the written rule of
 be judged (no face in any sampled frame, no usable speech, no provenance evidence).
 
 Changes:
-- 2.3: ``audio.windows_total``, ``audio.windows_scored``, ``audio.scored_stretches`` and ``audio.coverage``: a
+- 2.4: ``audio.windows_total``, ``audio.windows_scored``, ``audio.scored_stretches`` and ``audio.coverage``: a
   long recording's voice is checked on a budget of windows spread over its speech, and the report says which.
-- 2.2: ``generated`` section (whether a still picture looks generated, at a measured operating point).
 - 2.3: ``Track.faces_scored`` (the face model scores a budget of faces per person, not every sampled frame;
   faces seen but not scored have no ``logit``/``score``); ``Sampling.keyframe_runs`` (long videos sampled in
   short runs from keyframes); lips: ``LipsWindow``, per-track ``confidence`` and ``windows``, the section's
   ``model`` and ``confidence`` (the learned SyncNet option).
+- 2.2: ``generated`` section (whether a still picture looks generated, at a measured operating point).
 - 2.1: ``lips`` section (lips against voice: offset, sync, the speaker's face); ``findings`` (one
   plain-language finding per kind of evidence, ``shared.findings``), ``verdict_rests_on`` (the kinds of
   evidence the overall verdict follows) and ``summary`` (one paragraph a newsroom can read and forward).
@@ -41,7 +41,7 @@ from shared.provenance.section import ProvenanceSection
 from shared.schema_base import MediaKind, SectionStatus, Verdict
 from shared.schema_base import StrictModel as _Model
 
-SCHEMA_VERSION = "2.3"
+SCHEMA_VERSION = "2.4"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
 
 __all__ = ["MediaKind", "SectionStatus", "Verdict"]
