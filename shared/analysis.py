@@ -39,6 +39,8 @@ class AnalyzeOptions:
     uncertain_low: float = 0.35
     uncertain_high: float = 0.65
     max_audio_seconds: float = 600.0
+    #: every voice window up to this many seconds of speech, then a square-root budget (0: every window)
+    voice_budget_s: float = 60.0
     detect_interval_s: float = 0.25
     decode_threads: int = 0
     #: faces the face model scores per person in the every-K sampling (``shared.faces.budget``): the
@@ -63,6 +65,7 @@ class AnalyzeOptions:
             "uncertain_low": s.uncertain_low,
             "uncertain_high": s.uncertain_high,
             "max_audio_seconds": s.max_audio_seconds,
+            "voice_budget_s": s.voice_budget_s,
             "detect_interval_s": s.detect_interval_s,
             "faces_per_track": s.faces_per_track,
             "keyframe_runs": s.keyframe_runs,

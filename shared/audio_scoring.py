@@ -9,6 +9,14 @@ Windowing (the numbers come from the model's ``model.json``; for AASIST: 64,600-
   window is aligned to the end, so the tail is always scored.
 * Windows whose level is below ``SILENCE_DBFS`` are not scored (speech detectors say nothing about
   silence); they appear in no segment and do not count towards the file's score.
+* **Budget for long recordings** (:func:`window_budget`, :func:`choose_windows`): a recording with up to
+  ``budget_s`` (60 s by default, ``DEEPFAKE_VOICE_BUDGET_S``) of speech has every non-silent window scored,
+  exactly as before the budget existed. Beyond that, the voice model hears ``B = W * sqrt(speech / budget_s)``
+  windows (``W``: the windows of a ``budget_s``-long clip, 29 for AASIST), chosen evenly over the file's
+  speech (more where there is more speech), always including the first window and the first window
+  that is mostly speech. The file score is then the same aggregation over the scored windows; the
+  ``first`` and ``speech_first`` aggregations (AASIST's operating points use ``first``) read a window that
+  is always scored, so their verdicts do not change with the budget at all.
 
 Scores:
 
@@ -28,6 +36,7 @@ throughout, or (for the ``speech_*`` aggregations) no window that is mostly spee
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +47,7 @@ from pydantic import BaseModel, Field
 
 from shared.errors import InvalidArgument, ModelContractError
 from shared.modelcard import AudioPreprocessing, ModelCard
+from shared.report import AudioStretch
 from shared.scoring import (
     DEFAULT_AUDIO_AGGREGATION,
     MIN_SPEECH_FRACTION,
@@ -51,6 +61,9 @@ from shared.scoring import (
 #: a window quieter than this (RMS, dB relative to full scale) counts as silence
 SILENCE_DBFS = -60.0
 DEFAULT_BATCH = 8
+#: seconds of speech whose every window is scored; beyond, the budget grows as its square root (see
+#: ``window_budget``). One minute keeps every clip of the test sets and most social-media clips whole.
+DEFAULT_BUDGET_S = 60.0
 
 
 class AudioScorerLike(Protocol):
@@ -90,6 +103,16 @@ class AudioResult(BaseModel):
         0, description=f"scored windows with less than {MIN_SPEECH_FRACTION:g} of speech frames"
     )
     speech_s: float | None = Field(None, description="seconds of speech found by the voice activity detector")
+    windows_total: int = Field(0, description="windows with sound (not silent): the ones that could be scored")
+    windows_scored: int = Field(0, description="windows the voice model scored (all of them up to the budget)")
+    scored_stretches: list[AudioStretch] = Field(
+        default_factory=list, description="the stretches the scored windows cover, overlapping windows merged"
+    )
+
+    @property
+    def sampled(self) -> bool:
+        """True when the budget left some windows with sound unscored."""
+        return self.windows_scored < self.windows_total
 
     @property
     def not_applicable(self) -> str | None:
@@ -217,6 +240,97 @@ def make_windows(waveform: np.ndarray, prep: AudioPreprocessing) -> tuple[np.nda
     return np.stack(rows).astype(np.float32, copy=False), plan
 
 
+def window_budget(speech_s: float, prep: AudioPreprocessing, budget_s: float | None = DEFAULT_BUDGET_S) -> int | None:
+    """How many windows the voice model scores in a recording with ``speech_s`` seconds of speech.
+
+    ``W``, the windows of a ``budget_s``-long clip (29 for AASIST at 60 s), up to ``budget_s`` of speech;
+    beyond, ``ceil(W * sqrt(speech_s / budget_s))``: 10 minutes of speech get 92 windows instead of 297,
+    an hour 225 instead of 1,783.
+
+    Why the square root, between a fixed number and all of them: the cost of the voice check then grows
+    as the square root of the length, while the gap between two scored windows grows only as the square
+    root too (10 minutes of speech: one 4 s window every 6.5 s of speech; an hour: every 16 s), so a
+    long stretch of cloned voice is still heard. And for a file score taken over many windows (``max``)
+    the chances of a false alarm grow with the number of windows scored: they then grow slower than the
+    recording.
+
+    Returns:
+        The number of windows, or ``None`` for no budget (``budget_s`` 0 or ``None``: every window).
+    """
+    if not budget_s or budget_s <= 0:
+        return None
+    full = len(plan_windows(round(budget_s * prep.sample_rate), prep.window_samples, prep.hop_samples).starts)
+    return math.ceil(full * math.sqrt(max(speech_s, budget_s) / budget_s))
+
+
+def budget_seconds(speech_s: float, budget_s: float | None = DEFAULT_BUDGET_S) -> float:
+    """Seconds of speech the budget lets the voice model hear: ``speech_s`` up to ``budget_s``, then
+    ``budget_s * sqrt(speech_s / budget_s)`` (the seconds-counterpart of :func:`window_budget`, whatever the
+    model's windows; the progress bar weighs the voice check by it)."""
+    if not budget_s or budget_s <= 0 or speech_s <= budget_s:
+        return speech_s
+    return budget_s * math.sqrt(speech_s / budget_s)
+
+
+def choose_windows(
+    speech_fractions: np.ndarray, budget: int | None, *, min_speech_fraction: float = MIN_SPEECH_FRACTION
+) -> list[int]:
+    """Which of ``N`` windows with sound (in time order) the voice model scores: at most ``budget``.
+
+    All of them when they fit. Otherwise: the first window and the first one that is mostly speech
+    (the ``first`` and ``speech_first`` aggregations read them, so their file scores never depend on the
+    budget), then windows evenly spaced over the recording's speech - the ``k``-th at the point where
+    ``(k + 1/2) / m`` of the windows' speech lies before it - so a minute full of speech gets more
+    windows than a minute of music; if speech is too scarce to fill the budget that way, the windows with
+    the most speech, then the rest spread evenly in time.
+
+    Args:
+        speech_fractions: each window's fraction of speech frames (``shared.vad``), float ``(N,)``.
+        budget: the most windows to score (:func:`window_budget`); ``None``: all.
+
+    Returns:
+        Indices into the ``N`` windows, ascending.
+    """
+    weights = np.asarray(speech_fractions, dtype=np.float64).reshape(-1)
+    count = weights.size
+    if budget is None or budget >= count:
+        return list(range(count))
+    chosen = {0}
+    speech = np.flatnonzero(weights >= min_speech_fraction)
+    if speech.size:
+        chosen.add(int(speech[0]))
+    slots = max(budget - len(chosen), 0)
+    if slots:
+        if weights.sum() <= 0:  # sound but no speech anywhere: spread over time
+            weights = np.ones(count)
+        mass = np.cumsum(weights)
+        targets = (np.arange(slots) + 0.5) * mass[-1] / slots
+        chosen.update(int(i) for i in np.minimum(np.searchsorted(mass, targets, side="left"), count - 1))
+    missing = budget - len(chosen)
+    if missing > 0:  # several targets fell in one window: the most speech first, then spread in time
+        rest = np.array(sorted(set(range(count)) - chosen))
+        voiced = rest[weights[rest] > 0]
+        voiced = voiced[np.argsort(-weights[voiced], kind="stable")][:missing]
+        chosen.update(int(i) for i in voiced)
+        missing -= voiced.size
+        if missing > 0:
+            quiet = np.array(sorted(set(range(count)) - chosen))
+            picks = np.round(np.linspace(0, quiet.size - 1, missing)).astype(int)
+            chosen.update(int(i) for i in quiet[picks])
+    return sorted(chosen)
+
+
+def merge_stretches(spans: list[tuple[float, float]]) -> list[AudioStretch]:
+    """Overlapping or touching spans (seconds, in time order) merged into stretches."""
+    out: list[AudioStretch] = []
+    for start, end in spans:
+        if out and start <= out[-1].end_s + 1e-9:
+            out[-1].end_s = max(out[-1].end_s, end)
+        else:
+            out.append(AudioStretch(start_s=start, end_s=end))
+    return out
+
+
 def default_aggregation(card: ModelCard) -> AudioAggregation:
     """The card's operating point's aggregation (its thresholds apply to it), else the shipped default."""
     if card.operating_point is not None:
@@ -236,6 +350,7 @@ def score_audio(
     speech_detector: Any | None = None,
     activity: Any | None = None,
     progress: Callable[[float], None] | None = None,
+    budget_s: float | None = None,
 ) -> AudioResult:
     """Score a mono waveform at the scorer's sample rate: per-window segments and a file score.
 
@@ -249,6 +364,9 @@ def score_audio(
             ``speech_activity`` product); ``None``: found here with ``speech_detector``.
         progress: called with the share of windows scored (0..1); the windows are then scored a few
             at a time so a long recording's bar moves.
+        budget_s: every window is scored up to this many seconds of speech; beyond, a budget that grows
+            as the square root of the speech (:func:`window_budget`, :func:`choose_windows`). ``None``
+            or 0: every window (what evaluations that record every window want).
 
     Returns:
         An ``AudioResult``: ``status="analyzed"`` with segments and scores, or ``"not_applicable"`` with
@@ -282,12 +400,12 @@ def score_audio(
     if _dbfs(waveform) < SILENCE_DBFS:
         return AudioResult(status="not_applicable", reason="the audio is silent", **common)
 
-    windows, plan = make_windows(waveform, prep)
+    plan = plan_windows(len(waveform), prep.window_samples, prep.hop_samples)
     spans = list(zip(plan.starts, plan.ends, strict=True))
     # A tiled window repeats the whole clip, which was already found not silent.
     loud = [plan.tiled or _dbfs(waveform[s:e]) >= SILENCE_DBFS for s, e in spans]
-    keep = [i for i, ok in enumerate(loud) if ok]
-    if not keep:
+    audible = [i for i, ok in enumerate(loud) if ok]
+    if not audible:
         return AudioResult(
             status="not_applicable", reason="the audio is silent", silent_windows=len(spans), **common
         )
@@ -297,14 +415,22 @@ def score_audio(
 
             speech_detector = get_speech_detector()
         activity = speech_detector.activity(waveform, rate)
-    fractions = activity.window_fractions([spans[i][0] for i in keep], [spans[i][1] for i in keep])
+    audible_fractions = activity.window_fractions([spans[i][0] for i in audible], [spans[i][1] for i in audible])
+    picked = choose_windows(audible_fractions, window_budget(activity.speech_seconds, prep, budget_s))
+    keep = [audible[j] for j in picked]
+    fractions = audible_fractions[picked]
+    # only the scored windows are cut: a 10-minute file's 296 AASIST windows would take 76 MB
+    if plan.tiled:
+        windows = tile_to(waveform, prep.window_samples)[None, :].astype(np.float32)
+    else:
+        windows = np.stack([waveform[spans[i][0] : spans[i][1]] for i in keep]).astype(np.float32, copy=False)
     if progress is None:
-        scores = np.asarray(scorer.score_windows(windows[keep]), dtype=np.float64).reshape(-1)
+        scores = np.asarray(scorer.score_windows(windows), dtype=np.float64).reshape(-1)
     else:
         parts = []
         for start in range(0, len(keep), PROGRESS_CHUNK_WINDOWS):
-            chunk = keep[start : start + PROGRESS_CHUNK_WINDOWS]
-            parts.append(np.asarray(scorer.score_windows(windows[chunk]), dtype=np.float64).reshape(-1))
+            chunk = windows[start : start + PROGRESS_CHUNK_WINDOWS]
+            parts.append(np.asarray(scorer.score_windows(chunk), dtype=np.float64).reshape(-1))
             progress(min(start + PROGRESS_CHUNK_WINDOWS, len(keep)) / len(keep))
         scores = np.concatenate(parts)
     if len(scores) != len(keep):  # our model broke its contract: not the user's file
@@ -323,10 +449,13 @@ def score_audio(
     ]
     counts: dict[str, Any] = {
         "segments": segments,
-        "silent_windows": len(spans) - len(keep),
+        "silent_windows": len(spans) - len(audible),
         "non_speech_windows": int(np.sum(fractions < MIN_SPEECH_FRACTION)),
         "speech_s": round(activity.speech_seconds, 3),
         "max_score": float(np.max(scores)),
+        "windows_total": len(audible),
+        "windows_scored": len(keep),
+        "scored_stretches": merge_stretches([(spans[i][0] / rate, spans[i][1] / rate) for i in keep]),
     }
     if file_score.score is None:
         return AudioResult(

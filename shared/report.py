@@ -14,11 +14,14 @@ sees the band each verdict used; the overall verdict follows the written rule of
 be judged (no face in any sampled frame, no usable speech, no provenance evidence).
 
 Changes:
-- 2.2: ``generated`` section (whether a still picture looks generated, at a measured operating point).
+- 2.4: ``audio.windows_total``, ``audio.windows_scored``, ``audio.scored_stretches`` and ``audio.coverage``: a
+  long recording's voice is checked on a budget of windows spread over its speech, and the report says
+  which; ``ModelInfo.licence`` (every model's licence, named in the report).
 - 2.3: ``Track.faces_scored`` (the face model scores a budget of faces per person, not every sampled frame;
   faces seen but not scored have no ``logit``/``score``); ``Sampling.keyframe_runs`` (long videos sampled in
   short runs from keyframes); lips: ``LipsWindow``, per-track ``confidence`` and ``windows``, the section's
   ``model`` and ``confidence`` (the learned SyncNet option).
+- 2.2: ``generated`` section (whether a still picture looks generated, at a measured operating point).
 - 2.1: ``lips`` section (lips against voice: offset, sync, the speaker's face); ``findings`` (one
   plain-language finding per kind of evidence, ``shared.findings``), ``verdict_rests_on`` (the kinds of
   evidence the overall verdict follows) and ``summary`` (one paragraph a newsroom can read and forward).
@@ -39,7 +42,7 @@ from shared.provenance.section import ProvenanceSection
 from shared.schema_base import MediaKind, SectionStatus, Verdict
 from shared.schema_base import StrictModel as _Model
 
-SCHEMA_VERSION = "2.3"
+SCHEMA_VERSION = "2.4"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
 
 __all__ = ["MediaKind", "SectionStatus", "Verdict"]
@@ -176,6 +179,13 @@ class AudioSegment(_Model):
     counted: bool = Field(default=True, description="the section's score was computed from this window")
 
 
+class AudioStretch(_Model):
+    """A stretch of the recording the voice model heard (overlapping scored windows merged)."""
+
+    start_s: float
+    end_s: float
+
+
 class AudioSection(_Model):
     status: SectionStatus
     model: ModelInfo | None = None
@@ -192,7 +202,19 @@ class AudioSection(_Model):
     silent_windows: int = Field(default=0, description="windows skipped as silence (not scored)")
     non_speech_windows: int = Field(default=0, description="scored windows that are mostly not speech")
     speech_s: float | None = Field(default=None, description="seconds of speech found by voice activity detection")
-    segments: list[AudioSegment] = Field(default_factory=list)
+    windows_total: int | None = Field(
+        default=None, description="windows with sound (not silent) in the audio analysed: the ones that could be scored"
+    )
+    windows_scored: int | None = Field(
+        default=None,
+        description="windows the voice model scored: all of them up to the setting voice_budget_s of speech, "
+        "beyond it a budget that grows with the square root of the speech, spread over it",
+    )
+    scored_stretches: list[AudioStretch] = Field(
+        default_factory=list, description="the stretches of the recording the scored windows cover, in time order"
+    )
+    coverage: str | None = Field(default=None, description="in words: how much of the recording the voice was checked on")
+    segments: list[AudioSegment] = Field(default_factory=list, description="the scored windows, in time order")
     reason: str | None = Field(default=None, description="why the audio was not analysed, when it was not")
 
 

@@ -102,6 +102,12 @@ class AnalyzeSettings(ModelSettings):
     uncertain_high: float = Field(0.65, ge=0.0, le=1.0, description="above: fake; in between: uncertain")
     min_face_confidence: float = Field(0.8, ge=0.0, le=1.0, description="MTCNN probability below which a face is dropped")
     max_audio_seconds: float = Field(600.0, gt=0, description="analyse at most this much audio per file")
+    voice_budget_s: float = Field(
+        60.0,
+        ge=0,
+        description="the voice model scores every window of up to this many seconds of speech; beyond, a number "
+        "of windows that grows with the square root of the speech, spread over it (0: every window)",
+    )
     max_video_pixels: int = Field(
         4096 * 4096, ge=64 * 64, description="refuse videos whose frames have more pixels (4096x4096)"
     )

@@ -185,7 +185,10 @@ def work_for(source: Any, options: Any, roles: Iterable[str]) -> dict[str, float
         sampled = 1
     audio_seconds = 0.0
     if "audio" in roles and facts.kind in ("video", "audio") and facts.audio_codec:
-        audio_seconds = min(facts.duration_s or 0.0, options.max_audio_seconds)
+        from shared.audio_scoring import budget_seconds
+
+        # a long recording's voice is scored on a budget: as many seconds as that budget, were it all speech
+        audio_seconds = budget_seconds(min(facts.duration_s or 0.0, options.max_audio_seconds), options.voice_budget_s)
     return expected_work(
         facts.kind,
         frame_count=frame_count,

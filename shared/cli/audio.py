@@ -121,12 +121,14 @@ def run_score(args: argparse.Namespace) -> int:
     from shared.audio_scoring import AudioScorer, score_audio
     from shared.media.audio import load_audio
     from shared.roles import get_role
-    from shared.settings import get_model_settings
+    from shared.settings import get_analyze_settings, get_model_settings
 
     folder = resolve_audio_model(args.model or get_role("audio").model_spec(get_model_settings()))
     scorer = AudioScorer.from_folder(folder)
     wave = load_audio(args.file, scorer.prep.sample_rate)
-    result = score_audio(scorer, wave, aggregation=args.aggregation)
+    # the same windows `deepfake analyze` scores (its budget for long recordings)
+    budget = get_analyze_settings().voice_budget_s
+    result = score_audio(scorer, wave, aggregation=args.aggregation, budget_s=budget)
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0
@@ -139,7 +141,8 @@ def run_score(args: argparse.Namespace) -> int:
         print(f" {mark}{seg.start_s:7.2f}-{seg.end_s:7.2f} s  fake probability {seg.score:.3f}  speech {seg.speech_fraction:.2f}")
     print(
         f"file: {result.score:.3f} ({result.aggregation} of {len(result.segments)} windows, * = used; "
-        f"{result.non_speech_windows} mostly non-speech, {result.silent_windows} silent; "
+        f"{result.windows_total} with sound; {result.non_speech_windows} scored mostly non-speech, "
+        f"{result.silent_windows} silent; "
         f"most suspicious {result.max_score:.3f})"
     )
     return 0

@@ -68,7 +68,9 @@ class ExtractionSettings:
 
 
 #: ``AnalyzeOptions`` fields that do not change which faces the face stage finds (verdict band, audio)
-_NOT_FACE_STAGE = frozenset({"uncertain_low", "uncertain_high", "max_audio_seconds", "decode_threads"})
+_NOT_FACE_STAGE = frozenset(
+    {"uncertain_low", "uncertain_high", "max_audio_seconds", "voice_budget_s", "decode_threads"}
+)
 
 
 @dataclass(frozen=True)

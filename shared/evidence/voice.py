@@ -15,7 +15,7 @@ from shared.findings import FindingWords, percent
 from shared.media.probe import MediaSource
 from shared.modelcard import AudioPreprocessing
 from shared.products import NO_AUDIO_TRACK, WAVEFORM_RATE, Waveform
-from shared.report import Artifact, AudioSection, AudioSegment, Finding, SectionStatus
+from shared.report import Artifact, AudioSection, AudioSegment, AudioStretch, Finding, SectionStatus
 from shared.scoring import report_band_for, unmeasured_reason, verdict_for
 from shared.stages import SCORING_AUDIO
 from shared.vad import SpeechActivity
@@ -27,6 +27,19 @@ class PreparedVoice:
 
     wave: Waveform
     activity: SpeechActivity | None = None
+
+
+def coverage_words(windows_scored: int, windows_total: int, window_s: float) -> str:
+    """How much of the recording the voice model heard, in words (the section's ``coverage``)."""
+    length = f"{window_s:.0f}-second"
+    if windows_scored >= windows_total:
+        if windows_total == 1:
+            return "the voice was checked on the whole recording"
+        return f"the voice was checked on all {windows_total} {length} stretches of the recording that have sound"
+    return (
+        f"the voice was checked on {windows_scored} of the recording's {windows_total} {length} stretches with "
+        "sound, spread over its speech (more where more is said), to keep a long recording quick to check"
+    )
 
 
 @register_evidence
@@ -62,6 +75,8 @@ class VoiceEvidence(Evidence):
         more = f" and {len(counted) - 6} more" if len(counted) > 6 else ""
         left = len(result.segments) - len(counted)
         rest = f"; {left} later stretch(es) are shown but not counted" if left else ""
+        if result.coverage and (result.windows_scored or 0) < (result.windows_total or 0):
+            rest += f"; {result.coverage}"
         if len(counted) == 1:
             return f"one stretch of speech, {spans}{rest}"
         return f"{len(counted)} stretches of speech, {spans}{more}{rest}"
@@ -114,6 +129,7 @@ class VoiceEvidence(Evidence):
             prepared.wave.samples,
             activity=prepared.activity,
             progress=lambda share: run.progress(SCORING_AUDIO.name, share),
+            budget_s=run.options.voice_budget_s,
         )
         run.clock.add("score_audio", t)
         run.progress(SCORING_AUDIO.name, 1.0)
@@ -153,6 +169,7 @@ class VoiceEvidence(Evidence):
         band = None if unmeasured is not None else report_band_for(card, run.options.thresholds)
         if unmeasured is not None:
             reasons.append(f"voice: {unmeasured}")
+        coverage = coverage_words(scored.windows_scored, scored.windows_total, scored.window_s)
         section = AudioSection(
             status="analyzed",
             model=model,
@@ -165,6 +182,13 @@ class VoiceEvidence(Evidence):
             silent_windows=scored.silent_windows,
             non_speech_windows=scored.non_speech_windows,
             speech_s=scored.speech_s,
+            windows_total=scored.windows_total,
+            windows_scored=scored.windows_scored,
+            scored_stretches=[
+                AudioStretch(start_s=round(float(t.start_s), 3), end_s=round(float(t.end_s), 3))
+                for t in scored.scored_stretches
+            ],
+            coverage=coverage,
             segments=[
                 AudioSegment(
                     start_s=round(float(s.start_s), 3),
@@ -176,6 +200,8 @@ class VoiceEvidence(Evidence):
                 for s in scored.segments
             ],
         )
+        if scored.sampled:
+            reasons.append(f"voice: {coverage}")
         skipped = scored.silent_windows + scored.non_speech_windows
         if skipped:
             reasons.append(
