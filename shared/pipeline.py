@@ -30,6 +30,7 @@ from shared.findings import report_findings, verdict_line
 from shared.media.probe import MediaSource, open_media
 from shared.modelcard import VideoPreprocessing
 from shared.report import Report, Verdict
+from shared.runtime import release_large_buffers
 from shared.stages import MERGING
 
 __all__ = ["AnalyzeOptions", "analyze", "build_report", "fuse", "make_products"]
@@ -62,6 +63,7 @@ def make_products(
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Make the named products of one file (and what they need) without any kind of evidence or report."""
+    release_large_buffers()
     options = options or AnalyzeOptions.from_settings()
     options.validate()
     check_graph([("make_products", products)])
@@ -189,6 +191,7 @@ def analyze(
     role to why its model could not be had: that evidence is reported as not run, with the reason.
     """
     started = time.perf_counter()
+    release_large_buffers()  # memory bounded by what is held, not by what was decoded (shared.runtime)
     options = options or AnalyzeOptions.from_settings()
     options.validate()
     by_role = dict(scorers or {})
