@@ -21,7 +21,13 @@ import numpy as np
 from shared.analysis import AnalyzeOptions, RunContext
 from shared.faces.base import Detection, FaceDetectorLike
 from shared.faces.crop import crop_face_scale_policy
-from shared.faces.tracks import FaceTracker, face_appearance, frame_appearance, interpolate_box
+from shared.faces.tracks import (
+    FaceTracker,
+    face_appearance,
+    frame_appearance,
+    frame_thumbnail,
+    interpolate_box,
+)
 from shared.media.probe import MediaSource
 from shared.modelcard import VideoPreprocessing
 from shared.report import Sampling
@@ -212,6 +218,7 @@ class FaceStage:
                     record.time_s,
                     [face_appearance(record.rgb, d.box) for d in detections],
                     frame_appearance(record.rgb),
+                    frame_thumbnail(record.rgb),
                 )
             )
             faces = {tid: _TrackedFace(np.asarray(d.box, np.float64), d.confidence) for tid, d in zip(ids, detections, strict=True)}

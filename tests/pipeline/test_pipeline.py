@@ -257,3 +257,30 @@ def test_frames_n_searches_every_sampled_frame(face_video: Path) -> None:
     # 20 frames of a 3 s clip are 0.15 s apart, closer than the detection interval: still all detected.
     prepared = faces_of(face_video, _opts(frames=20, top_face=True, detect_interval_s=0.25))
     assert len(indices(prepared)) == 20 and not any(f.interpolated for f in prepared.faces)
+
+
+def test_a_cut_between_shots_in_the_same_colours_ends_the_tracks() -> None:
+    # Two shots with the same colours (the histograms are equal: the halves are swapped) and a face box at
+    # the same place with the same colours: only the picture's layout tells the cut.
+    from shared.faces import FaceTracker
+    from shared.faces.tracks import face_appearance, frame_appearance, frame_thumbnail
+
+    shot_a = np.zeros((360, 640, 3), np.uint8)
+    shot_a[:, :320] = (200, 180, 160)
+    shot_a[:, 320:] = (30, 40, 90)
+    shot_b = shot_a[:, ::-1].copy()
+    box = np.array([280.0, 100.0, 360.0, 200.0])  # the middle: the same pixels in both shots
+    assert np.array_equal(frame_appearance(shot_a), frame_appearance(shot_b))
+
+    def run(times: list[float], with_layout: bool) -> list[list[int]]:
+        tracker = FaceTracker()
+        out = []
+        for t, shot in zip(times, [shot_a, shot_a, shot_b], strict=True):
+            thumb = frame_thumbnail(shot) if with_layout else None
+            out.append(tracker.update([box], t, [face_appearance(shot, box)], frame_appearance(shot), thumb))
+        return out
+
+    assert run([0.0, 0.3, 0.6], with_layout=False) == [[0], [0], [0]]  # the colour rules alone link them
+    assert run([0.0, 0.3, 0.6], with_layout=True) == [[0], [0], [1]]  # the layout: a cut, a new person
+    # Frames far apart may differ by camera moves as much as by a cut: no cut is read from layout there
+    assert run([0.0, 2.0, 4.0], with_layout=True) == [[0], [0], [0]]
