@@ -1,7 +1,11 @@
 """Measure the lips check on real talking clips and write its operating point (``shared/operating_points/lips.json``).
 
     python -m shared.evaluation.lips --manifest ../shared/media/manifest-talking.csv \
-        --out shared/operating_points/lips.json --work /tmp/lips-eval
+        --out shared/operating_points/lips.json --work /tmp/lips-eval \
+        --table shared/operating_points/lips.measured.json
+
+(``--reuse`` takes the decoded clips from an earlier run in ``--work``; both runs must be started this way, with
+``-m``, since the cache is a pickle of this module's ``Clip``.)
 
 What it measures, on the manifest's ``real`` clips (each analysed as ``deepfake analyze`` would: default
 sampling, the face stage, the face mesh, the 16 kHz waveform, voice activity):
@@ -12,8 +16,12 @@ sampling, the face stage, the face mesh, the 16 kHz waveform, voice activity):
 3. **Swapped voices**: the mouth of clip B against the soundtrack of clip A, every ordered pair.
 4. **Length**: the clips are 5-11 s long, too short to say how much speech a dependable verdict needs. Longer
    speech is simulated by placing k clips one after the other on one timeline (each clip's mouth with its own
-   soundtrack; swapped: each mouth with another clip's soundtrack), k = 1..4, every combination up to a cap.
-   This is a simulation: real long footage has cuts, pauses and pose changes these joins do not.
+   soundtrack; swapped: each mouth with another clip's soundtrack), k = 1..8 (about 6-51 s of speech), a fixed
+   random sample of the joins. This is a simulation: real long footage has cuts, pauses and pose changes these
+   joins do not, and one offset throughout where these join clips whose own offsets differ (-600 to +370 ms).
+   The joins are not independent: 11 clips recur in all of them. So the same lengths are measured again
+   without the real clip whose own sync is weakest (``without_weakest``), and the false alarms of the fake
+   point are estimated leaving one clip out at a time (``false_fake_held_out``).
 
 The rule that chooses the point is written in the file (``rule``) with every count behind it.
 """
@@ -22,8 +30,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import json
+import math
 import pickle
 import shlex
 import subprocess
@@ -37,7 +45,7 @@ from shared.evidence import lips as L
 from shared.modelcard import MeasuredRate, OperatingPoint
 
 DELAY_S = 0.3
-LENGTHS = (1, 2, 3, 4)
+LENGTHS = (1, 2, 3, 4, 5, 6, 7, 8)
 MAX_COMBINATIONS = 60
 
 
@@ -102,6 +110,82 @@ def _auc(negatives: list[float], positives: list[float]) -> float:
     return float(((p[:, None] > n[None, :]).sum() + 0.5 * (p[:, None] == n[None, :]).sum()) / (n.size * p.size))
 
 
+def _permutation(n: int, k: int, index: int) -> tuple[int, ...]:
+    """The ``index``-th ordered choice of ``k`` of ``range(n)`` in ``itertools.permutations`` order.
+
+    Counted instead of listed: there are 6.7 million ways to join 8 of 11 clips.
+    """
+    pool, out = list(range(n)), []
+    for position in range(k):
+        block, index = divmod(index, math.perm(n - 1 - position, k - 1 - position))
+        out.append(pool.pop(block))
+    return tuple(out)
+
+
+def _joins(n: int, k: int) -> list[tuple[int, ...]]:
+    """Which clips are joined, in which order: every single clip, or a fixed random sample of the orders.
+
+    A random sample, not the first orders, which would all start with the same clips; seeded by ``k`` so a
+    re-run draws the same joins.
+    """
+    if k == 1:
+        return [(i,) for i in range(n)]
+    count = math.perm(n, k)
+    picked = np.random.default_rng(k).choice(count, size=min(MAX_COMBINATIONS, count), replace=False)
+    return [_permutation(n, k, int(i)) for i in sorted(picked)]
+
+
+def _by_length(clips: list[Clip], lengths: tuple[int, ...]) -> list[dict]:
+    """Originals and swapped voices at each length, each score with the clips it was made of."""
+    rows = []
+    for k in lengths:
+        if k > len(clips):
+            break
+        originals, swapped, speech = [], [], []
+        original_joins: list[list[int]] = []
+        swapped_joins: list[list[int]] = []
+        for combo in _joins(len(clips), k):
+            chosen = [clips[i] for i in combo]
+            if k == 1:
+                got: L.SyncResult | None = chosen[0].original
+            else:
+                got = L.measure_sync(*_joined([(c.mouth, c.envelope) for c in chosen]))
+            if got is not None:
+                originals.append(got.score)
+                original_joins.append(list(combo))
+            speech.append(_speech(chosen))
+            # the same mouths, each against another clip's soundtrack (a voice that is not theirs): one clip
+            # against every other one, or each clip of a join against the next clip's of the same join
+            if k == 1:
+                pairs = [([combo[0]], [j]) for j in range(len(clips)) if j != combo[0]]
+            else:
+                pairs = [(list(combo), [combo[(j + 1) % k] for j in range(k)])]
+            for mouths, voices in pairs:
+                if k == 1:  # one clip: its mouth against the other soundtrack as it stands, not joined
+                    got = L.measure_sync(clips[mouths[0]].mouth, clips[voices[0]].envelope)
+                else:
+                    got = L.measure_sync(
+                        *_joined([(clips[m].mouth, clips[v].envelope) for m, v in zip(mouths, voices, strict=True)])
+                    )
+                if got is not None:
+                    swapped.append(got.score)
+                    swapped_joins.append(sorted(set(mouths) | set(voices)))
+        rows.append(
+            {
+                "clips": k,
+                "speech_s_median": round(float(np.median(speech)), 1),
+                "originals": len(originals),
+                "swapped": len(swapped),
+                "original_scores": [round(s, 4) for s in originals],
+                "swapped_scores": [round(s, 4) for s in swapped],
+                "original_joins": original_joins,
+                "swapped_joins": swapped_joins,
+                "auc": round(_auc(originals, swapped), 3),
+            }
+        )
+    return rows
+
+
 def measure(manifest: Path, work: Path, *, reuse: bool = False) -> dict:
     """Every measurement of the module docstring, as one JSON-able dict."""
     work.mkdir(parents=True, exist_ok=True)
@@ -134,77 +218,90 @@ def measure(manifest: Path, work: Path, *, reuse: bool = False) -> dict:
         print(f"{row['file']}: {delays[-1]}, sync {speaker.result.sync:.2f}", file=sys.stderr)
     if rows:
         cache.write_bytes(pickle.dumps((clips, delays)))
-    by_length = []
-    for k in LENGTHS:
-        if k == 1:
-            combos: list[tuple[int, ...]] = [(i,) for i in range(len(clips))]
-        else:  # a fixed random sample: the first permutations would all start with the same clips
-            every = list(itertools.permutations(range(len(clips)), k))
-            picked = np.random.default_rng(k).choice(len(every), size=min(MAX_COMBINATIONS, len(every)), replace=False)
-            combos = [every[i] for i in sorted(picked)]
-        originals, swapped, speech = [], [], []
-        for combo in combos:
-            chosen = [clips[i] for i in combo]
-            if k == 1:
-                originals.append(chosen[0].original.score)
-            else:
-                mouth, env = _joined([(c.mouth, c.envelope) for c in chosen])
-                got = L.measure_sync(mouth, env)
-                if got is not None:
-                    originals.append(got.score)
-            speech.append(_speech(chosen))
-            # the same mouths, each against the next clip's soundtrack (a voice that is not theirs)
-            others = [clips[(i + 1) % len(clips)] if k == 1 else clips[combo[(j + 1) % k]] for j, i in enumerate(combo)]
-            if k == 1:
-                for j in range(len(clips)):
-                    if j != combo[0]:
-                        got = L.measure_sync(chosen[0].mouth, clips[j].envelope)
-                        if got is not None:
-                            swapped.append(got.score)
-            else:
-                mouth, env = _joined([(c.mouth, o.envelope) for c, o in zip(chosen, others, strict=True)])
-                got = L.measure_sync(mouth, env)
-                if got is not None:
-                    swapped.append(got.score)
-        by_length.append(
-            {
-                "clips": k,
-                "speech_s_median": round(float(np.median(speech)), 1),
-                "originals": len(originals),
-                "swapped": len(swapped),
-                "original_scores": [round(s, 4) for s in originals],
-                "swapped_scores": [round(s, 4) for s in swapped],
-                "auc": round(_auc(originals, swapped), 3),
-            }
-        )
-        print(f"{k} clip(s): AUC {by_length[-1]['auc']}, max original {max(originals):.3f}", file=sys.stderr)
-    return {"clips": [c.name for c in clips], "delays": delays, "by_length": by_length}
+    by_length = _by_length(clips, LENGTHS)
+    for r in by_length:
+        print(f"{r['clips']} clip(s): AUC {r['auc']}, max original {max(r['original_scores']):.3f}", file=sys.stderr)
+    # the joins share their clips, so one poorly synced real clip weighs on every join it is in: the same
+    # lengths again without the real clip whose own sync is lowest, to show how much hangs on it
+    weakest = min(clips, key=lambda c: c.original.sync)
+    others = [c for c in clips if c is not weakest]
+    return {
+        "clips": [c.name for c in clips],
+        "sync": {c.name: round(c.original.sync, 3) for c in clips},
+        "delays": delays,
+        "by_length": by_length,
+        "without_weakest": {"clip": weakest.name, "clips": len(others), "by_length": _by_length(others, LENGTHS)},
+    }
 
 
-#: speech needed before a verdict when no measured length meets the rule: the lower end of the 40-60 s that
-#: the earlier prototype estimated (noise falling with the square root of the length;
-#: ../shared/reference/lips/README.md). NOT measured here: the talking clips are 5-11 s long.
-UNMEASURED_MIN_SPEECH_S = 40.0
+def _caught(rows: list[dict]) -> list[tuple[float, float]]:
+    """Per length: its fake point, and the share of its swapped voices that point catches.
+
+    A length's fake point is just above every original's score at that length and every longer one: the
+    lengths at which a verdict would be given if the check started there (shorter ones abstain).
+    """
+    out = []
+    for i, row in enumerate(rows):
+        fake_at = float(min(1.0, max(max(r["original_scores"]) for r in rows[i:]) + 1e-3))
+        out.append((fake_at, float(np.mean(np.asarray(row["swapped_scores"]) >= fake_at))))
+    return out
+
+
+def _fake_point(rows: list[dict]) -> tuple[int | None, float]:
+    """The rule: the shortest length whose fake point catches at least half of its swapped voices.
+
+    Returns that length's index and fake point, or None and the point just above every original at every
+    length when no length is enough.
+    """
+    for i, (fake_at, share) in enumerate(_caught(rows)):
+        if share >= 0.5:
+            return i, fake_at
+    return None, float(min(1.0, max(max(r["original_scores"]) for r in rows) + 1e-3))
+
+
+def _without(rows: list[dict], clip: int) -> list[dict]:
+    """The rows with every join that holds ``clip`` left out."""
+    out = []
+    for r in rows:
+        keep_o = [i for i, j in enumerate(r["original_joins"]) if clip not in j]
+        keep_s = [i for i, j in enumerate(r["swapped_joins"]) if clip not in j]
+        if keep_o and keep_s:
+            scores_o, scores_s = r["original_scores"], r["swapped_scores"]
+            out.append({**r, "original_scores": [scores_o[i] for i in keep_o], "swapped_scores": [scores_s[i] for i in keep_s]})
+    return out
 
 
 def choose(measured: dict, command: str, chosen_on: str) -> L.LipsOperatingPoint:
     """The operating point, by the rule written into the file (``rule``)."""
     rows = measured["by_length"]
-    every_original = np.concatenate([np.asarray(r["original_scores"]) for r in rows])
-    fake_at = float(min(1.0, every_original.max() + 1e-3))
-    enough = next((r for r in rows if np.mean(np.asarray(r["swapped_scores"]) >= fake_at) >= 0.5), None)
-    use = enough or rows[-1]
-    swapped, originals = np.asarray(use["swapped_scores"]), np.asarray(use["original_scores"])
+    enough, fake_at = _fake_point(rows)
+    # the lengths at which a verdict is given: from the one found, or only the longest measured when none was
+    first = enough if enough is not None else len(rows) - 1
+    use = rows[first]
+    swapped = np.asarray(use["swapped_scores"])
     real_below = float(min(fake_at, np.quantile(swapped, 0.05)))
+    min_speech = float(use["speech_s_median"])
     if enough is not None:
-        min_speech, how = float(enough["speech_s_median"]), "measured"
+        how = "measured"
     else:
-        min_speech = UNMEASURED_MIN_SPEECH_S
+        shares = [share for _, share in _caught(rows)]
+        top = int(np.argmax(shares))
+        best = (shares[top], rows[top])
         how = (
-            f"NOT measured: no length measured here (up to {use['speech_s_median']} s of speech, clips joined) "
-            f"met the rule, so the prototype's estimate {UNMEASURED_MIN_SPEECH_S:g} s is used; the counts below are "
-            f"at {use['speech_s_median']} s"
+            f"NOT reached: at no length measured here (up to {use['speech_s_median']} s of speech, clips joined) "
+            f"did the rule hold (at best {100 * best[0]:.0f} % caught, at {best[1]['speech_s_median']} s), so the "
+            "check abstains below the longest length measured and fake_at stays above every original at every "
+            f"length; the counts below are at {use['speech_s_median']} s"
         )
+    verdict_rows = rows[first:]
+    originals = np.concatenate([np.asarray(r["original_scores"]) for r in verdict_rows])
+    per_length = {f"{r['clips']} clips joined, {r['speech_s_median']} s": r for r in verdict_rows}
+    held_out = {}
+    for c, name in enumerate(measured.get("clips", [])):
+        # the fake point chosen without any join that holds this clip, tried on the joins that do
+        _, fake_c = _fake_point(_without(rows, c))
+        tried = [s for r in verdict_rows for s, j in zip(r["original_scores"], r["original_joins"], strict=True) if c in j]
+        held_out[name] = MeasuredRate(called=int(sum(s >= fake_c for s in tried)), files=len(tried))
     point = OperatingPoint(
         fake_at=round(fake_at, 6),
         real_below=round(real_below, 6),
@@ -212,14 +309,29 @@ def choose(measured: dict, command: str, chosen_on: str) -> L.LipsOperatingPoint
         max_seconds=float(use["speech_s_median"]),
         chosen_on=chosen_on,
         rule=(
-            "fake_at: just above the highest score of any original at any measured length (single clips and "
-            "clips joined into longer speech), so no original is called fake; real_below: the 5 % quantile of "
-            "the swapped voices' scores at the length used; min_speech_s: the median speech of the shortest "
-            f"joined length at which fake_at catches at least half of the swapped voices ({how})"
+            "fake_at: just above the highest score of any original at the length used and every longer one "
+            "(single clips and clips joined into longer speech; shorter lengths abstain), so no original is "
+            "called fake there; real_below: the 5 % quantile of the swapped voices' scores at the length used; "
+            "min_speech_s: the median speech of the shortest joined length at which fake_at catches at least "
+            f"half of the swapped voices ({how}). false_fake_held_out: per clip, the joins holding it called fake "
+            "by the point this rule chooses without any join holding it"
         ),
         target_false_fake_rate=0.0,
-        false_fake={"pooled": MeasuredRate(called=int((originals >= fake_at).sum()), files=int(originals.size))},
-        catch={"pooled": MeasuredRate(called=int((swapped >= fake_at).sum()), files=int(swapped.size))},
+        false_fake={
+            "pooled": MeasuredRate(called=int((originals >= fake_at).sum()), files=int(originals.size)),
+            **{
+                k: MeasuredRate(called=int(sum(s >= fake_at for s in r["original_scores"])), files=len(r["original_scores"]))
+                for k, r in per_length.items()
+            },
+        },
+        false_fake_held_out=held_out,
+        catch={
+            "pooled": MeasuredRate(called=int((swapped >= fake_at).sum()), files=int(swapped.size)),
+            **{
+                k: MeasuredRate(called=int(sum(s >= fake_at for s in r["swapped_scores"])), files=len(r["swapped_scores"]))
+                for k, r in per_length.items()
+            },
+        },
         missed_as_real={"pooled": MeasuredRate(called=int((swapped < real_below).sum()), files=int(swapped.size))},
         measured_with=command,
     )

@@ -452,8 +452,8 @@ class LipsEvidence(Evidence):
         if speaker.speech_s < chosen.min_speech_s:
             reason = (
                 f"only {speaker.speech_s:.1f} s of speech with a visible face; telling a voice that does not belong "
-                f"to the face from a real one needs more: we ask for at least {chosen.min_speech_s:g} s, an estimate "
-                "that up to 27 s of speech did not yet bear out (docs/lips.md), so no verdict"
+                f"to the face from a real one needs more: below {chosen.min_speech_s:g} s of speech our measurements "
+                "found the check not dependable (docs/lips.md), so no verdict"
             )
             reasons.append(f"lips: {reason}; lips and voice line up best at {offset_ms} ms (sync {result.sync:.1f})")
             return LipsSection(status="not_applicable", verdict="not_applicable", reason=reason, **common)
