@@ -32,7 +32,9 @@ class AnalyzeOptions:
     max_frames: int = 300
     top_face: bool = False
     #: the face detector by name (``shared.faces.DETECTORS``)
-    detector: str = "mtcnn"
+    detector: str = "blazeface"
+    #: drop detections that MediaPipe's face mesh does not see as a face (``shared.faces.verify``)
+    face_verification: bool = True
     detector_max_side: int = 640
     min_face_size: int = 40
     min_face_confidence: float = 0.8
@@ -59,6 +61,7 @@ class AnalyzeOptions:
             "every": s.every,
             "max_frames": s.max_frames,
             "detector": s.detector,
+            "face_verification": s.face_verification,
             "detector_max_side": s.detector_max_side,
             "min_face_size": s.min_face_size,
             "min_face_confidence": s.min_face_confidence,

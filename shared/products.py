@@ -64,15 +64,27 @@ def _container_tags(inputs: dict[str, Any], context: ProductContext, run: RunCon
 
 
 def _face_tracks(inputs: dict[str, Any], context: ProductContext, run: RunContext) -> dict[str, Any]:
-    """The face stage: crops cut at the face model's input size and margin (``context.face_crop``)."""
+    """The face stage: crops cut at the face model's input size and margin (``context.face_crop``); with
+    ``face_verification`` every detection is confirmed by the face mesh first (``shared.faces.verify``)."""
     from shared.faces import get_detector_by_name
 
     detector = get_detector_by_name(run.options.detector, run.options)
+    verified = None
+    if run.options.face_verification:
+        from shared.faces.landmarks import get_face_mesh
+        from shared.faces.verify import VerifiedDetector
+
+        crop = context.face_crop  # the mesh checks the very crop the stage keeps
+        detector = verified = VerifiedDetector(detector, get_face_mesh(), margin=crop.margin, size=crop.input_size)
     stage = FaceStage(detector, run.options, context.face_crop, run)
     if context.source.facts.kind == "image":
-        still = inputs["image"]
-        return {"face_tracks": stage.run_image(still.rgb)}
-    return {"face_tracks": stage.run_video(context.source)}
+        faces = stage.run_image(inputs["image"].rgb)
+    else:
+        faces = stage.run_video(context.source)
+    note = verified.count.note() if verified is not None else None
+    if note:
+        run.notes.append(note)
+    return {"face_tracks": faces}
 
 
 def _waveform(inputs: dict[str, Any], context: ProductContext, run: RunContext) -> dict[str, Any]:

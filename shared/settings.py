@@ -89,10 +89,15 @@ class AnalyzeSettings(ModelSettings):
     every: int = Field(2, ge=1, description="analyze every K-th frame (the seed's default: every second frame)")
     max_frames: int = Field(300, ge=1, description="cap on analyzed frames; spread evenly beyond it")
     detector: str = Field(
-        "mtcnn",
-        description="face detector: 'mtcnn' (default: no false faces on faceless footage, faces from ~55 px) "
-        "or 'blazeface' (the ICPR2020 reference stage; more faces found on DFDC/FF++ clips, but false faces "
-        "on faceless footage; docs/faces.md)",
+        "blazeface",
+        description="face detector: 'blazeface' (default: the ICPR2020 reference stage; more faces found on "
+        "DFDC/FF++ clips, faces from ~100 px in 1080p) or 'mtcnn' (small or distant faces, from ~55 px); "
+        "docs/faces.md",
+    )
+    face_verification: bool = Field(
+        True,
+        description="drop detected faces that MediaPipe's face mesh does not see as a face (BlazeFace's "
+        "false faces in water and gradients); docs/faces.md",
     )
     blazeface_model: str = Field("blazeface", description="BlazeFace: registry name or model folder")
     mtcnn_model: str = Field("mtcnn", description="MTCNN: registry name or model folder")

@@ -95,8 +95,9 @@ def _audio_model_dir(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="session")
 def face_detector_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The stack's face detectors, converted once here (the workers are offline): MTCNN (the default) from
-    facenet-pytorch, and BlazeFace from ../shared/weights when present."""
+    """The stack's face detectors, converted once here (the workers are offline): MTCNN from facenet-pytorch,
+    and BlazeFace (the default) from ../shared/weights when present; where it is absent (a fresh machine),
+    the workers use MTCNN."""
     import os
 
     from shared.registry import get_published
@@ -116,6 +117,8 @@ def face_detector_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str
         folder = out / "blazeface"
         import_checkpoint("blazeface", weights / "blazeface.pth", folder, published=get_published("blazeface"))
         env["DEEPFAKE_BLAZEFACE_MODEL"] = str(folder)
+    else:
+        env["DEEPFAKE_DETECTOR"] = "mtcnn"
     return env
 
 

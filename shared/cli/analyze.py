@@ -92,6 +92,14 @@ def add_face_stage_args(p: argparse.ArgumentParser) -> None:
     # "detector" alone was ambiguous (a kind of evidence, or the model that finds faces): the old flag
     # still works for one release, with a warning.
     p.add_argument("--detector", dest="old_detector", choices=("blazeface", "mtcnn"), help=argparse.SUPPRESS)
+    p.add_argument(
+        "--no-face-verification",
+        dest="face_verification",
+        action="store_false",
+        default=None,
+        help="keep every face the face detector finds, without the second check by a face-landmark model "
+        "(default: DEEPFAKE_FACE_VERIFICATION, on)",
+    )
 
 
 def face_detector_flag(args: argparse.Namespace) -> str | None:
@@ -113,6 +121,7 @@ def face_stage_options(args: argparse.Namespace, settings: Any | None = None) ->
         top_face=args.top_face or None,
         detector=face_detector_flag(args),
         faces_per_track=getattr(args, "faces_per_track", None),
+        face_verification=getattr(args, "face_verification", None),
     )
 
 
