@@ -266,8 +266,9 @@ def main() -> int:
         modes: tuple[tuple[str, int | None], ...] = (("default (every 2nd)", None), ("--frames 32", 32))
         files = [p for p in media_files() if not args.only or any(o in p.name for o in args.only)]
         if args.frames32_only:  # the default sampling only where it is short (images, the faceless clip)
-            count_table([p for p in files if f"{p.parent.name}/{p.name}" in FACELESS], modes[:1], FACELESS, args.dump)
-            files, modes = [p for p in files if f"{p.parent.name}/{p.name}" not in FACELESS], modes[1:]
+            short = [p for p in files if f"{p.parent.name}/{p.name}" in FACELESS or p.suffix.lower() != ".mp4"]
+            count_table(short, modes[:1], FACELESS, args.dump)
+            files, modes = [p for p in files if p not in short], modes[1:]
         count_table(files, modes, FACELESS, args.dump)
     if args.talking:
         count_table(talking_files(), (("--frames 32", 32),), FACELESS, args.dump)

@@ -29,7 +29,7 @@ from shared.faces.landmarks import FaceMesh
 
 #: a detection is kept when the face mesh's face-presence probability on its crop is at least this
 #: (measured on ../shared/media: docs/faces.md, "Face verification")
-MIN_PRESENCE = 0.5
+MIN_PRESENCE = 0.05
 
 
 @dataclass

@@ -46,8 +46,8 @@ def test_a_real_face_is_kept_and_a_gradient_is_dropped() -> None:
     frame = np.full((360, 640, 3), 128, np.uint8)
     frame[:, :320] = np.linspace(40, 220, 320, dtype=np.uint8)[None, :, None]  # a smooth gradient, left
     frame[80:280, 400:600] = astronaut_face(200)  # a real face photo, right
-    # the astronaut's face inside the pasted photo, and a face-sized box on the gradient
-    face, gradient = [455.0, 110.0, 545.0, 220.0], [100.0, 110.0, 190.0, 220.0]
+    # the astronaut's face inside the pasted photo (BlazeFace's box there, rounded), and the same box on the gradient
+    face, gradient = [468.0, 105.0, 512.0, 149.0], [168.0, 105.0, 212.0, 149.0]
     verifier = VerifiedDetector(_Boxes([gradient, face]), get_face_mesh())
     presence = verifier.presence(frame, _Boxes([gradient, face]).detect([frame])[0])
     assert presence[1] >= 0.9 and presence[0] < MIN_PRESENCE / 10, presence
