@@ -3,7 +3,8 @@
 ``../shared/reference/icpr2020/golden_face_stage.npz`` was made by running the ICPR2020 reference code on
 every video and image of ``../shared/media``: frame indices, the kept margin box and score per frame, and the
 224×224 crop exactly as the network received it. Ours runs ``make_products(path, ["face_tracks"],
-AnalyzeOptions(frames=32, top_face=True, detector="blazeface"))``.
+AnalyzeOptions(frames=32, top_face=True, detector="blazeface", face_verification=False))``: the reference
+has no face verification (with it, a verified face can replace a more confident torso as the top face).
 
 Tolerances (PIPELINE.md asks for exact indices, boxes within about 1 px, crops' mean absolute difference
 well under 1): frame indices exact; margin boxes within ``BOX_PX`` = 1.0 px; detector scores within
@@ -52,7 +53,7 @@ def _path(media: Path, name: str) -> Path:
 
 def _face_stage(media: Path, name: str) -> PreparedFaces:
     if name not in _STAGE:
-        options = AnalyzeOptions(frames=32, top_face=True, detector="blazeface")
+        options = AnalyzeOptions(frames=32, top_face=True, detector="blazeface", face_verification=False)
         _STAGE[name] = make_products(_path(media, name), ["face_tracks"], options)["face_tracks"]
     return _STAGE[name]
 
