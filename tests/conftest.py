@@ -54,9 +54,23 @@ def reference_npz(shared_reference: Path):  # -> Callable[[str], np.lib.npyio.Np
     return load
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache_for_the_session(tmp_path_factory: pytest.TempPathFactory):  # -> Iterator[None]
+    """The same for module- and session-scoped fixtures, which are made before any per-test fixture (a module
+    fixture that runs the default face detector, BlazeFace, needs its weights seeded first)."""
+    patch = pytest.MonkeyPatch()
+    _isolate(tmp_path_factory, patch)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never let a test read or write the user's real model cache, nor reach the internet for weights."""
+    _isolate(tmp_path_factory, monkeypatch)
+
+
+def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path_factory.getbasetemp() / "deepfake-cache"
     monkeypatch.setenv("DEEPFAKE_CACHE_DIR", str(cache))
     monkeypatch.setenv("DEEPFAKE_ICPR_BASE_URL", "http://127.0.0.1:9/unreachable/")
