@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class RunningStack:
     video_model_dir: Path
     audio_model_dir: Path
     max_upload_mb: float
+    #: the workers' face detector folders (``face_detector_env``): a reference run of ``deepfake analyze`` uses them too
+    face_detector_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def redis_url(self) -> str:
@@ -185,6 +187,7 @@ def running_stack(
             video_model_dir=video_dir,
             audio_model_dir=audio_dir,
             max_upload_mb=max_upload_mb,
+            face_detector_env=request.getfixturevalue("face_detector_env"),
         )
     finally:
         stack.down()

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.e2e
 def deepfake_analyze(path: Path, stack) -> dict:
     """``deepfake analyze --json`` on the same file with the same model folders (in-process scorers)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DEEPFAKE_INFERENCE_THREADS": "1",
-           "DEEPFAKE_CACHE_DIR": str(stack.run_dir / "cache-ref"), "DEEPFAKE_OFFLINE": "1"}
+           "DEEPFAKE_CACHE_DIR": str(stack.run_dir / "cache-ref"), "DEEPFAKE_OFFLINE": "1",
+           **stack.face_detector_env}  # the workers' face detector (offline: BlazeFace's converted folder)
     cli = Path(sys.executable).with_name("deepfake")
     out = subprocess.run(
         [str(cli), "analyze", str(path), "--json", "--video-model", str(stack.video_model_dir),
