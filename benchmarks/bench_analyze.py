@@ -7,7 +7,7 @@ The targets of issue 11, printed as ratios measured in one run (never asserted a
    classification of 32 faces alone (``efficientnet_pytorch`` EfficientNetAutoAttB4, batch of 32 crops,
    torch using every core). Target: at most 1.0x.
 2. the default sampling (every 2nd frame): the whole process against the clip's duration. Target: at most
-   0.60x.
+   0.40x (issue 20; issue 11 asked for 0.60x).
 
 Each command runs ``--repeat`` times after one warm-up run (which fills OpenVINO's compiled-model cache,
 as a user's first run does); the median wall time is used, with the children's CPU seconds beside it.
@@ -128,11 +128,12 @@ def main() -> int:
     print(f"baseline: reference eager PyTorch classification of 32 faces: {baseline:.2f} s")
     print("| run | wall s | CPU s | faces scored | ratio | target |")
     print("|---|---:|---:|---:|---:|---:|")
-    faces = lambda r: sum(len(f["faces"]) for f in r["video"]["frames"])  # noqa: E731
+    # faces the face model scored (the budget per person; every face of the N frames with --frames N)
+    faces = lambda r: sum(t.get("faces_scored") or t["faces"] for t in r["video"]["tracks"])  # noqa: E731
     print(f"| --frames 32, whole process | {f32_wall:.2f} | {f32_cpu:.2f} | {faces(f32)} | "
           f"{f32_wall / baseline:.2f}x baseline | <= 1.0x |")  # fmt: skip
     print(f"| default (every 2nd frame), whole process | {def_wall:.2f} | {def_cpu:.2f} | {faces(default)} | "
-          f"{def_wall / duration:.2f}x clip duration | <= 0.60x |")  # fmt: skip
+          f"{def_wall / duration:.2f}x clip duration | <= 0.40x |")  # fmt: skip
     stages = {k: v for k, v in f32["timings"].items() if k != "total"}
     print("--frames 32 stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
     stages = {k: v for k, v in default["timings"].items() if k != "total"}

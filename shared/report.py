@@ -16,7 +16,8 @@ be judged (no face in any sampled frame, no usable speech, no provenance evidenc
 Changes:
 - 2.4: ``audio.windows_total``, ``audio.windows_scored``, ``audio.scored_stretches`` and ``audio.coverage``: a
   long recording's voice is checked on a budget of windows spread over its speech, and the report says
-  which; ``ModelInfo.licence`` (every model's licence, named in the report).
+  which; ``ModelInfo.licence`` (every model's licence, named in the report); ``lips.curve`` (the speaker's
+  mouth against the voice, plotted on the page).
 - 2.3: ``Track.faces_scored`` (the face model scores a budget of faces per person, not every sampled frame;
   faces seen but not scored have no ``logit``/``score``); ``Sampling.keyframe_runs`` (long videos sampled in
   short runs from keyframes); lips: ``LipsWindow``, per-track ``confidence`` and ``windows``, the section's
@@ -263,6 +264,16 @@ class LipsTrack(_Model):
     reason: str | None = Field(default=None, description="why this face could not be measured, when it could not")
 
 
+class LipsCurve(_Model):
+    """The speaker's mouth opening and the voice's loudness in the speech band, sound moved by the found
+    offset, on the analysed frames' times; each scaled to 0..1 for the plot (at most 600 points)."""
+
+    times_s: list[float]
+    mouth: list[float] = Field(description="how open the mouth is, 0 = least open in the plot, 1 = most")
+    voice: list[float] = Field(description="the voice's envelope at the same moments plus the offset, 0..1")
+    offset_ms: int = Field(description="the offset the voice was moved by (sound after picture positive)")
+
+
 class LipsSection(_Model):
     """Lips against voice: does the mouth on screen move with the speech? (``docs/lips.md``)"""
 
@@ -282,6 +293,9 @@ class LipsSection(_Model):
         default=None, description="speech needed for a verdict (measured); below it the check abstains"
     )
     tracks: list[LipsTrack] = Field(default_factory=list)
+    curve: LipsCurve | None = Field(
+        default=None, description="the speaker's mouth against the voice, for the page's plot (landmark check)"
+    )
     reason: str | None = Field(default=None, description="why there is no verdict, when there is none")
 
 

@@ -934,7 +934,40 @@
           ? `${l.speech_s.toFixed(1)} s${typeof l.min_speech_s === "number" ? ` (a verdict needs ${l.min_speech_s} s)` : ""}` : null],
         ["Score", typeof l.score === "number" ? `${l.score.toFixed(3)} (higher: lips and voice disagree)` : null],
       ]),
+      l.curve ? el("div", { className: "chart lips-chart", id: "lips-chart" }) : null,
+      l.curve ? el("p", { className: "help lips-legend" },
+        el("span", { className: "key-mouth", text: "Solid line: how open the mouth is. " }),
+        el("span", { className: "key-voice", text: `Dashed line: how loud the voice is${l.curve.offset_ms ? `, moved by ${l.curve.offset_ms} ms to where it lines up best` : ""}. ` }),
+        "When the lips follow the voice, the two rise and fall together.") : null,
       el("ul", {}, ...(l.tracks || []).filter((t) => t.reason).map((t) => el("li", { text: `Face ${t.track_id}: ${t.reason}` }))));
+    if (l.curve) drawLipsChart($("lips-chart"), l.curve);
+  }
+
+  // The speaker's mouth opening against the voice's loudness (both 0..1 over the plot), on the frames' times.
+  function drawLipsChart(wrap, c) {
+    const n = c.times_s.length;
+    const label = `Chart of the speaker's mouth opening and the voice's loudness at ${n} moments: when the lips follow the voice, the two lines rise and fall together.`;
+    const H = 180;
+    const { svg, W } = svgRoot(wrap, H, label);
+    const pad = { l: 12, r: 12, t: 10, b: 38 };
+    const t0 = c.times_s[0];
+    const t1 = c.times_s[n - 1];
+    const x = (t) => pad.l + ((t - t0) / Math.max(t1 - t0, 1e-6)) * (W - pad.l - pad.r);
+    const y = (v) => pad.t + (1 - v) * (H - pad.t - pad.b);
+    const step = niceStep(t1 - t0, Math.max(2, Math.floor((W - pad.l - pad.r) / 70)));
+    for (let t = Math.ceil(t0 / step) * step; t <= t1 + 1e-9; t += step) {
+      svg.append(el("svg:line", { x1: x(t), x2: x(t), y1: H - pad.b, y2: H - pad.b + 4, className: "axis" }));
+      svg.append(el("svg:text", { x: x(t), y: H - pad.b + 16, "text-anchor": "middle", className: "tick", text: `${+t.toFixed(2)}` }));
+    }
+    svg.append(el("svg:line", { x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b, className: "axis" }));
+    svg.append(el("svg:text", { x: (pad.l + W - pad.r) / 2, y: H - 4, "text-anchor": "middle", className: "axis-label", text: "time in the video (seconds)" }));
+    for (const [key, dash] of [["voice", "5 3"], ["mouth", null]]) {
+      const d = c.times_s.map((t, i) => `${i ? "L" : "M"}${x(t).toFixed(1)},${y(c[key][i]).toFixed(1)}`).join("");
+      svg.append(el("svg:path", {
+        d, fill: "none", stroke: key === "mouth" ? "#1f5fa8" : "#b85c00", "stroke-width": key === "mouth" ? 2 : 1.5,
+        "stroke-dasharray": dash, "stroke-linejoin": "round", className: `series lips-${key}`,
+      }));
+    }
   }
 
   function renderProvenance(r) {

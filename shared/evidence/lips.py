@@ -55,7 +55,7 @@ from shared.media.probe import MediaSource
 from shared.modelcard import OperatingPoint
 from shared.products import NO_AUDIO_TRACK, Waveform
 from shared.registry import OPERATING_POINTS
-from shared.report import LipsSection, LipsTrack
+from shared.report import LipsCurve, LipsSection, LipsTrack
 from shared.scoring import Band, report_band, verdict_for
 from shared.vad import SpeechActivity
 
@@ -308,6 +308,7 @@ class PreparedLips:
 
     tracks: list[TrackLips]
     reason: str | None = None
+    envelope: Envelope | None = None  # the soundtrack's speech envelope (the page's plot)
 
     @property
     def speaker(self) -> TrackLips | None:
@@ -370,8 +371,8 @@ def examine(
         tracks.append(TrackLips(signal, speech, result, reason))
     if not any(t.result is not None for t in tracks):
         reasons = sorted({t.reason for t in tracks if t.reason})
-        return PreparedLips(tracks, "; ".join(reasons) or "no face was seen long enough")
-    return PreparedLips(tracks)
+        return PreparedLips(tracks, "; ".join(reasons) or "no face was seen long enough", envelope)
+    return PreparedLips(tracks, envelope=envelope)
 
 
 @register_evidence
@@ -443,6 +444,7 @@ class LipsEvidence(Evidence):
             "min_speech_s": chosen.min_speech_s,
             "tracks": tracks,
             "band": report_band(band, run.options.thresholds),
+            "curve": speaker_curve(speaker.signal, prepared.envelope, result.offset_s),
         }
         if result.sync >= STRONG_SYNC and abs(offset_ms) >= MUXING_OFFSET_MS:
             reasons.append(
@@ -465,6 +467,37 @@ class LipsEvidence(Evidence):
             "a lip-synced fake moves the mouth to the voice and is not caught by this check"
         )
         return LipsSection(status="analyzed", verdict=verdict, **common)
+
+
+#: points of the page's plot at most (a long video's signal is thinned evenly)
+CURVE_POINTS = 600
+
+
+def speaker_curve(mouth: MouthSignal, envelope: Envelope | None, offset_s: float) -> LipsCurve | None:
+    """The speaker's mouth opening and the voice's envelope at the found offset, on the frames' times, each
+    scaled to 0..1 over the plot: what the page draws to show the two moving together (or not)."""
+    if envelope is None:
+        return None
+    used = mouth.usable
+    times = mouth.times_s[used]
+    # slow drift removed, as the measurement sees it (head nods are not syllables)
+    opening = _detrend(mouth.opening[used], times, DETREND_S)
+    voice = envelope.at(times + offset_s)
+    keep = np.isfinite(opening) & np.isfinite(voice)
+    times, opening, voice = times[keep], opening[keep], voice[keep]
+    if times.size < 2:
+        return None
+    if times.size > CURVE_POINTS:
+        pick = np.unique(np.linspace(0, times.size - 1, CURVE_POINTS).round().astype(int))
+        times, opening, voice = times[pick], opening[pick], voice[pick]
+
+    def unit(v: np.ndarray) -> list[float]:
+        low, high = float(np.min(v)), float(np.max(v))
+        return [round(float(x), 3) for x in (v - low) / (high - low if high > low else 1.0)]
+
+    return LipsCurve(
+        times_s=[round(float(t), 3) for t in times], mouth=unit(opening), voice=unit(voice), offset_ms=round(1000 * offset_s)
+    )
 
 
 def _syncnet_scorer() -> Any:

@@ -112,8 +112,9 @@ class VideoIndex:
     stored_height: int = 0
     #: FFmpeg's ``max_pixels`` for the decoder (``None``: FFmpeg's default)
     decoder_max_pixels: int | None = None
-    #: where to seek to reach each keyframe of ``keyframe_pts`` (its decoding timestamp: demuxers such as
-    #: MPEG-TS seek by it, and seeking to a keyframe's later presentation time lands after the keyframe)
+    #: where to seek to reach each keyframe of ``keyframe_pts``: its presentation time for demuxers that seek
+    #: by it (MP4, MOV), its decoding time for the others (MPEG-TS: seeking to a keyframe's later
+    #: presentation time lands after the keyframe)
     keyframe_seek: list[int] = field(default_factory=list)
 
     @property
@@ -271,20 +272,30 @@ def _real_video_stream(container: Any) -> Any | None:
     return None
 
 
+#: libavformat's flag for demuxers that seek by presentation timestamps (avformat.h)
+AVFMT_SEEK_TO_PTS = 0x4000000
+
+
 def _index_video(container: Any, stream: Any, path: Path, limits: MediaLimits) -> VideoIndex:
     """Demux the video stream's packets (no decoding) and decode its first frame (rotation, validity)."""
     import av
 
     pts: list[int] = []
-    keys: list[tuple[int, int]] = []  # (pts, dts) of keyframes
+    keys: list[tuple[int, int]] = []  # (pts, where to seek to reach it) of keyframes
     tb = float(stream.time_base) if stream.time_base else 1.0 / 90000
+    # Demuxers seek by presentation time (MP4/MOV: FFmpeg's AVFMT_SEEK_TO_PTS) or by decoding time (MPEG-TS,
+    # where seeking to a keyframe's later presentation time lands after it). Seeking an MP4 with B-frames
+    # by the keyframe's earlier decoding time lands one keyframe too early: a whole group of pictures
+    # decoded for nothing (0.7 s per seek on a 1080p loop, against 0.06 s by presentation time).
+    seeks_by_pts = bool(getattr(container.format, "flags", 0) & AVFMT_SEEK_TO_PTS)
     try:
         for packet in container.demux(stream):
             if packet.pts is None or packet.size == 0:
                 continue
             pts.append(packet.pts)
             if packet.is_keyframe:
-                keys.append((packet.pts, packet.dts if packet.dts is not None else packet.pts))
+                by_dts = packet.dts is not None and not seeks_by_pts
+                keys.append((packet.pts, packet.dts if by_dts else packet.pts))
             if len(pts) > MAX_VIDEO_FRAMES:
                 raise FileTooLarge(
                     f"{path.name}: the video has more than {MAX_VIDEO_FRAMES:,} frames; at most that many "

@@ -184,3 +184,20 @@ def test_sparse_frames_and_one_frame_faces_are_refused_in_words(talking: Path) -
     for track in section.tracks:
         assert track.reason and np.isfinite(track.speech_s)
     LipsSection.model_validate_json(section.model_dump_json())  # valid JSON numbers, no NaN
+
+
+def test_the_pages_curve_is_the_mouth_and_the_voice_at_the_found_offset() -> None:
+    hop = 0.01
+    envelope = L.Envelope(0.0, hop, _smooth_noise(30.0, hop, seed=5))
+    times = np.arange(1.0, 29.0, 0.04)
+    mouth = envelope.at(times + 0.12)  # the mouth shows at t what is heard at t + 0.12 s
+    curve = L.speaker_curve(L.MouthSignal(0, times, mouth, 200.0), envelope, 0.12)
+    assert curve is not None and curve.offset_ms == 120
+    assert len(curve.times_s) == L.CURVE_POINTS  # 700 frames thinned to the plot's 600
+    for values in (curve.mouth, curve.voice):
+        assert min(values) == 0.0 and max(values) == 1.0
+    # at the found offset the two lines are the same signal up to the mouth's drift removal
+    assert np.corrcoef(curve.mouth, curve.voice)[0, 1] > 0.9
+    # moved by another offset they are not
+    other = L.speaker_curve(L.MouthSignal(0, times, mouth, 200.0), envelope, -0.4)
+    assert other is not None and np.corrcoef(other.mouth, other.voice)[0, 1] < 0.5

@@ -107,6 +107,27 @@ def test_mpeg_ts_is_decoded_from_its_keyframes(tmp_path: Path) -> None:
         assert all(np.array_equal(f.rgb, everything[f.index]) for f in frames)
 
 
+@pytest.mark.parametrize("container", ["mp4", "ts"])
+def test_a_seek_to_a_keyframe_lands_on_it(tmp_path: Path, container: str) -> None:
+    """Each keyframe's seek target lands the demuxer on that keyframe, not one group of pictures earlier:
+    MP4 seeks by presentation time, MPEG-TS by decoding time (with B-frames the two differ). An MP4 sought
+    by decoding time decoded a whole extra group of pictures per seek."""
+    import av
+
+    path = tmp_path / f"gop.{container}"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=4", "-c:v", "libx264",
+           "-g", "10", "-bf", "2", str(path))  # fmt: skip
+    source = open_media(path)
+    index = source.video
+    assert index is not None and len(index.keyframe_pts) == 4
+    with av.open(str(path)) as probe_again:
+        stream = probe_again.streams.video[0]
+        for pts, seek in zip(index.keyframe_pts[1:], index.keyframe_seek[1:], strict=True):
+            probe_again.seek(seek, stream=stream, backward=True, any_frame=False)
+            first = next(f for f in probe_again.decode(stream) if f.pts is not None)
+            assert first.pts == pts, (container, pts, seek)
+
+
 def heic_files(folder: Path) -> list[Path]:
     """A HEIC made by libheif's encoder when it is installed, and always a file whose ftyp says heic."""
     stub = folder / "photo.heic"

@@ -5,7 +5,9 @@ page tests (``test_report_render.py``)."""
 from __future__ import annotations
 
 import json
+import math
 
+import numpy as np
 import pytest
 from test_report_render import _open, _provenance, _report
 
@@ -57,4 +59,29 @@ def test_syncnet_shows_its_offset_and_confidence_and_no_verdict(gateway_without_
     assert f"No verdict: {reason}" in text
     assert "80 ms after the picture" in text and "SyncNet confidence" in text and "2.50" in text
     assert "not_applicable" not in text
+    assert problems.errors == []
+
+
+def test_the_speakers_mouth_is_plotted_against_the_voice(gateway_without_queue, new_page):
+    from shared.report import LipsCurve
+
+    times = [round(0.04 * i, 3) for i in range(50)]
+    mouth = [round(0.5 + 0.5 * math.sin(t * 6.0), 3) for t in times]
+    voice = [round(0.5 + 0.5 * math.sin(t * 6.0 + 0.3), 3) for t in times]
+    section = LipsSection(
+        status="not_applicable", verdict="not_applicable", reason="only 2.0 s of speech with a visible face",
+        speaker_track=0, offset_ms=-120, sync=3.1, speech_s=2.0, min_speech_s=51.3,
+        curve=LipsCurve(times_s=times, mouth=mouth, voice=voice, offset_ms=-120),
+    )
+    page, problems = _open(new_page, gateway_without_queue, _with_lips(section))
+    chart = page.locator("#lips-section #lips-chart svg")
+    assert chart.count() == 1 and "mouth opening and the voice" in chart.get_attribute("aria-label")
+    for key in ("mouth", "voice"):
+        d = chart.locator(f"path.lips-{key}").get_attribute("d")
+        assert d.count("L") == len(times) - 1  # one point per moment
+    # the mouth line's highest point is the plot's top (the values are 0..1 over the plot)
+    ys = [float(p.split(",")[1]) for p in chart.locator("path.lips-mouth").get_attribute("d")[1:].split("L")]
+    top = ys[int(np.argmax(mouth))]
+    assert top == pytest.approx(min(ys)) and max(ys) > top + 50
+    assert "moved by -120 ms" in page.locator("#lips-section .lips-legend").inner_text()
     assert problems.errors == []
