@@ -17,9 +17,10 @@ from shared.modelcard import ModelCard, VideoPreprocessing
 from shared.scoring import sigmoid as _sigmoid64
 
 #: faces per inference call. OpenVINO keeps the intermediate tensors of the largest batch it has run: for
-#: EfficientNet-B4 at 224 px, batch 32 held 680 MB more than the loaded model, batch 8 250 MB, at the same
-#: speed on 2 cores (measured: ``FaceScorer.score`` on 32 crops, the process's RSS before and after)
-DEFAULT_BATCH = 8
+#: EfficientNet-B4 at 224 px, batch 32 held 680 MB more than the loaded model, batch 8 246 MB, batch 4
+#: 168 MB, at the same speed on 2 cores (48 ms a face with 4 and with 8; measured: ``FaceScorer.score`` on
+#: 32 crops, the process's peak RSS before and after)
+DEFAULT_BATCH = 4
 
 
 @dataclass

@@ -35,7 +35,7 @@ from shared.stages import DECODING, DETECTING_FACES
 
 #: frames searched for faces per detector batch, and the most decoded pixels held at once (bounds memory)
 CHUNK_FRAMES = 16
-CHUNK_BYTES = 200_000_000
+CHUNK_BYTES = 100_000_000  # 16 frames of 1080p: a 10-minute 1080p video's analysis stays within 1.5 GB
 
 
 @dataclass
