@@ -347,6 +347,17 @@ def score_track(
     return windows
 
 
+@dataclass(frozen=True)
+class AbstainRules:
+    """When the lips check abstains, as ``shared.evidence.lips`` (the kind of evidence) sets it: handed in
+    by it, so both ways of measuring abstain alike and this module does not import the kind back."""
+
+    min_presence: float  # the face mesh's face presence below which a frame is unusable
+    min_face_px: float  # faces smaller than this (box height, frame pixels) are refused
+    min_speech_s: float  # speech with the face visible below which a track is not measured
+    speech_seconds: Any  # (activity, times_s, audio_start_s, step_s) -> seconds of speech at those frames
+
+
 def examine(
     scorer: SyncNetScorer,
     faces: Any,
@@ -354,9 +365,10 @@ def examine(
     wave: Any,
     activity: Any,
     source: Any,
+    *,
+    rules: AbstainRules,
 ) -> SyncNetLips:
     """SyncNet on every face track (the same products and the same reasons to abstain as the face-mesh signal)."""
-    from shared.evidence import lips as L
     from shared.faces.crop import enlarge_box, scale_crop_region
     from shared.modelcard import VideoPreprocessing
     from shared.products import NO_AUDIO_TRACK
@@ -365,7 +377,7 @@ def examine(
     card = scorer.card
     if wave is None or wave.samples is None or not wave.samples.size:
         return SyncNetLips(card, [], (wave.reason if wave is not None else None) or NO_AUDIO_TRACK)
-    if activity is None or activity.speech_seconds < L.MIN_MEASURE_SPEECH_S:
+    if activity is None or activity.speech_seconds < rules.min_speech_s:
         heard = 0.0 if activity is None else activity.speech_seconds
         return SyncNetLips(card, [], f"too little speech to follow lips ({heard:.1f} s heard)")
     if faces is None or landmarks is None or not len(faces.faces) or source.video is None:
@@ -377,13 +389,9 @@ def examine(
     cepstra = mfcc(to_sample_units(wave.samples, prep), prep)
     width, height = int(source.facts.width or 0), int(source.facts.height or 0)
     margin = VideoPreprocessing().margin  # the face stage cuts every crop with the face models' margin
-    present = landmarks.presence >= L.MIN_PRESENCE
-    by_track: dict[int, list[int]] = {}
-    for n, face in enumerate(faces.faces):
-        by_track.setdefault(face.track_id, []).append(n)
+    present = landmarks.presence >= rules.min_presence
     tracks = []
-    for tid, members in sorted(by_track.items()):
-        members.sort(key=lambda n: faces.faces[n].time_s)
+    for tid, members in sorted(faces.by_track().items()):
         times = np.array([faces.faces[n].time_s for n in members], np.float64) + video_start
         boxes = np.array([faces.faces[n].box[:4] for n in members], np.float64)
         face_px = float(np.median(boxes[:, 3] - boxes[:, 1]))
@@ -391,17 +399,17 @@ def examine(
         step = float(np.median(steps)) if steps.size else math.inf
         usable = present[members]
         per_frame = step if math.isfinite(step) else 0.0
-        speech = L._speech_seconds(activity, times[usable], audio_start, per_frame) if usable.any() else 0.0
+        speech = rules.speech_seconds(activity, times[usable], audio_start, per_frame) if usable.any() else 0.0
         track = SyncNetTrack(tid, face_px, speech)
         tracks.append(track)
-        if face_px < L.MIN_FACE_PX:
+        if face_px < rules.min_face_px:
             track.reason = f"the face is too small ({face_px:.0f} pixels tall) to follow its lips"
         elif step > 1.0 / prep.fps + 1e-3:
             track.reason = (
                 f"the analysed frames are {step:.2f} s apart; SyncNet reads every frame at {prep.fps:g} frames "
                 "a second (analyse with --every 1, and DEEPFAKE_MAX_FRAMES large enough to cover the whole video)"
             )
-        elif speech < L.MIN_MEASURE_SPEECH_S:
+        elif speech < rules.min_speech_s:
             track.reason = f"too little speech while this face was visible ({speech:.1f} s)"
         if track.reason:
             continue

@@ -93,6 +93,7 @@ def expected_work(
     detections: int = 0,
     audio_seconds: float = 0.0,
     score_faces: bool = True,
+    scored_faces: int | None = None,
     costs: UnitCosts = UNIT_COSTS,
 ) -> dict[str, float]:
     """Expected seconds of each stage group for one file (group name -> seconds), from :class:`UnitCosts`.
@@ -105,6 +106,8 @@ def expected_work(
         detections: face searches (one per ``detect_interval_s``, or one per sampled frame with ``--frames``).
         audio_seconds: seconds of audio the voice check will decode and score (0 without a voice check).
         score_faces: whether a face model will score the faces.
+        scored_faces: how many faces it will score (default ``sampled_frames``: one face a frame, all
+            scored; the budget per person scores fewer, ``shared.faces.budget``).
     """
     work = {STARTING.name: costs.fixed, CHECKING_PROVENANCE.name: costs.provenance, MERGING.name: costs.fixed}
     if kind == "video":
@@ -113,7 +116,7 @@ def expected_work(
     elif kind == "image":
         work[DETECTING_FACES.name] = costs.detect + megapixels * costs.decode_per_megapixel_frame
     if kind in ("video", "image") and score_faces:
-        work[SCORING_VIDEO.name] = max(sampled_frames, 1) * costs.score_per_face
+        work[SCORING_VIDEO.name] = max(sampled_frames if scored_faces is None else scored_faces, 1) * costs.score_per_face
     if audio_seconds > 0:
         work[SCORING_AUDIO.name] = audio_seconds * costs.audio_per_second
     return work
@@ -165,22 +168,29 @@ class WorkProgress:
 def work_for(source: Any, options: Any, roles: Iterable[str]) -> dict[str, float]:
     """:func:`expected_work` for a probed file (``MediaSource``), the analysis options and the model roles
     that will score it (``"video"``: the face model, ``"audio"``: the voice model)."""
-    from shared.media.video import sample_frame_indices
+    from shared.media.video import frames_decoded, keyframe_runs, sample_frame_indices
 
     facts = source.facts
     roles = set(roles)
     megapixels = (facts.width or 0) * (facts.height or 0) / 1e6
     frame_count = sampled = detections = 0
+    scored: int | None = None
     if facts.kind == "video" and source.video is not None:
         frame_count = int(source.video.frame_count or 0)
         if options.frames is not None:
             sampled = len(sample_frame_indices(frame_count, frames=options.frames))
             detections = sampled  # --frames N searches every sampled frame (the reference recipe)
         else:
-            sampled = len(sample_frame_indices(frame_count, every=options.every or 1, max_frames=options.max_frames))
+            wanted = sample_frame_indices(frame_count, every=options.every or 1, max_frames=options.max_frames)
+            sampled = len(wanted)
             interval = options.detect_interval_s
             searches = math.ceil((facts.duration_s or 0.0) / interval) + 1 if interval > 0 else sampled
             detections = min(sampled, searches)
+            scored = min(sampled, options.faces_per_track)  # one person's budget (shared.faces.budget)
+            keys = source.video.keyframe_indices
+            runs = keyframe_runs(keys, wanted, options.every or 1, frame_count) if options.keyframe_runs else None
+            if runs is not None:  # the frames decoded, not the frames in the file (shared.media.video)
+                frame_count = frames_decoded(keys, runs)
     elif facts.kind == "image":
         sampled = 1
     audio_seconds = 0.0
@@ -197,4 +207,5 @@ def work_for(source: Any, options: Any, roles: Iterable[str]) -> dict[str, float
         detections=detections,
         audio_seconds=audio_seconds,
         score_faces="video" in roles,
+        scored_faces=scored,
     )

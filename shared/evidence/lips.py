@@ -205,12 +205,8 @@ def mouth_signals(faces: PreparedFaces, landmarks: FaceLandmarks, video_start_s:
     """Each track's mouth opening over its frames (unusable frames NaN), drift removed."""
     opening = landmarks.mouth_opening()
     ok = (landmarks.presence >= MIN_PRESENCE) & (landmarks.turn() <= MAX_TURN)
-    by_track: dict[int, list[int]] = {}
-    for n, face in enumerate(faces.faces):
-        by_track.setdefault(face.track_id, []).append(n)
     out = []
-    for tid, members in sorted(by_track.items()):
-        members.sort(key=lambda n: faces.faces[n].time_s)
+    for tid, members in sorted(faces.by_track().items()):
         times = np.array([faces.faces[n].time_s for n in members], np.float64) + video_start_s
         values = np.where(ok[members], opening[members], np.nan)
         heights = [float(faces.faces[n].box[3] - faces.faces[n].box[1]) for n in members]
@@ -404,7 +400,8 @@ class LipsEvidence(Evidence):
         elif syncnet is not None:  # the learned option (DEEPFAKE_LIPS_MODEL): shared.lips_syncnet
             from shared import lips_syncnet
 
-            prepared = lips_syncnet.examine(syncnet, *inputs)
+            rules = lips_syncnet.AbstainRules(MIN_PRESENCE, MIN_FACE_PX, MIN_MEASURE_SPEECH_S, _speech_seconds)
+            prepared = lips_syncnet.examine(syncnet, *inputs, rules=rules)
         else:
             prepared = examine(*inputs)
         run.clock.add("lips", t)  # with "face_landmarks": what this check adds to an analysis

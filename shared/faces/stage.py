@@ -80,6 +80,12 @@ class PreparedFaces:
     crops: np.ndarray  # (N, size, size, 3) uint8, one per face, in ``faces`` order
     frames_wanted: int
 
+    def by_track(self) -> dict[int, list[int]]:
+        """Face indices per track id, each in time order (``shared.faces.budget.tracks_in_time_order``)."""
+        from shared.faces.budget import tracks_in_time_order
+
+        return tracks_in_time_order([f.track_id for f in self.faces], [f.time_s for f in self.faces])
+
 
 @dataclass
 class _TrackedFace:

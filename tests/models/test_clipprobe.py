@@ -58,8 +58,16 @@ def test_embeddings_stay_close_to_onnxruntime_on_the_original_int8_file(
     golden_inputs: np.ndarray, generated_scorer: Any
 ) -> None:
     """The float32 graph drops only the activation rounding of the int8 one: measured over the 172 pictures of
-    aiimage, cosine >= 0.934 and |delta log-odds| <= 0.81 against onnxruntime 1.22.1 on the shipped file."""
+    aiimage, cosine >= 0.934 and |delta log-odds| <= 0.81 against onnxruntime 1.22.1 on the shipped file.
+
+    On a CPU without VNNI (AVX2 only) onnxruntime's int8 products saturate their 16-bit intermediate sums
+    (the "saturation issue" OpenVINO's docs describe for SSE/AVX2/AVX-512 without VNNI): there its int8 run
+    is not a reference (cosine 0.40-0.62 to the float graph on an AMD EPYC with AVX2 only, 2026-12-03), and
+    the product runs the float graph for this reason among others (docs/generated.md)."""
     ort = pytest.importorskip("onnxruntime", reason="the test reference (dev extra)")
+    flags = set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").exists() else set()
+    if not flags & {"avx512_vnni", "avx_vnni", "amx_int8"}:
+        pytest.skip("this CPU has no VNNI: onnxruntime's int8 kernels saturate here, so the shipped int8 graph has no reference run")
     root = _package_root()
     session = ort.InferenceSession(str(root / "models" / "clip_encoder.int8.onnx"), providers=["CPUExecutionProvider"])
     reference = session.run(["image_embeds"], {"pixel_values": golden_inputs})[0]

@@ -76,7 +76,10 @@ def test_train_video_checkpoint_resume_export_and_evaluate(tiny_faces_dataset: P
 
     out = tmp_path / "eval"
     assert main(["evaluate", "video", "--model", str(run / "model"), "--data", str(tiny_faces_dataset),
-                 "--split", "val", "--frames", "2", "--face-cache", str(cache), "--out", str(out), "--quiet"]) == 0
+                 "--split", "val", "--frames", "2", "--face-cache", str(cache), "--out", str(out), "--quiet",
+                 # the "fake" clips' faces are blurred on purpose, and the face mesh does not see a face in
+                 # one of them: this test counts the faces found, face verification has tests of its own
+                 "--no-face-verification"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["levels"]["video"]["n"] == 2 and metrics["levels"]["frame"]["n"] == 4
     for key in ("auc", "log_loss", "accuracy", "f1", "precision", "recall", "eer"):
