@@ -26,11 +26,11 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
-def _lips(path: Path) -> tuple[L.PreparedLips, Any, list[str]]:
+def _lips(path: Path, every: int | None = None) -> tuple[L.PreparedLips, Any, list[str]]:
     """The lips check on ``path`` as ``deepfake analyze`` runs it (its products, then its section)."""
     from shared.pipeline import make_products
 
-    options = AnalyzeOptions.from_settings()
+    options = AnalyzeOptions.from_settings(every=every)
     run = RunContext(options=options)
     source = open_media(path)
     try:

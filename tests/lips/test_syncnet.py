@@ -189,29 +189,16 @@ def talking_clip(tmp_path_factory: pytest.TempPathFactory, shared_media: Path) -
 
 def _lips_with(model: str, clip: Path, every: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, list[str]]:
     """The lips check on ``clip`` as ``deepfake analyze`` runs it, with ``DEEPFAKE_LIPS_MODEL=model``."""
-    from shared.analysis import AnalyzeOptions, RunContext
-    from shared.evidence import lips as L
-    from shared.media.probe import open_media
-    from shared.pipeline import make_products
+    from test_lips import _lips
+
     from shared.settings import get_analyze_settings
 
     monkeypatch.setenv("DEEPFAKE_LIPS_MODEL", model)
     get_analyze_settings.cache_clear()
     try:
-        options = AnalyzeOptions.from_settings(every=every)
-        run = RunContext(options=options)
-        source = open_media(clip)
-        try:
-            made = make_products(source, list(L.LipsEvidence.needs), options)
-            evidence = L.LipsEvidence()
-            prepared = evidence.prepare(made, run)
-            reasons: list[str] = []
-            section = evidence.build_section(source, prepared, None, run, reasons)
-        finally:
-            source.close()
+        return _lips(clip, every)
     finally:
         get_analyze_settings.cache_clear()
-    return prepared, section, reasons
 
 
 def test_the_lips_check_reports_syncnet_offset_and_confidence_without_a_verdict(
