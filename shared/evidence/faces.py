@@ -257,10 +257,7 @@ class FaceEvidence(Evidence):
         """Faces the first round will score (for the progress bar; the second round adds a few)."""
         if budget is None:
             return len(prepared.faces)
-        counts: dict[int, int] = {}
-        for face in prepared.faces:
-            counts[face.track_id] = counts.get(face.track_id, 0) + 1
-        return sum(min(c, budget) for c in counts.values())
+        return sum(min(len(members), budget) for members in prepared.by_track().values())
 
     def skipped_section(self, source: MediaSource) -> VideoSection:
         return VideoSection(status="not_applicable", verdict="not_applicable")
