@@ -15,7 +15,7 @@ import pytest
 
 from shared.audio_scoring import AudioScorer, budget_seconds, choose_windows, score_audio, window_budget
 from shared.modelcard import AudioPreprocessing
-from tests.fixtures_media import speech_like_signal
+from fixtures_media import speech_like_signal
 
 RATE = 16000
 W, HOP = 64600, 32300

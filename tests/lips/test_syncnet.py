@@ -158,7 +158,7 @@ def test_mfcc_matches_python_speech_features() -> None:
     psf = pytest.importorskip("python_speech_features", reason="test-only reference, make setup installs it")
     from shared.lips_syncnet import mfcc, to_sample_units
     from shared.modelcard import SyncNetPreprocessing
-    from tests.fixtures_media import speech_like_signal
+    from fixtures_media import speech_like_signal
 
     prep = SyncNetPreprocessing()
     wave = speech_like_signal(2.03, 16000, seed=3)
@@ -174,7 +174,7 @@ def test_mfcc_matches_python_speech_features() -> None:
 def talking_clip(tmp_path_factory: pytest.TempPathFactory, shared_media: Path) -> Path:
     """A short generated clip (a face) with real speech under it (the generated speech-like signal is not
     speech to the voice-activity model, and the check needs speech)."""
-    from tests.fixtures_media import _compose, write_video
+    from fixtures_media import _compose, write_video
 
     scratch = tmp_path_factory.mktemp("syncnet-clip")
     silent = write_video(scratch / "face.mp4", lambda i: _compose(480, 640, i / 25, [(140 + i % 7, 60)], side=380), 150)
@@ -242,7 +242,7 @@ def test_the_authors_square_is_cut_from_the_face_crop_where_they_would_cut_it_fr
     from shared.faces.crop import crop_face_scale_policy, enlarge_box, scale_crop_region
     from shared.lips_syncnet import syncnet_crop
     from shared.modelcard import SyncNetPreprocessing
-    from tests.fixtures_media import _compose
+    from fixtures_media import _compose
 
     prep = SyncNetPreprocessing()
     frame = _compose(480, 640, 0.0, [(200, 150)], side=300)
