@@ -27,6 +27,7 @@ from shared.faces.tracks import (
     frame_appearance,
     frame_thumbnail,
     interpolate_box,
+    reduced_frame,
 )
 from shared.media.probe import MediaSource
 from shared.modelcard import VideoPreprocessing
@@ -216,17 +217,17 @@ class FaceStage:
             detections: list[Detection] = next(found)
             if self.options.top_face and detections:
                 detections = [max(detections, key=lambda d: d.confidence)]
-            ids = (
-                [0] * len(detections)
-                if self.options.top_face
-                else self.tracker.update(
+            if self.options.top_face:
+                ids = [0] * len(detections)
+            else:
+                small = reduced_frame(record.rgb)  # once for both whole-frame descriptors
+                ids = self.tracker.update(
                     [d.box for d in detections],
                     record.time_s,
                     [face_appearance(record.rgb, d.box) for d in detections],
-                    frame_appearance(record.rgb),
-                    frame_thumbnail(record.rgb),
+                    frame_appearance(small),
+                    frame_thumbnail(small),
                 )
-            )
             faces = {tid: _TrackedFace(np.asarray(d.box, np.float64), d.confidence) for tid, d in zip(ids, detections, strict=True)}
             self._record(record, {tid: (f, False) for tid, f in faces.items()})
             self._fill_pending(record.time_s, faces)

@@ -99,3 +99,40 @@ def test_the_packaged_file_is_pinned(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_rejects_crops_that_are_not_square() -> None:
     with pytest.raises(ValueError, match="square"):
         FaceMesh.from_package().landmarks(np.zeros((1, 100, 120, 3), np.uint8))
+
+
+def test_a_crop_seen_again_is_recalled_not_run_again() -> None:
+    # Verification and the face_landmarks product hand the mesh the same crops of every detected face: the
+    # second time they are recalled, equal to what a fresh mesh (nothing remembered) computes.
+    from shared.runtime import compile_model
+
+    compiled = compile_model(get_packaged("face-mesh")).compiled
+    runs = []
+
+    class Counting:  # the compiled model, counting the inferences made through it
+        outputs = compiled.outputs
+
+        def create_infer_request(self):  # noqa: ANN202
+            request = compiled.create_infer_request()
+
+            class Request:
+                def infer(self, inputs):  # noqa: ANN001, ANN202
+                    runs.append(1)
+                    return request.infer(inputs)
+
+                def get_output_tensor(self, i):  # noqa: ANN001, ANN202
+                    return request.get_output_tensor(i)
+
+            return Request()
+
+    rng = np.random.default_rng(3)
+    crops = rng.integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
+    mesh = FaceMesh(Counting())
+    first = mesh.landmarks(crops[:2])
+    assert len(runs) == 2
+    again = mesh.landmarks(crops)  # two seen, one new
+    assert len(runs) == 3
+    fresh = FaceMesh(compiled).landmarks(crops)
+    np.testing.assert_array_equal(again.points, fresh.points)
+    np.testing.assert_array_equal(again.presence, fresh.presence)
+    np.testing.assert_array_equal(first.points, fresh.points[:2])
