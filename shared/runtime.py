@@ -17,7 +17,9 @@ from __future__ import annotations
 import fcntl
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -126,11 +128,17 @@ class CompiledModel:
         path: what was compiled: a model folder, or a model file shipped in a package.
         precision: the ``INFERENCE_PRECISION_HINT`` it was compiled with (its card's or description's).
         compiled: the ``ov.CompiledModel``.
+        handle: the compile, done unless it was started in the background.
     """
 
     path: Path
     precision: str
-    compiled: Any
+    handle: Future[Any]  # the ov.CompiledModel: done, or being compiled (``compiling_in_background``)
+
+    @property
+    def compiled(self) -> Any:
+        """The ``ov.CompiledModel``, once compiled (waits for a compile still running; raises its error)."""
+        return self.handle.result()
 
     @property
     def output_names(self) -> list[str]:
@@ -155,6 +163,21 @@ class CompiledIR(CompiledModel):
 
 _compile_lock = threading.Lock()
 _compiled: dict[tuple[str, str, str, str, int], CompiledModel] = {}
+_background = ContextVar("compile_in_background", default=False)
+_compiler: ThreadPoolExecutor | None = None
+
+
+@contextmanager
+def compiling_in_background() -> Iterator[None]:
+    """Compiles started inside return at once, their model compiled in a thread: the first inference
+    waits for it, and raises its error if it failed. ``deepfake analyze`` loads its models this way, so
+    decoding and face search begin while the face model (0.5-0.8 s from the cache) is still compiling.
+    The model folder and its card are still checked before it returns."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
 
 
 def check_model_folder(folder: Path) -> ModelCard:
@@ -230,15 +253,28 @@ def compile_model(
     precision = precision or chosen
     threads = default_threads if threads is None else threads
     key = (str(path), precision, hint, xml, threads)
+    global _compiler
     with _compile_lock:
-        if key in _compiled:
+        if key in _compiled and not _failed(_compiled[key].handle):
             return _compiled[key]
-        compiled = _compile_file(path / xml if xml else path, precision, hint, threads)
-        if card is None:
-            _compiled[key] = CompiledModel(path=path, precision=precision, compiled=compiled)
+        args = (path / xml if xml else path, precision, hint, threads)
+        handle: Future[Any]
+        if _background.get():
+            _compiler = _compiler or ThreadPoolExecutor(max_workers=2, thread_name_prefix="compile")
+            handle = _compiler.submit(_compile_file, *args)
         else:
-            _compiled[key] = CompiledIR(path=path, precision=precision, compiled=compiled, card=card)
+            handle = Future()
+            handle.set_result(_compile_file(*args))
+        if card is None:
+            _compiled[key] = CompiledModel(path=path, precision=precision, handle=handle)
+        else:
+            _compiled[key] = CompiledIR(path=path, precision=precision, handle=handle, card=card)
         return _compiled[key]
+
+
+def _failed(handle: Future[Any]) -> bool:
+    """A background compile that ended in an error: the next caller compiles again (and sees the error)."""
+    return handle.done() and handle.exception() is not None
 
 
 def _compile_file(file: Path, precision: str, hint: str, threads: int) -> Any:

@@ -59,3 +59,60 @@ def test_a_second_process_compiles_only_after_the_cache_lock_is_released(tmp_pat
             fcntl.flock(lock, fcntl.LOCK_UN)
     assert proc.wait(60) == 0
     assert done.read_text() == "ok"
+
+
+def test_a_compile_in_the_background_returns_at_once_and_the_first_inference_waits_for_it(tmp_path: Path) -> None:
+    # deepfake analyze loads its models this way: decoding starts while the face model compiles. With the
+    # cache lock held the compile cannot finish, yet compile_model returns (with the card read); the
+    # inference waits, and runs once the lock is released.
+    model = _tiny_model_folder(tmp_path)
+    cache = tmp_path / "ov"
+    cache.mkdir()
+    returned, done = tmp_path / "returned", tmp_path / "inferred"
+    code = textwrap.dedent(
+        f"""
+        import pathlib
+        import numpy as np
+        from shared.runtime import compile_model, compiling_in_background
+        with compiling_in_background():
+            model = compile_model(pathlib.Path({str(model)!r}))
+        pathlib.Path({str(returned)!r}).write_text(model.card.name)
+        out = model.infer(np.array([[-1.0, 2.0, -3.0, 4.0]], np.float32))
+        pathlib.Path({str(done)!r}).write_text(repr(next(iter(out.values())).tolist()))
+        """
+    )
+    env = {**os.environ, "DEEPFAKE_OV_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
+    with open(cache / ".compile.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None and not returned.exists():
+                time.sleep(0.05)
+            assert returned.exists() and returned.read_text() == "tiny", "compile_model did not return"
+            time.sleep(2)
+            assert proc.poll() is None and not done.exists(), "the inference ran before its model was compiled"
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    assert proc.wait(60) == 0
+    assert done.read_text() == "[[0.0, 2.0, 0.0, 4.0]]"
+
+
+def test_a_background_compile_that_fails_raises_at_the_first_inference_and_is_tried_again(tmp_path: Path) -> None:
+    import numpy as np
+    import pytest
+
+    from shared.runtime import compile_model, compiling_in_background
+
+    model = _tiny_model_folder(tmp_path)
+    good = (model / "model.xml").read_text()
+    (model / "model.xml").write_text("<net>not a model</net>")
+    with compiling_in_background():
+        broken = compile_model(model)
+    with pytest.raises(RuntimeError):  # OpenVINO's own error for an unreadable IR, not swallowed
+        broken.infer(np.zeros((1, 4), np.float32))
+    (model / "model.xml").write_text(good)
+    again = compile_model(model)  # not the failed one from the process's cache
+    assert again is not broken
+    out = again.infer(np.array([[-1.0, 1.0, 2.0, -2.0]], np.float32))
+    assert next(iter(out.values())).tolist() == [[0.0, 1.0, 2.0, 0.0]]

@@ -299,12 +299,16 @@ def analyze_one(path: Path, args: argparse.Namespace, settings: Any, *, used: di
     options = face_stage_options(args, settings)
     # Probe first: unusable input fails fast, before any model is compiled.
     source = open_media(path)
-    # only the models this file needs (a video without sound does not compile the audio model)
-    needed = scorers_for(
-        source,
-        lambda role: load_scorer(role, getattr(args, role.model_field, None) or role.model_spec(settings)),
-        missing=(ModelUnavailable,),
-    )
+    # only the models this file needs (a video without sound does not compile the audio model), compiled
+    # while the analysis decodes and searches for faces (the first inference waits for its model)
+    from shared.runtime import compiling_in_background
+
+    with compiling_in_background():
+        needed = scorers_for(
+            source,
+            lambda role: load_scorer(role, getattr(args, role.model_field, None) or role.model_spec(settings)),
+            missing=(ModelUnavailable,),
+        )
 
     from shared.stages import work_for
 
