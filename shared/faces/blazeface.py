@@ -75,6 +75,26 @@ def make_tiles(frame: np.ndarray, grid: TileGrid, size: int = 128) -> np.ndarray
 
     s = grid.side
     out = np.empty((len(grid.offsets), size, size, 3), np.uint8)
+    xs, ys = sorted({x for x, _ in grid.offsets}), sorted({y for _, y in grid.offsets})
+    # Tiles of one column overlap (a 1080p frame: three 720-pixel tiles 180 apart, 2.25x the frame's
+    # pixels in all). Where a tile's offset is a whole number of output pixels (180 x 128 / 720 = 32),
+    # INTER_AREA gives each output pixel the same input pixels and weights whether it resizes the tile or
+    # the whole column: the column is resized once and each tile is a slice of it, the same bytes
+    # (tests/faces/test_blazeface.py), at half the cost on 1080p. Rows of a portrait frame alike.
+    if len(ys) > 1 and all(y * size % s == 0 for y in ys):
+        for x in xs:
+            strip = cv2.resize(frame[ys[0] : ys[-1] + s, x : x + s], (size, (ys[-1] + s - ys[0]) * size // s), interpolation=cv2.INTER_AREA)
+            for i, (tx, ty) in enumerate(grid.offsets):
+                if tx == x:
+                    out[i] = strip[(ty - ys[0]) * size // s :][:size]
+        return out
+    if len(xs) > 1 and all(x * size % s == 0 for x in xs):
+        for y in ys:
+            band = cv2.resize(frame[y : y + s, xs[0] : xs[-1] + s], ((xs[-1] + s - xs[0]) * size // s, size), interpolation=cv2.INTER_AREA)
+            for i, (tx, ty) in enumerate(grid.offsets):
+                if ty == y:
+                    out[i] = band[:, (tx - xs[0]) * size // s :][:, :size]
+        return out
     for i, (x, y) in enumerate(grid.offsets):
         out[i] = cv2.resize(frame[y : y + s, x : x + s], (size, size), interpolation=cv2.INTER_AREA)
     return out

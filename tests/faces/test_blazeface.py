@@ -223,3 +223,18 @@ print("ok", [m for m in ("torch", "torchvision", "facenet_pytorch") if sys.modul
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok []"
+
+
+@pytest.mark.parametrize("shape", [(1080, 1920), (1920, 1080), (1440, 2560), (1080, 1440), (720, 1280), (2160, 3840), (135, 98)])
+def test_tiles_cut_from_one_resized_column_are_the_tiles_resized_one_by_one(shape: tuple[int, int]) -> None:
+    # make_tiles resizes overlapping tiles of a column (or row) once, where their offsets fall on whole
+    # output pixels; the oracle is OpenCV resizing each tile on its own, as the reference does.
+    import cv2
+
+    rng = np.random.default_rng(sum(shape))
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), (0, 0), 2)
+    grid = tile_grid(*shape)
+    one_by_one = np.stack(
+        [cv2.resize(frame[y : y + grid.side, x : x + grid.side], (128, 128), interpolation=cv2.INTER_AREA) for x, y in grid.offsets]
+    )
+    np.testing.assert_array_equal(make_tiles(frame, grid), one_by_one)
