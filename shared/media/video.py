@@ -118,6 +118,26 @@ def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k=k)) if k else rgb
 
 
+#: codecs whose decoders skip, at ``skip_frame=NONREF``, only frames no other frame is predicted from
+#: (H.264's nal_ref_idc 0, HEVC's sub-layer non-reference pictures): every other frame decodes to the
+#: same pixels (tests/pipeline/test_media_probe.py). Other codecs decode every frame.
+SKIP_NONREF_CODECS = frozenset({"h264", "hevc"})
+
+
+def _decoded(container: Any, stream: Any, wanted_pts: set[int], skip_nonref: bool) -> Iterator[Any]:
+    """The stream's frames from where the container stands. With ``skip_nonref``, a packet whose frame is
+    not wanted is decoded only if other frames need it: the decoder drops unreferenced frames unseen
+    (half the frames of the DFDC clips: decoding a 10 s 1080p clip for 32 frames took 2.2x less time)."""
+    if not skip_nonref:
+        yield from container.decode(stream)
+        return
+    context = stream.codec_context
+    for packet in container.demux(stream):
+        # the end-of-stream packet (no timestamp) flushes the decoder: nothing is skipped there
+        context.skip_frame = "NONREF" if packet.pts is not None and packet.pts not in wanted_pts else "DEFAULT"
+        yield from packet.decode()
+
+
 def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) -> Iterator[DecodedFrame]:
     """Decode the frames at ``indices`` (sorted) and yield them in order.
 
@@ -153,6 +173,8 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
         stream.thread_count = threads
         if options:
             stream.codec_context.options = options
+        wanted_pts = {index.pts[i] for i in wanted}
+        skip_nonref = stream.codec_context.name in SKIP_NONREF_CODECS
         position = -1  # index of the last frame decoded
         next_wanted = 0
         while next_wanted < len(wanted):
@@ -169,7 +191,7 @@ def iter_frames(source: MediaSource, indices: list[int], *, threads: int = 0) ->
             progressed = False
             try:
                 frame: Any
-                for frame in container.decode(stream):
+                for frame in _decoded(container, stream, wanted_pts, skip_nonref):
                     fi = pts_to_index.get(frame.pts) if frame.pts is not None else None
                     if fi is None:
                         continue
