@@ -171,7 +171,7 @@ _compiler: ThreadPoolExecutor | None = None
 def compiling_in_background() -> Iterator[None]:
     """Compiles started inside return at once, their model compiled in a thread: the first inference
     waits for it, and raises its error if it failed. ``deepfake analyze`` loads its models this way, so
-    decoding and face search begin while the face model (0.5-0.8 s from the cache) is still compiling.
+    decoding and face search begin while the face model (0.8 s from the cache here, the first OpenVINO import included) is still compiling.
     The model folder and its card are still checked before it returns."""
     token = _background.set(True)
     try:
