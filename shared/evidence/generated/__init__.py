@@ -34,6 +34,7 @@ import numpy as np
 
 from shared.analysis import RunContext
 from shared.errors import ModelContractError, ModelUnavailable
+from shared.evidence import get_kind
 from shared.evidence.base import Evidence, model_info
 from shared.evidence.registry import register_evidence
 from shared.findings import FindingWords
@@ -42,10 +43,11 @@ from shared.media.probe import MediaSource
 from shared.modelcard import ImagePreprocessing, ModelCard
 from shared.report import Finding, GeneratedSection
 from shared.scoring import fake_probability, report_band_for, unmeasured_reason, verdict_for
-from shared.settings import AnalyzeSettings
 
-#: the published model the check uses unless ``DEEPFAKE_GENERATED_MODEL`` names another (``shared.settings``)
-DEFAULT_GENERATED_MODEL: str = AnalyzeSettings.model_fields["generated_model"].default
+#: this kind's declaration (``shared.evidence``): its setting ``DEEPFAKE_GENERATED_MODEL`` and that setting's default
+DECLARED = get_kind("generated")
+#: the published model the check uses unless ``DEEPFAKE_GENERATED_MODEL`` names another
+DEFAULT_GENERATED_MODEL: str = DECLARED.model_default
 #: Pillow modes whose samples are wider than 8 bits (16-bit or float grey): outside what the check was
 #: measured on, so it does not judge them
 _WIDE_MODES = WIDE_GREY_MODES | {"F"}
@@ -98,7 +100,7 @@ def model_spec(spec: str | None = None) -> str:
     """The model to use: ``spec`` when given, else the setting ``DEEPFAKE_GENERATED_MODEL`` (one place)."""
     from shared.settings import get_analyze_settings
 
-    return spec or get_analyze_settings().generated_model
+    return spec or DECLARED.model_spec(get_analyze_settings())
 
 
 @lru_cache(maxsize=4)

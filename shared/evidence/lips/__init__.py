@@ -502,9 +502,10 @@ def _syncnet_scorer() -> Any:
     """SyncNet when ``DEEPFAKE_LIPS_MODEL`` names its model folder; None when unset; the reason as a string
     when it is set but cannot be used (the section then says so instead of silently using the face mesh)."""
     from shared.errors import ModelContractError, ModelUnavailable
+    from shared.evidence import get_kind
     from shared.settings import get_analyze_settings
 
-    folder = get_analyze_settings().lips_model
+    folder = get_kind(LipsEvidence.name).model_spec(get_analyze_settings())
     if not folder:
         return None
     from shared.evidence.lips.syncnet import load_syncnet_scorer

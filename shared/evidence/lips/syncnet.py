@@ -30,8 +30,8 @@ Their offset counts frames the other way round (positive: the sound comes *befor
 keeps the lips section's convention (positive: the sound comes after) and gives milliseconds.
 
 No verdict: the card has no operating point measured on labelled clips, so the section shows the offset and
-confidence and judges nothing, saying why (the rule of ``shared.evidence.generated`` for a model folder
-without a measured point).
+confidence and judges nothing, saying why (the rule for any model folder without a measured point,
+``shared.scoring.unmeasured_reason``).
 """
 
 from __future__ import annotations
