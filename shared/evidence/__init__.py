@@ -8,8 +8,9 @@ pipeline, the worker, the gateway's readiness check and the report loop over (se
 
 This module imports nothing from the project, so the lower layers can read what the kinds declare without
 importing a kind: the model card and the model registry accept a model ``kind`` that a kind of evidence
-runs itself (:func:`own_model_kinds`), and the ``deepfake`` command adds the commands a kind brings
-(:func:`command_modules`).
+runs itself (:func:`own_model_kinds`), the settings make the setting that picks that model
+(``KindOfEvidence.model_field``), and the ``deepfake`` command adds the commands a kind brings
+(:func:`command_modules`; importing those imports the kind).
 """
 
 from __future__ import annotations
