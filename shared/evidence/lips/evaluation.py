@@ -363,7 +363,7 @@ def describe(manifest: Path, label: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m shared.evidence.lips.evaluation", description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--out", type=Path, help="the operating point file to write")
     parser.add_argument("--describe", metavar="LABEL", help="only print offset and sync of the clips of LABEL")
