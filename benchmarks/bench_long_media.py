@@ -88,8 +88,8 @@ def concatenated(sources: list[Path], work: Path) -> Path:
 
 
 def analyse_one(path: Path, video_model: Path, audio_model: Path | None) -> dict[str, object]:
-    """In this process: the whole analysis of one file (every kind of evidence that applies: faces, voice
-    when ``audio_model`` is given, lips, provenance), its faces section, wall time and peak memory."""
+    """In this process: the whole analysis of one file (every kind of evidence that applies; voice only
+    when ``audio_model`` is given), its faces section, wall time and peak memory."""
     from shared.audio_scoring import AudioScorer
     from shared.pipeline import AnalyzeOptions, analyze
     from shared.video_scoring import FaceScorer

@@ -6,7 +6,7 @@ are made once (faces, face mesh, soundtrack, speech activity), then
 1. **parity**: the IR's embeddings of the clip's own SyncNet inputs (the crops and MFCC windows the check
    builds) against the authors' ``SyncNetModel.S`` (the ``syncnet-python`` package, test-only) with the
    same random weights, max |difference| and the embeddings' own scale;
-2. **cost**: the seconds the SyncNet scoring takes (``shared.lips_syncnet.examine``: crops, MFCCs, both
+2. **cost**: the seconds the SyncNet scoring takes (``shared.evidence.lips.syncnet.examine``: crops, MFCCs, both
    networks, distances) and the face-mesh signal's (``shared.evidence.lips.examine``) on the same products,
    per second of video; the face mesh itself and the face stage are products both share, not counted.
 
@@ -47,8 +47,8 @@ def main() -> int:
     from test_syncnet import _randomise_norms, _reference_file  # the test's reference loader
 
     import shared.evidence.lips as L
-    from shared import lips_syncnet as S
     from shared.analysis import AnalyzeOptions
+    from shared.evidence.lips import syncnet as S
     from shared.media.probe import open_media
     from shared.pipeline import make_products
 
@@ -60,7 +60,7 @@ def main() -> int:
     reference.eval()
     work = Path(tempfile.mkdtemp(prefix="bench-syncnet-"))
     torch.save(reference.state_dict(), work / "syncnet_v2.model")
-    from shared.models.syncnet import import_syncnet
+    from shared.evidence.lips.syncnet_import import import_syncnet
 
     import_syncnet(work / "syncnet_v2.model", work / "model")
     scorer = S.SyncNetScorer.from_folder(work / "model")

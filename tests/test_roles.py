@@ -10,7 +10,7 @@ from shared.roles import ROLES, get_role, register_role
 
 
 def test_every_detector_with_a_model_names_a_declared_role() -> None:
-    from shared.evidence import evidence_classes
+    from shared.evidence.registry import evidence_classes
 
     named = {cls.model_role for cls in evidence_classes() if cls.model_role is not None}
     assert named and named <= set(ROLES)

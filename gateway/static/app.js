@@ -899,7 +899,7 @@
       `${w.bit_errors} of ${w.bits} bits differ (${w.method}, ${w.channel_order.toUpperCase()} order).`);
   }
 
-  // ---------------------------------------------------------------- lips against voice (shared/evidence/lips.py)
+  // ---------------------------------------------------------------- lips against voice (shared/evidence/lips)
   // Built here rather than in index.html so the panel is one additive block; placed after the credentials.
   function renderLips(r) {
     const l = r.lips;

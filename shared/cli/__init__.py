@@ -1,7 +1,8 @@
 """The ``deepfake`` command.
 
 Each command group lives in its own module with a ``register(subparsers)`` function, so the groups can
-grow independently. Errors from the library (``shared.errors.DeepfakeError``) become one line on stderr
+grow independently. A kind of evidence brings its own commands from its package (``shared.evidence``'s
+``command_modules``): the CLI names no kind. Errors from the library (``shared.errors.DeepfakeError``) become one line on stderr
 and exit status 2 for bad input, 1 otherwise; never a traceback for a user's mistake.
 """
 
@@ -14,10 +15,11 @@ import sys
 
 from shared import __version__
 from shared.errors import DeepfakeError
+from shared.evidence import command_modules
 
-# Command-group modules, in help order. Each imports its heavy dependencies (torch for training and
-# conversion) inside its commands, so `deepfake analyze` starts without them.
-GROUPS = ["analyze", "models", "audio", "generated", "train", "evaluate"]
+# Command-group modules, in help order; the kinds of evidence's own groups follow. Each imports its heavy
+# dependencies (torch for training and conversion) inside its commands, so `deepfake analyze` starts without them.
+GROUPS = ["analyze", "models", "audio", "train", "evaluate"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in GROUPS:
         importlib.import_module(f"shared.cli.{group}").register(sub)
+    for module in command_modules():
+        commands = importlib.import_module(module)
+        if hasattr(commands, "register"):
+            commands.register(sub)
     return parser
 
 

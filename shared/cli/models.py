@@ -5,17 +5,21 @@ deepfake models import-icpr --arch EfficientNetAutoAttB4 --checkpoint X.pth --ou
 deepfake models quantize --model DIR --calibration FACES.npy --out DIR_INT8 [--labels LABELS.npy]
 deepfake models score --model DIR|NAME --faces FACES.npy --out LOGITS.npy [--attention MAPS.npy]
 deepfake models fetch EfficientNetAutoAttB4_DFDC
-deepfake models import-syncnet syncnet_v2.model --out DIR   (then DEEPFAKE_LIPS_MODEL=DIR: the lips check uses it)
 deepfake models import-voice-ssl model.safetensors --accept-licence CC-BY-NC-SA-4.0 [--variant NAME] [--out DIR]
+
+A kind of evidence that converts a model of its own adds its ``import-...`` subcommand here from its package
+(``register_models`` in its command module, ``shared.evidence.command_modules``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from shared.errors import InvalidArgument
+from shared.evidence import command_modules
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,15 +68,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
-        "import-syncnet",
-        help="convert SyncNet's syncnet_v2.model (joonson/syncnet_python) to an OpenVINO model folder for the lips check",
-    )
-    p.add_argument("file", type=Path, help="the authors' syncnet_v2.model (a torch state dict)")
-    p.add_argument("--out", required=True, type=Path, help="model folder to write (then set DEEPFAKE_LIPS_MODEL to it)")
-    p.add_argument("--name", default="syncnet", help="the model's name in reports (default: syncnet)")
-    p.set_defaults(func=cmd_import_syncnet)
-
-    p = sub.add_parser(
         "import-voice-ssl",
         help="convert your copy of an AntiDeepfake voice model (model.safetensors, CC BY-NC-SA 4.0) to a model folder",
     )
@@ -98,6 +93,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fetch", help="download published models, verify their sha256, convert them to IR")
     p.add_argument("names", metavar="NAME", nargs="+", help="e.g. EfficientNetAutoAttB4_DFDC (see `deepfake models list`)")
     p.set_defaults(func=cmd_fetch)
+
+    for module in command_modules():
+        commands = importlib.import_module(module)
+        if hasattr(commands, "register_models"):
+            commands.register_models(sub)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -195,16 +195,6 @@ def cmd_score(args: argparse.Namespace) -> int:
             raise InvalidArgument(f"{scorer.card.architecture} has no attention map")
         np.save(args.attention, scores.attention.astype(np.float32))
     print(f"scored {len(faces)} faces with {scorer.card.name} → {args.out}", file=sys.stderr)
-    return 0
-
-
-def cmd_import_syncnet(args: argparse.Namespace) -> int:
-    from shared.models.syncnet import import_syncnet
-
-    card = import_syncnet(args.file, args.out, name=args.name)
-    sha = card.source.sha256[:12] if card.source else "?"
-    print(f"wrote {args.out} ({card.architecture}, networks {', '.join(card.networks or [])}, source sha256 {sha}...)")
-    print(f"the lips check uses it with DEEPFAKE_LIPS_MODEL={args.out}; it shows offset and confidence, no verdict")
     return 0
 
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from shared import scoring
 from shared.analysis import RunContext
-from shared.evidence import register_evidence
 from shared.evidence.base import Evidence, model_info
+from shared.evidence.registry import register_evidence
 from shared.faces import budget as budget_rule
 from shared.faces.stage import PreparedFaces
 from shared.findings import FindingWords

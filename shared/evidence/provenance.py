@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 from shared.analysis import RunContext
-from shared.evidence import register_evidence
 from shared.evidence.base import Evidence
+from shared.evidence.registry import register_evidence
 from shared.findings import FindingWords
 from shared.media.probe import MediaSource
 from shared.provenance import inspect_probed

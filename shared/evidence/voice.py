@@ -9,8 +9,8 @@ from typing import Any
 
 from shared.analysis import RunContext
 from shared.errors import ModelContractError
-from shared.evidence import register_evidence
 from shared.evidence.base import Evidence, model_info
+from shared.evidence.registry import register_evidence
 from shared.findings import FindingWords, percent
 from shared.media.probe import MediaSource
 from shared.modelcard import AudioPreprocessing

@@ -158,8 +158,8 @@ class MediaSource:
     #: when they could not be read, with the reason in ``container_tags_error``
     container_tags: ContainerTags | None = None
     #: when the audio stream starts on the container's clock, seconds (``None``: unknown or no audio).
-    #: The decoded waveform begins there; a video's frames begin at ``video.start_s``. Lips against voice
-    #: (``shared.evidence.lips``) places sound against picture with both, never with sample counts alone.
+    #: The decoded waveform begins there; a video's frames begin at ``video.start_s``. Evidence that sets
+    #: sound against picture places them with both, never with sample counts alone.
     audio_start_s: float | None = None
 
     def reader(self) -> BinaryIO:

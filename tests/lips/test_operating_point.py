@@ -1,4 +1,4 @@
-"""The lips operating point: the shipped file, and the rule that chooses it (``shared.evaluation.lips``)."""
+"""The lips operating point: the shipped file, and the rule that chooses it (``shared.evidence.lips.evaluation``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 
-from shared.evaluation.lips import choose
 from shared.evidence.lips import OPERATING_POINT_FILE, load_lips_operating_point
+from shared.evidence.lips.evaluation import choose
 
 #: every score behind the shipped point, written by the same run (``--table``)
-MEASURED_FILE = OPERATING_POINT_FILE.with_name("lips.measured.json")
+MEASURED_FILE = OPERATING_POINT_FILE.with_name("operating_point.measured.json")
 
 
 def _row(clips: int, speech: float, originals: list[float], swapped: list[float]) -> dict:
@@ -20,7 +20,7 @@ def _row(clips: int, speech: float, originals: list[float], swapped: list[float]
 def test_the_shipped_point_says_how_it_was_measured() -> None:
     shipped = load_lips_operating_point()
     point = shipped.point
-    assert point.measured_with and "shared.evaluation.lips" in point.measured_with
+    assert point.measured_with and "shared.evidence.lips.evaluation" in point.measured_with
     assert point.false_fake["pooled"].called == 0  # no original called fake where it was measured
     assert 0.0 <= point.real_below <= point.fake_at <= 1.0
     # the check abstains below the length the counts were measured at, whether the rule was met there or not

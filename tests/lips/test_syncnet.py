@@ -1,4 +1,4 @@
-"""SyncNet, the learned option of the lips check (``deepfake models import-syncnet``, ``shared.lips_syncnet``).
+"""SyncNet, the learned option of the lips check (``deepfake models import-syncnet``, ``shared.evidence.lips.syncnet``).
 
 The reference is the authors' own code as the ``syncnet-python`` package carries it (test-only, installed with
 ``--no-deps``: ``make setup``): its ``SyncNetModel.S`` on random weights, saved as the state dict the import
@@ -75,7 +75,7 @@ def reference_and_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any,
 
 
 def test_the_ir_embeddings_match_the_authors_model(reference_and_folder: tuple[Any, Path, Path]) -> None:
-    from shared.lips_syncnet import SyncNetScorer
+    from shared.evidence.lips.syncnet import SyncNetScorer
 
     reference, _, folder = reference_and_folder
     scorer = SyncNetScorer.from_folder(folder)
@@ -115,7 +115,7 @@ def test_the_card_carries_the_recipe_licence_and_source(reference_and_folder: tu
 def test_a_file_with_a_missing_key_is_refused_naming_it(reference_and_folder: tuple[Any, Path, Path], tmp_path: Path) -> None:
     from shared.cli import main
     from shared.errors import CheckpointMismatch
-    from shared.models.syncnet import import_syncnet
+    from shared.evidence.lips.syncnet_import import import_syncnet
 
     reference, _, _ = reference_and_folder
     state = reference.state_dict()
@@ -135,7 +135,7 @@ def test_a_file_with_a_missing_key_is_refused_naming_it(reference_and_folder: tu
 
 def test_offset_and_confidence_are_the_authors(reference_and_folder: tuple[Any, Path, Path]) -> None:
     """``calc_pdist`` and the lines of ``SyncNetInstance.evaluate`` after it, on embeddings whose best shift is known."""
-    from shared.lips_syncnet import reading, shifted_distances
+    from shared.evidence.lips.syncnet import reading, shifted_distances
 
     instance = _reference_file("SyncNetInstance.py")
     rng = np.random.default_rng(2)
@@ -156,9 +156,10 @@ def test_offset_and_confidence_are_the_authors(reference_and_folder: tuple[Any, 
 
 def test_mfcc_matches_python_speech_features() -> None:
     psf = pytest.importorskip("python_speech_features", reason="test-only reference, make setup installs it")
-    from shared.lips_syncnet import mfcc, to_sample_units
-    from shared.modelcard import SyncNetPreprocessing
     from fixtures_media import speech_like_signal
+
+    from shared.evidence.lips.syncnet import mfcc, to_sample_units
+    from shared.modelcard import SyncNetPreprocessing
 
     prep = SyncNetPreprocessing()
     wave = speech_like_signal(2.03, 16000, seed=3)
@@ -205,7 +206,7 @@ def test_the_lips_check_reports_syncnet_offset_and_confidence_without_a_verdict(
     reference_and_folder: tuple[Any, Path, Path], talking_clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """End to end, every frame analysed (SyncNet reads every frame)."""
-    from shared.lips_syncnet import SyncNetLips
+    from shared.evidence.lips.syncnet import SyncNetLips
 
     prepared, section, reasons = _lips_with(str(reference_and_folder[2]), talking_clip, 1, monkeypatch)
     assert isinstance(prepared, SyncNetLips), getattr(prepared, "reason", None)
@@ -238,11 +239,11 @@ def test_the_authors_square_is_cut_from_the_face_crop_where_they_would_cut_it_fr
     the frame with grey 110, cut ``[y - s, y + s (1 + 2 cs)] x [x - s (1 + cs), x + s (1 + cs)]``, resize to
     224), on a box whose square reaches below the face stage's crop."""
     import cv2
-
-    from shared.faces.crop import crop_face_scale_policy, enlarge_box, scale_crop_region
-    from shared.lips_syncnet import syncnet_crop
-    from shared.modelcard import SyncNetPreprocessing
     from fixtures_media import _compose
+
+    from shared.evidence.lips.syncnet import syncnet_crop
+    from shared.faces.crop import crop_face_scale_policy, enlarge_box, scale_crop_region
+    from shared.modelcard import SyncNetPreprocessing
 
     prep = SyncNetPreprocessing()
     frame = _compose(480, 640, 0.0, [(200, 150)], side=300)

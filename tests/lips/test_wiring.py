@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.evidence import _BUILTIN, get_evidence_class
+from shared.evidence import builtin_kinds, get_kind
+from shared.evidence.registry import get_evidence_class
 from shared.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_registered_in_report_order() -> None:
-    assert ("shared.evidence.lips", "LipsEvidence") in _BUILTIN
+    declared = get_kind("lips")
+    assert declared in builtin_kinds() and declared.cls == "LipsEvidence" and declared.own_model
     kind = get_evidence_class("lips")
     assert kind.section == "lips" and kind.model_role is None
     assert "face_landmarks" in kind.needs and "face_tracks" in kind.needs and "speech_activity" in kind.needs

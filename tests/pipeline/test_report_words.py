@@ -60,7 +60,7 @@ def _check_words(report: Report, text: str, name: str) -> None:
 
     leaks = development_details(report.model_dump_json()) + development_details(text)
     assert not leaks, (name, leaks)
-    from shared.evidence import evidence_classes
+    from shared.evidence.registry import evidence_classes
 
     sections = {kind.section: getattr(report, kind.section) for kind in evidence_classes()}
     assert (report.verdict, report.score) == fuse(list(sections.values()))

@@ -48,7 +48,7 @@ def test_an_abstaining_check_says_why(gateway_without_queue, new_page):
 
 
 def test_syncnet_shows_its_offset_and_confidence_and_no_verdict(gateway_without_queue, new_page):
-    """SyncNet (``shared.lips_syncnet``): analysed, but its card has no measured point, so no verdict."""
+    """SyncNet (``shared.evidence.lips.syncnet``): analysed, but its card has no measured point, so no verdict."""
     reason = "the syncnet model (SyncNet) has no operating point measured on labelled clips: it judges nothing"
     section = LipsSection(
         status="analyzed", verdict="not_applicable", reason=reason, speaker_track=0, offset_ms=80, confidence=2.5,

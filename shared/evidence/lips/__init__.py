@@ -19,13 +19,13 @@ What it measures, per face track (products only: ``face_tracks``, ``face_landmar
    ``score`` is the normal tail probability of that (about 0.5 when the lips follow the voice no better
    than chance, near 0 when they clearly do). Higher = lips and voice disagree.
 4. **The speaker** is the best-synced track; the section's score is the speaker's. The verdict uses the
-   measured operating point (``shared/operating_points/lips.json``, measured by
-   ``python -m shared.evaluation.lips``), and only when the speaker's track holds at least its
+   measured operating point (``shared/evidence/lips/operating_point.json``, measured by
+   ``python -m shared.evidence.lips.evaluation``), and only when the speaker's track holds at least its
    ``min_speech_s`` of speech with a visible face: below that, the check abstains (``not_applicable``) and
    still reports the offset and sync it found.
 
 **SyncNet, the learned option**: when ``DEEPFAKE_LIPS_MODEL`` names a folder written by ``deepfake models
-import-syncnet``, the same products are scored by SyncNet instead (``shared.lips_syncnet``: its authors'
+import-syncnet``, the same products are scored by SyncNet instead (``shared.evidence.lips.syncnet``: its authors'
 offset and confidence per window), and the section judges nothing, since no operating point was measured
 for it (``docs/lips.md``).
 
@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,14 +48,13 @@ from pydantic import BaseModel, Field
 
 from shared.analysis import RunContext
 from shared.dataflow import ProductContext, Provider, register_provider
-from shared.evidence import register_evidence
 from shared.evidence.base import Evidence
+from shared.evidence.registry import register_evidence
 from shared.faces.landmarks import FaceLandmarks
 from shared.faces.stage import PreparedFaces
 from shared.media.probe import MediaSource
 from shared.modelcard import OperatingPoint
 from shared.products import NO_AUDIO_TRACK, Waveform
-from shared.registry import OPERATING_POINTS
 from shared.report import LipsCurve, LipsSection, LipsTrack
 from shared.scoring import Band, report_band, verdict_for
 from shared.vad import SpeechActivity
@@ -86,7 +86,8 @@ ENVELOPE_HOP_S = 0.01
 #: sync strength above which a large offset is reported as sound and picture apart (not as a fake)
 STRONG_SYNC = 3.0
 MUXING_OFFSET_MS = 250.0
-OPERATING_POINT_FILE = OPERATING_POINTS / "lips.json"
+#: measured by ``python -m shared.evidence.lips.evaluation`` (its table beside it: ``operating_point.measured.json``)
+OPERATING_POINT_FILE = Path(__file__).with_name("operating_point.json")
 
 
 # --- the landmarks product ------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def speech_envelope(samples: np.ndarray, rate: int, start_s: float) -> Envelope:
     freqs = np.fft.rfftfreq(window, 1.0 / rate)
     band = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
     # the square root (an amplitude): log energy let near-silent gaps dominate and recovered a +300 ms
-    # re-mux on fewer clips (python -m shared.evaluation.lips, docs/lips.md)
+    # re-mux on fewer clips (python -m shared.evidence.lips.evaluation, docs/lips.md)
     energy = np.sqrt(spectrum[:, band].sum(axis=1))
     # centred on each window's middle
     times = (np.arange(count) * hop + window / 2) / rate
@@ -397,8 +398,8 @@ class LipsEvidence(Evidence):
         syncnet = _syncnet_scorer()
         if isinstance(syncnet, str):
             prepared: Any = PreparedLips([], syncnet)
-        elif syncnet is not None:  # the learned option (DEEPFAKE_LIPS_MODEL): shared.lips_syncnet
-            from shared import lips_syncnet
+        elif syncnet is not None:  # the learned option (DEEPFAKE_LIPS_MODEL): shared.evidence.lips.syncnet
+            from shared.evidence.lips import syncnet as lips_syncnet
 
             rules = lips_syncnet.AbstainRules(MIN_PRESENCE, MIN_FACE_PX, MIN_MEASURE_SPEECH_S, _speech_seconds)
             prepared = lips_syncnet.examine(syncnet, *inputs, rules=rules)
@@ -418,7 +419,7 @@ class LipsEvidence(Evidence):
         self, source: MediaSource, prepared: PreparedLips | Any, scored: Any, run: RunContext, reasons: list[str]
     ) -> LipsSection:
         if not isinstance(prepared, PreparedLips):  # scored by SyncNet
-            from shared import lips_syncnet
+            from shared.evidence.lips import syncnet as lips_syncnet
 
             section: LipsSection = lips_syncnet.build_section(prepared, reasons)
             return section
@@ -501,12 +502,13 @@ def _syncnet_scorer() -> Any:
     """SyncNet when ``DEEPFAKE_LIPS_MODEL`` names its model folder; None when unset; the reason as a string
     when it is set but cannot be used (the section then says so instead of silently using the face mesh)."""
     from shared.errors import ModelContractError, ModelUnavailable
+    from shared.evidence import get_kind
     from shared.settings import get_analyze_settings
 
-    folder = get_analyze_settings().lips_model
+    folder = get_kind(LipsEvidence.name).model_spec(get_analyze_settings())
     if not folder:
         return None
-    from shared.lips_syncnet import load_syncnet_scorer
+    from shared.evidence.lips.syncnet import load_syncnet_scorer
 
     try:
         return load_syncnet_scorer(str(folder))

@@ -205,7 +205,7 @@ def import_checkpoint(
     from shared.runtime import forget_compiled
 
     if architecture != "clip-vit-b16-probe":
-        raise CheckpointMismatch(f"shared.models.clipprobe converts clip-vit-b16-probe, not {architecture}")
+        raise CheckpointMismatch(f"shared.evidence.generated.clipprobe converts clip-vit-b16-probe, not {architecture}")
     entry = get_published(published) if isinstance(published, str) else published
     root = Path(checkpoint)
     if entry is None:

@@ -1,8 +1,8 @@
-"""Measure the lips check on real talking clips and write its operating point (``shared/operating_points/lips.json``).
+"""Measure the lips check on real talking clips and write its operating point (``shared/evidence/lips/operating_point.json``).
 
-    python -m shared.evaluation.lips --manifest ../shared/media/manifest-talking.csv \
-        --out shared/operating_points/lips.json --work /tmp/lips-eval \
-        --table shared/operating_points/lips.measured.json
+    python -m shared.evidence.lips.evaluation --manifest ../shared/media/manifest-talking.csv \
+        --out shared/evidence/lips/operating_point.json --work /tmp/lips-eval \
+        --table shared/evidence/lips/operating_point.measured.json
 
 (``--reuse`` takes the decoded clips from an earlier run in ``--work``; both runs must be started this way, with
 ``-m``, since the cache is a pickle of this module's ``Clip``.)
@@ -363,7 +363,7 @@ def describe(manifest: Path, label: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m shared.evidence.lips.evaluation", description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--out", type=Path, help="the operating point file to write")
     parser.add_argument("--describe", metavar="LABEL", help="only print offset and sync of the clips of LABEL")
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.out is None:
         parser.error("--out is required to measure an operating point")
-    command = "python -m shared.evaluation.lips " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = "python -m shared.evidence.lips.evaluation " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     measured = measure(args.manifest, args.work, reuse=args.reuse)
     chosen_on = f"{len(measured['clips'])} real talking-head clips, their voices swapped, joined"
     point = choose(measured, command, chosen_on)

