@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures_media import speech_like_signal
 
 from shared.audio_scoring import AudioScorer, budget_seconds, choose_windows, score_audio, window_budget
 from shared.modelcard import AudioPreprocessing
-from fixtures_media import speech_like_signal
 
 RATE = 16000
 W, HOP = 64600, 32300
