@@ -101,9 +101,18 @@ def setup(description: str) -> tuple[argparse.Namespace, dict[str, str], list[st
     """The options, environment and model flags every benchmark of ``deepfake analyze`` on :data:`CLIP`
     shares (``--repeat``, ``--work``; the load average printed); ``None`` when the clip is missing."""
     parser = argparse.ArgumentParser(description=description)
+    add_options(parser)
+    return prepare(parser.parse_args())
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """:func:`setup`'s options, for a script whose own parser has more (``bench_lips.py``'s subcommands)."""
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work", type=Path, default=REPO / "run" / "bench_analyze")
-    args = parser.parse_args()
+
+
+def prepare(args: argparse.Namespace) -> tuple[argparse.Namespace, dict[str, str], list[str]] | None:
+    """:func:`setup` after its options were parsed (by a parser given :func:`add_options`)."""
     if not CLIP.is_file():
         print(f"needs {CLIP} (../shared/media)", file=sys.stderr)
         return None
