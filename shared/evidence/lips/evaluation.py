@@ -18,7 +18,7 @@ sampling, the face stage, the face mesh, the 16 kHz waveform, voice activity):
    speech is simulated by placing k clips one after the other on one timeline (each clip's mouth with its own
    soundtrack; swapped: each mouth with another clip's soundtrack), k = 1..8 (about 6-51 s of speech), a fixed
    random sample of the joins. This is a simulation: real long footage has cuts, pauses and pose changes these
-   joins do not, and one offset throughout where these join clips whose own offsets differ (-600 to +370 ms).
+   joins do not, and one offset throughout where these join clips whose own offsets differ (-630 to +370 ms).
    The joins are not independent: 11 clips recur in all of them. So the same lengths are measured again
    without the real clip whose own sync is weakest (``without_weakest``), and the false alarms of the fake
    point are estimated leaving one clip out at a time (``false_fake_held_out``).
