@@ -47,11 +47,9 @@ lint: setup
 	$(BIN)/ruff check shared gateway video_service audio_service preprocess_worker tests benchmarks
 	$(BIN)/mypy shared gateway video_service audio_service preprocess_worker
 
-# Every speed benchmark with its defaults, and bench_lips.py's SyncNet cost (a subcommand);
-# bench_generated.py measures agreement, not speed.
+# Every speed benchmark (benchmarks/bench_*.py) with its defaults; the *_parity.py scripts measure agreement.
 bench: setup
-	@for b in $(filter-out benchmarks/bench_generated.py,$(sort $(wildcard benchmarks/bench_*.py))) \
-	  "benchmarks/bench_lips.py syncnet"; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in $(sort $(wildcard benchmarks/bench_*.py)); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 # The service stack on this machine (deploy/local.py): Redis if none answers, both inference services,
 # the gateway on $(PORT), $(WORKERS) preprocess workers; logs in run/logs/, PIDs in run/stack.json.

@@ -1,8 +1,8 @@
 """The lips check's benchmarks: what it adds to ``deepfake analyze``, and SyncNet's parity and cost.
 
-Without a subcommand, :func:`lips_steps`: the lips check's step times against the rest of the analysis
-of the 10 s DFDC clip. ``syncnet``, :func:`syncnet_parity_and_cost`: SyncNet, the check's learned option,
-against the authors' model, and its cost per second of video. Benchmark only on an idle machine: both
+:func:`lips_steps`: the lips check's step times against the rest of the analysis of the 10 s DFDC clip;
+then :func:`syncnet_parity_and_cost`: SyncNet, the check's learned option, against the authors' model,
+and its cost per second of video (alone with the ``syncnet`` subcommand). Benchmark only on an idle machine: both
 print the load average before and after.
 
     .venv/bin/python benchmarks/bench_lips.py [--repeat 3] [--work DIR]
@@ -28,13 +28,16 @@ LIPS_STEPS = ("face_landmarks", "lips")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_options(parser)  # the default measurement's (lips_steps): --repeat, --work
-    commands = parser.add_subparsers(dest="command", title="subcommands (none: the lips steps' share)")
+    commands = parser.add_subparsers(dest="command", title="subcommands (none: the lips steps' share, then syncnet)")
     summary = (syncnet_parity_and_cost.__doc__ or "").splitlines()[0]
     syncnet = commands.add_parser("syncnet", help=summary, description=summary)
     syncnet.add_argument("--clip", default="real_hyperlips_input_01.mp4")
     syncnet.add_argument("--repeat", type=int, default=3)
+    parser.set_defaults(clip="real_hyperlips_input_01.mp4")  # syncnet's, for the run without a subcommand
     args = parser.parse_args()
-    return syncnet_parity_and_cost(args) if args.command == "syncnet" else lips_steps(args)
+    if args.command == "syncnet":
+        return syncnet_parity_and_cost(args)
+    return lips_steps(args) or syncnet_parity_and_cost(args)  # both, as `make bench` runs it
 
 
 def lips_steps(args: argparse.Namespace) -> int:

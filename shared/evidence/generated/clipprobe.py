@@ -13,7 +13,7 @@ in ``shared.registry``:
 - ``config/fusion.json``: the authors' Platt calibration of that log-odds (``w2``, ``b``).
 
 Why the quantized matrix products are rewritten (measured on the 172 pictures of
-``../shared/media/aiimage/``, ``benchmarks/bench_generated.py runtime``): run as shipped, the int8 graph
+``../shared/media/aiimage/``, ``benchmarks/generated_parity.py runtime``): run as shipped, the int8 graph
 gives embeddings that depend on the runtime's integer kernels. OpenVINO 2026.4 against onnxruntime 1.22.1 on
 the same file: cosine down to 0.948, the head's log-odds moved by up to 1.11; the package's authors
 measured onnxruntime 1.22 against 1.32 moving the probability by up to 0.077. The dynamic quantization of

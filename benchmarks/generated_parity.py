@@ -4,8 +4,8 @@
 measurement behind shared.evidence.generated.clipprobe)? ``univfd``, :func:`compare_univfd`: how close is
 UnivFD's converted IR to open_clip's own CLIP ViT-L/14 (the figures behind tests/models/test_univfd.py)?
 
-    PYTHONPATH=. python benchmarks/bench_generated.py runtime [--manifest M] [--threads 2]
-    PYTHONPATH=. python benchmarks/bench_generated.py univfd [--media ../shared/media]
+    PYTHONPATH=. python benchmarks/generated_parity.py runtime [--manifest M] [--threads 2]
+    PYTHONPATH=. python benchmarks/generated_parity.py univfd [--media ../shared/media]
 
 Not part of ``make bench`` (they measure agreement, not speed).
 """
