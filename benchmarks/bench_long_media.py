@@ -143,6 +143,20 @@ def make_model(work: Path) -> Path:
     return folder
 
 
+def seed_blazeface() -> None:
+    """BlazeFace, the default face detector, into the model cache from ``../shared/weights`` (it cannot be
+    downloaded here; a user's machine fetches it)."""
+    import shutil
+
+    from shared.weights import downloads_dir
+
+    source = SHARED / "weights" / "blazeface"
+    downloads_dir().mkdir(parents=True, exist_ok=True)
+    for name in ("blazeface.pth", "anchors.npy"):
+        if (source / name).is_file() and not (downloads_dir() / name).is_file():
+            shutil.copy(source / name, downloads_dir() / name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--video-model", type=Path, help="model folder (default: the test network, made once)")
@@ -154,6 +168,7 @@ def main() -> None:
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # internal: analyse one file, print JSON
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    seed_blazeface()
     model = args.video_model or make_model(args.work)
     voice = None if args.no_voice else audio_model(args.work)
     if args.one:

@@ -30,6 +30,25 @@ def _tiny_model_folder(folder: Path) -> Path:
     return folder
 
 
+def _run_while_the_cache_is_locked(code: str, cache: Path, started: Path, finished: Path, why: str) -> None:
+    """Run ``code`` in a process while this one holds ``cache``'s compile lock: it must write ``started``,
+    and must not write ``finished`` until the lock is released (``why``: what it would mean if it did)."""
+    env = {**os.environ, "DEEPFAKE_OV_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
+    with open(cache / ".compile.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env)
+        try:
+            deadline = time.monotonic() + 120  # start-up on a loaded machine
+            while time.monotonic() < deadline and proc.poll() is None and not started.exists():
+                time.sleep(0.05)
+            assert started.exists(), "the process did not get as far as the compile"
+            time.sleep(2)  # compiling a relu takes milliseconds; with the lock held it must not happen
+            assert proc.poll() is None and not finished.exists(), why
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    assert proc.wait(60) == 0
+
+
 def test_a_second_process_compiles_only_after_the_cache_lock_is_released(tmp_path: Path) -> None:
     model = _tiny_model_folder(tmp_path)
     cache = tmp_path / "ov"
@@ -44,20 +63,7 @@ def test_a_second_process_compiles_only_after_the_cache_lock_is_released(tmp_pat
         pathlib.Path({str(done)!r}).write_text("ok")
         """
     )
-    env = {**os.environ, "DEEPFAKE_OV_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
-    with open(cache / ".compile.lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env)
-        try:
-            deadline = time.monotonic() + 120  # start-up on a loaded machine
-            while time.monotonic() < deadline and proc.poll() is None and not ready.exists():
-                time.sleep(0.05)
-            assert ready.exists(), "the compiling process did not start"
-            time.sleep(2)  # compiling a relu takes milliseconds; with the lock held it must not happen
-            assert proc.poll() is None and not done.exists(), "the compile did not wait for the cache lock"
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    assert proc.wait(60) == 0
+    _run_while_the_cache_is_locked(code, cache, ready, done, "the compile did not wait for the cache lock")
     assert done.read_text() == "ok"
 
 
@@ -81,20 +87,8 @@ def test_a_compile_in_the_background_returns_at_once_and_the_first_inference_wai
         pathlib.Path({str(done)!r}).write_text(repr(next(iter(out.values())).tolist()))
         """
     )
-    env = {**os.environ, "DEEPFAKE_OV_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
-    with open(cache / ".compile.lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env)
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and proc.poll() is None and not returned.exists():
-                time.sleep(0.05)
-            assert returned.exists() and returned.read_text() == "tiny", "compile_model did not return"
-            time.sleep(2)
-            assert proc.poll() is None and not done.exists(), "the inference ran before its model was compiled"
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    assert proc.wait(60) == 0
+    _run_while_the_cache_is_locked(code, cache, returned, done, "the inference ran before its model was compiled")
+    assert returned.read_text() == "tiny"  # the card was read before the compile
     assert done.read_text() == "[[0.0, 2.0, 0.0, 4.0]]"
 
 

@@ -201,3 +201,19 @@ def test_the_pages_curve_is_the_mouth_and_the_voice_at_the_found_offset() -> Non
     # moved by another offset they are not
     other = L.speaker_curve(L.MouthSignal(0, times, mouth, 200.0), envelope, -0.4)
     assert other is not None and np.corrcoef(other.mouth, other.voice)[0, 1] < 0.5
+
+
+def test_the_envelope_of_a_long_recording_is_computed_in_chunks_with_the_same_numbers() -> None:
+    # speech_envelope takes ENVELOPE_CHUNK windows at a time (memory); the oracle is every window at once,
+    # written out here: the band's amplitude of each Hann-tapered 25 ms window, every 10 ms.
+    rate = 16000
+    audio = np.random.default_rng(5).normal(0.0, 0.1, rate * 100)  # 100 s: 10 000 windows, 3 chunks
+    window, hop = 400, 160
+    count = 1 + (audio.size - window) // hop
+    frames = np.lib.stride_tricks.sliding_window_view(audio, window)[::hop][:count] * np.hanning(window)
+    freqs = np.fft.rfftfreq(window, 1.0 / rate)
+    band = (freqs >= L.BAND_HZ[0]) & (freqs <= L.BAND_HZ[1])
+    energy = np.sqrt((np.abs(np.fft.rfft(frames, axis=1)) ** 2)[:, band].sum(axis=1))
+    times = (np.arange(count) * hop + window / 2) / rate
+    assert count > 2 * L.ENVELOPE_CHUNK
+    np.testing.assert_array_equal(L.speech_envelope(audio, rate, 0.0).values, L._detrend(energy, times, L.DETREND_S))
