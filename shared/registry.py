@@ -418,8 +418,8 @@ PACKAGED: dict[str, PackagedModel] = {
             "(pip install --no-deps mediapipe==0.10.21)"
         ),
         licence="Apache-2.0 (google-ai-edge/mediapipe)",
-        # f32: landmarks match the TFLite interpreter (ai-edge-litert) to 9e-5 px (the face mesh's parity test);
-        # OpenVINO's default bf16 on AMX CPUs moved them by up to 0.86 px of 192 (reference crops, ../shared/reference)
+        # f32: landmarks match the TFLite interpreter (ai-edge-litert) to 9e-5 px (tests/lips/test_landmarks.py);
+        # OpenVINO's default bf16 on AMX CPUs moved them by up to 0.86 px of 192 (../shared/reference/lips)
         inference_precision="f32",
         threads=1,  # one 192x192 face at a time, about 1.2 ms: more threads only wait
         sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",

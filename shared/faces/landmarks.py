@@ -3,9 +3,8 @@
 The model is ``face_landmark.tflite`` as shipped inside the ``mediapipe==0.10.21`` wheel (Apache-2.0),
 pinned by sha256 in ``shared.registry.PACKAGED["face-mesh"]`` and compiled by OpenVINO through the one
 compile path (``shared.runtime.compile_model``) at f32: OpenVINO's default bf16 on CPUs with AMX moved
-landmarks by up to 0.86 px of 192 (measured on the reference face crops of ``../shared/reference``); at f32
-they match the TFLite interpreter (``ai-edge-litert``) to 9e-5 px on real face crops (the face mesh's parity
-test). mediapipe's own Python is never
+landmarks by up to 0.86 px of 192 (``../shared/reference/lips``); at f32 they match the TFLite interpreter
+(``ai-edge-litert``) to 9e-5 px on real face crops (``tests/lips/test_landmarks.py``). mediapipe's own Python is never
 imported: its ``__init__`` pulls in protobuf, absl and its native runtime, none of which this needs.
 
 Input: a square face crop, RGB, resized to 192x192 and scaled to [0, 1] (NHWC). Output: 468 points
