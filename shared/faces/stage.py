@@ -127,7 +127,7 @@ class FaceStage:
         return self._result(sampling, frames_wanted=1)
 
     def run_video(self, source: MediaSource) -> PreparedFaces:
-        from shared.media.video import iter_frames, keyframe_runs, sample_frame_indices
+        from shared.media.video import iter_frames, keyframe_runs, read_ahead, sample_frame_indices
 
         assert source.video is not None
         options, clock, progress = self.options, self.run.clock, self.run.progress
@@ -153,7 +153,8 @@ class FaceStage:
         chunk: list[FrameRecord] = []
         done = 0
         t = time.perf_counter()
-        for frame in iter_frames(source, wanted, threads=options.decode_threads):
+        # decoded in a thread ahead of the face search; "decode" times what the search waits for frames
+        for frame in read_ahead(iter_frames(source, wanted, threads=options.decode_threads), CHUNK_BYTES):
             record = FrameRecord(frame.index, frame.time_s, frame.rgb, self._wants_detection(frame.time_s, frame.index == wanted[-1]))
             chunk.append(record)
             if len(chunk) % 8 == 0:  # decoding a chunk takes seconds: let the bar follow it

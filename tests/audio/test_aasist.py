@@ -139,6 +139,12 @@ def test_openvino_ir_reproduces_official_logits(
     np.testing.assert_allclose(batch, expected, rtol=0, atol=1e-3)
     single = compiled.infer(golden_inputs[1:2])["logits"]  # dynamic batch: one window at a time
     np.testing.assert_allclose(single, expected[1:2], rtol=0, atol=1e-3)
+    # SELU is exported as scale * ELU (shared.models.aasist.selu): OpenVINO runs SELU with a slow
+    # reference kernel between layout reorders, ELU fused into the convolution before it
+    from shared.runtime import read_ir
+
+    ops = {op.get_type_name() for op in read_ir(folder).get_ops()}
+    assert "Selu" not in ops and "Elu" in ops, sorted(ops)
 
 
 @pytest.mark.parametrize("fixture", ["aasist_model_dir", "aasist_l_model_dir"])
